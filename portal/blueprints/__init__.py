@@ -1,0 +1,15 @@
+"""register_blueprints(app): the explicit list of the portal's features."""
+
+
+def register_blueprints(app):
+    from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.api import bp as api_bp
+    from portal.blueprints.auth.views import bp as auth_bp
+    from portal.blueprints.home.views import bp as home_bp
+    from portal.blueprints.units.views import bp as units_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(units_bp, url_prefix="/units")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")

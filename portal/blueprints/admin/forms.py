@@ -1,0 +1,42 @@
+"""Admin forms: shape only."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal.core.people import ROLE_LABELS, STAFF_ROLES
+
+
+class ImportForm(FlaskForm):
+    """Upload a units or residents file."""
+
+    kind = SelectField(_l("What the file holds"),
+                       choices=[("units", _l("Units")), ("residents", _l("Residents"))])
+    file = FileField(_l("File (.csv in UTF-8 or .xlsx)"), validators=[FileRequired()])
+    check = SubmitField(_l("Check only"))
+    submit = SubmitField(_l("Check and import"))
+
+
+class StaffForm(FlaskForm):
+    """A new staff account."""
+
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Length(min=3, max=64),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dots, dashes, underscores."))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in
+                                            sorted(STAFF_ROLES, key=lambda r: r.value)])
+    estate = SelectField(_l("Estate"), coerce=int)
+    password = PasswordField(_l("Initial password"),
+                             validators=[DataRequired(), Length(min=8, max=256)])
+    submit = SubmitField(_l("Create account"))
+
+
+class SettingForm(FlaskForm):
+    """One setting's new value."""
+
+    value = StringField(_l("Value"), validators=[Length(max=200)])
+    submit = SubmitField(_l("Save"))

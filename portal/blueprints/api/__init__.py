@@ -1,0 +1,22 @@
+"""JSON API v1 (contracts §5): token auth, one error format, paging, OpenAPI."""
+
+from flask import Blueprint, g, request
+
+from portal.extensions import csrf
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+
+
+@bp.before_request
+def protect_cookie_writes():
+    """Bearer calls need no CSRF token; a browser session writing to the API does."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not \
+            request.headers.get("Authorization", "").startswith("Bearer "):
+        from flask_login import current_user
+
+        if current_user.is_authenticated and not g.get("api_token_auth"):
+            csrf.protect()
+
+
+from portal.blueprints.api import views  # noqa: E402,F401 - registers the routes

@@ -1,0 +1,107 @@
+"""The API's input and output models (pydantic); the OpenAPI document is built from them."""
+
+from datetime import date, datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class PageQuery(BaseModel):
+    """Paging for every list."""
+
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64, description="Username or phone number")
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserRef(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user: UserRef
+
+
+class NamedRef(BaseModel):
+    id: int
+    name: str
+
+
+class UnitOut(BaseModel):
+    id: int
+    estate_id: int
+    zone: NamedRef
+    building: NamedRef
+    number: str
+    label: str
+    kind: str
+    area_m2: str = Field(description="Floor area in m², two decimals")
+    occupancy: str
+    occupancy_label: str
+    occupancy_since: date
+
+
+class ResidentOut(BaseModel):
+    id: int
+    name: str
+    phone: str | None = None
+    relation: str
+    start_on: date
+    end_on: date | None = None
+
+
+class UnitDetailOut(UnitOut):
+    residents: list[ResidentOut]
+
+
+class UnitQuery(PageQuery):
+    zone: int | None = Field(None, description="Zone id")
+    building: int | None = Field(None, description="Building id")
+    q: str | None = Field(None, max_length=100,
+                          description="Matches room number, resident name or phone")
+
+
+class MeOut(BaseModel):
+    user: UserRef
+    role: str
+    username: str | None
+    phone: str | None
+    estate: NamedRef | None
+    units: list[UnitOut]
+
+
+class StaffQuery(PageQuery):
+    role: str | None = Field(None, description="frontdesk, technician, supervisor …")
+
+
+class StaffOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    phone: str | None
+    estate_id: int | None
+
+
+class Revoked(BaseModel):
+    revoked: bool

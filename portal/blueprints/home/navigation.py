@@ -1,0 +1,29 @@
+"""The staff navigation per role: one list, read by the layout and the staff home."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.core.people import STAFF_ROLES, Role
+
+ALL_STAFF = frozenset(STAFF_ROLES)
+MANAGERS = frozenset({Role.manager, Role.admin})
+
+# (endpoint, label, roles that see it, description)
+STAFF_NAV = [
+    ("home.index", _l("Home"), ALL_STAFF, _l("Today's overview of the estate.")),
+    ("units.index", _l("Units & residents"), ALL_STAFF,
+     _l("Find a unit by room number, resident name or phone.")),
+    ("admin.imports", _l("Imports"), MANAGERS,
+     _l("Load units and residents from a spreadsheet.")),
+    ("admin.users", _l("Staff accounts"), frozenset({Role.admin}),
+     _l("Create staff accounts and assign roles.")),
+    ("admin.settings_index", _l("Settings"), frozenset({Role.admin}),
+     _l("Service hotline and other settings, with their change history.")),
+    ("admin.audit", _l("Audit log"), MANAGERS, _l("Who changed what, and when.")),
+]
+
+
+def nav_for(user):
+    """The navigation entries a signed-in staff member sees."""
+    if not user.is_authenticated or not user.is_staff:
+        return []
+    return [entry for entry in STAFF_NAV if user.role in entry[2]]

@@ -1,0 +1,55 @@
+"""The home pages (resident and staff) and the language switch."""
+
+from flask import Blueprint, make_response, redirect, render_template, request
+from flask_login import current_user, login_required
+
+from portal.blueprints.auth.views import safe_next
+from portal.blueprints.home import services
+from portal.blueprints.home.navigation import nav_for
+from portal.core import settings
+from portal.core.people import Relation
+from portal.core.places import Occupancy
+from portal.i18n import LANG_COOKIE
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The resident's home on a phone, or the staff home with navigation for the role."""
+    hotline = settings.get("centre.hotline", current_user.estate_id)
+    if current_user.is_staff:
+        return render_template(
+            "home/staff.html", summary=services.estate_summary(current_user),
+            breakdown=services.occupancy_breakdown(current_user),
+            tiles=nav_for(current_user)[1:], hotline=hotline,
+        )
+    return render_template("home/resident.html", units=services.my_units(current_user),
+                           hotline=hotline, Occupancy=Occupancy, Relation=Relation)
+
+
+@bp.route("/lang/<code>")
+def set_language(code):
+    """Switch the interface language and go back where the user was."""
+    from flask import current_app
+
+    response = make_response(redirect(safe_next(request.args.get("next"))))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+@bp.app_context_processor
+def layout_context():
+    """What the layout needs on every page: the navigation for the signed-in role."""
+    return {"staff_nav": nav_for(current_user) if current_user else []}
+
+
+@bp.route("/healthz")
+def healthz():
+    """A liveness probe for the proxy: answers without touching the database."""
+    return {"status": "ok"}
+
+

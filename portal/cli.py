@@ -1,0 +1,87 @@
+"""Command line: `flask --app portal demo | import | users create`."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.core.errors import ServiceError
+from portal.extensions import db
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["units", "residents"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--estate", "estate_name", help="The estate the rows belong to.")
+@click.option("--check", is_flag=True, help="Validate only; write nothing.")
+def import_command(kind, file, estate_name, check):
+    """Import KIND from FILE (.csv in UTF-8 or .xlsx); nothing is written if any row is wrong."""
+    from portal.core.imports import run_import
+
+    try:
+        report = run_import(kind, file.name, file.read_bytes(), estate_name=estate_name,
+                            dry_run=check)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"{file}: {exc.message}", err=True)
+        sys.exit(1)
+    if not report.ok:
+        db.session.rollback()
+        for error in report.errors:
+            click.echo(f"{file}:{error.line}: {error.message}", err=True)
+        click.echo(f"{len(report.errors)} error(s); nothing was imported.", err=True)
+        sys.exit(1)
+    if check:
+        click.echo(f"{report.rows} rows are valid; nothing was written (--check).")
+        return
+    db.session.commit()
+    click.echo(f"{kind}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="frontdesk, zone_butler, technician, supervisor, "
+                                             "manager, inspector or admin.")
+@click.option("--estate", "estate_name", help="The estate; leave out for company-wide roles.")
+@click.option("--name", help="The person's name (defaults to the username).")
+@click.option("--phone", help="Mobile phone number, also usable to sign in.")
+@click.option("--password", help="Asked for when not given.")
+def create_user(username, role, estate_name, name, phone, password):
+    """Create a staff account; this is how the first administrator is made."""
+    from portal.core import accounts
+
+    try:
+        estate = accounts.find_estate(estate_name) if estate_name else None
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        user = accounts.create_staff(username, name=name, role=role, password=password,
+                                     estate=estate, phone=phone)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    where = estate.name if estate else "all estates"
+    click.echo(f"Created {user.username} ({role}, {where}).")
+
+
+@click.command("demo")
+def demo_command():
+    """Load the demo estate and logins once; running it again changes nothing."""
+    from portal.core.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+
+    created = load_demo()
+    db.session.commit()
+    click.echo("Demo estate loaded." if created else "Demo estate already present; unchanged.")
+    click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_LOGINS))
+
+
+def register_cli(app: Flask):
+    app.cli.add_command(import_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)

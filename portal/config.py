@@ -1,0 +1,105 @@
+"""Deployment facts from the environment; admin-tunable values live in the settings table."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _env(name, default=None):
+    return os.environ.get(name, default)
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A per-installation secret for development, kept under instance/ (never in code)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings for development and `make run`: SQLite under instance/, in-process delivery."""
+
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # filled from instance_path when unset
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")
+    SECRET_KEY = _env("PORTAL_SECRET_KEY") or _env("SECRET_KEY")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "portal_session"
+    # Absolute lifetime of a sign-in; the idle limit is checked on every request.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(_env("PORTAL_SESSION_HOURS", "12")))
+    SESSION_IDLE_MINUTES = int(_env("PORTAL_SESSION_IDLE_MINUTES", "30"))
+    API_TOKEN_DAYS = int(_env("PORTAL_API_TOKEN_DAYS", "30"))
+
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes")
+
+    SMS_GATEWAY_URL = _env("SMS_GATEWAY_URL")
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = int(_env("MAIL_PORT", "25"))
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "portal@localhost")
+
+    TESTING = False
+    PRODUCTION = False
+
+
+class ProductionConfig(Config):
+    """Behind a TLS proxy: secure cookies, and no start without the real services named."""
+
+    SESSION_COOKIE_SECURE = True
+    PRODUCTION = True
+
+
+class TestConfig(Config):
+    """The test suite's base; the database URL is given by the fixture."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
+    RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = None
+    WTF_CSRF_ENABLED = False
+    SERVER_NAME = None
+
+
+def load_config(app, config=None):
+    """Fill app.config from a config class or mapping, then fill the instance defaults."""
+    if config is None:
+        production = _env("PORTAL_ENV") == "production"
+        app.config.from_object(ProductionConfig if production else Config)
+    elif isinstance(config, dict):
+        app.config.from_object(TestConfig)
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        db_path = Path(app.instance_path) / "portal.sqlite3"
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if not app.config.get("SECRET_KEY"):
+        if app.config["PRODUCTION"]:
+            raise RuntimeError("PORTAL_SECRET_KEY must be set in production")
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)

@@ -1,0 +1,1 @@
+"""What every feature stands on: places, people and roles, access, audit, settings, time."""

@@ -1,0 +1,50 @@
+"""The audit log: who changed what, when, from what to what."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.core import clock
+from portal.core.types import UTCDateTime
+from portal.extensions import db
+
+
+class AuditEntry(db.Model):
+    """One audited change; features write these through record()."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+def record(action, entity, *, actor=None, estate_id=None, before=None, after=None):
+    """Add an audit entry for `entity` to the session (the caller's transaction commits it)."""
+    entry = AuditEntry(
+        at=clock.now(),
+        actor_id=actor.id if actor is not None else None,
+        estate_id=estate_id if estate_id is not None else getattr(entity, "estate_id", None),
+        action=action,
+        entity_type=entity.__tablename__,
+        entity_id=entity.id,
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    return {k: (v if isinstance(v, int | float | bool | type(None)) else str(v))
+            for k, v in value.items()}

@@ -1,0 +1,198 @@
+"""People, their residencies in units, and staff roles per estate."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cached_property
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core import clock
+from portal.core.places import Estate, Unit, Zone
+from portal.core.types import UTCDateTime
+from portal.extensions import db
+
+
+class Role(StrEnum):
+    """One role per estate (DESIGN §1); `resident` is implied by a current residency."""
+
+    resident = "resident"
+    frontdesk = "frontdesk"
+    zone_butler = "zone_butler"
+    technician = "technician"
+    supervisor = "supervisor"
+    manager = "manager"
+    inspector = "inspector"
+    admin = "admin"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.resident: _l("Resident"),
+    Role.frontdesk: _l("Front desk"),
+    Role.zone_butler: _l("Zone butler"),
+    Role.technician: _l("Technician"),
+    Role.supervisor: _l("Supervisor"),
+    Role.manager: _l("Centre manager"),
+    Role.inspector: _l("Quality inspector"),
+    Role.admin: _l("Administrator"),
+}
+
+STAFF_ROLES = frozenset(Role) - {Role.resident}
+
+
+class Relation(StrEnum):
+    """How a person holds a unit."""
+
+    owner = "owner"
+    tenant = "tenant"
+    family = "family"
+
+    @property
+    def label(self):
+        return RELATION_LABELS[self]
+
+
+RELATION_LABELS = {
+    Relation.owner: _l("Owner"),
+    Relation.tenant: _l("Tenant"),
+    Relation.family: _l("Family member"),
+}
+
+
+class User(db.Model):
+    """A person the portal knows: a resident or a staff member, with or without a login.
+
+    Residents imported from a list have no password until one is set for them.
+    `session_version` is part of every session and is raised to revoke them all.
+    """
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff_roles: Mapped[list["StaffRole"]] = relationship(
+        back_populates="user", order_by="StaffRole.id", lazy="selectin"
+    )
+    residencies: Mapped[list["Residency"]] = relationship(
+        back_populates="user", order_by="Residency.start_on"
+    )
+
+    # Flask-Login protocol -------------------------------------------------------------
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The session key: id and session version, so raising the version revokes it."""
+        return f"{self.id}:{self.session_version}"
+
+    # The actor: role and estate --------------------------------------------------------
+    @property
+    def staff_role(self) -> "StaffRole | None":
+        return self.staff_roles[0] if self.staff_roles else None
+
+    @property
+    def role(self) -> Role:
+        staff = self.staff_role
+        return Role(staff.role) if staff else Role.resident
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None
+
+    @property
+    def is_company_wide(self) -> bool:
+        staff = self.staff_role
+        return staff is not None and staff.estate_id is None
+
+    @cached_property
+    def current_unit_ids(self) -> list[int]:
+        """The units this person lives in or holds today."""
+        return list(db.session.scalars(current_unit_ids_query(self.id)))
+
+    @cached_property
+    def estate_id(self) -> int | None:
+        """The estate this actor works in or lives in; None for company-wide staff."""
+        if self.staff_role:
+            return self.staff_role.estate_id
+        ids = self.current_unit_ids
+        if not ids:
+            return None
+        return db.session.scalar(select(Unit.estate_id).where(Unit.id == ids[0]))
+
+    @property
+    def estate(self) -> Estate | None:
+        return db.session.get(Estate, self.estate_id) if self.estate_id else None
+
+
+class StaffRole(db.Model):
+    """A staff member's role in one estate; a null estate means company-wide."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (UniqueConstraint("user_id", "estate_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    role: Mapped[Role] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship(back_populates="staff_roles")
+    estate: Mapped[Estate | None] = relationship()
+    zone: Mapped[Zone | None] = relationship()
+
+
+class Residency(db.Model):
+    """A person's tie to a unit from one date to another; history is kept, never overwritten."""
+
+    __tablename__ = "residencies"
+    __table_args__ = (Index("ix_residencies_unit_end", "unit_id", "end_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    relation: Mapped[Relation] = mapped_column(String(16))
+    start_on: Mapped[date]
+    end_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    unit: Mapped[Unit] = relationship()
+    user: Mapped[User] = relationship(back_populates="residencies")
+
+    @property
+    def relation_enum(self) -> Relation:
+        return Relation(self.relation)
+
+    @property
+    def is_current(self) -> bool:
+        today = clock.local_today()
+        return self.start_on <= today and (self.end_on is None or self.end_on >= today)
+
+
+def current_residency_clause(today: date | None = None):
+    """The SQL condition for a residency that holds today."""
+    today = today or clock.local_today()
+    return (Residency.start_on <= today) & (
+        (Residency.end_on.is_(None)) | (Residency.end_on >= today)
+    )
+
+
+def current_unit_ids_query(user_id: int):
+    """SELECT of the unit ids a person currently holds, usable as a subquery."""
+    return (
+        select(Residency.unit_id)
+        .where(Residency.user_id == user_id, current_residency_clause())
+        .order_by(Residency.unit_id)
+    )

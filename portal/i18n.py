@@ -1,0 +1,40 @@
+"""Language: a chosen language (cookie) first, then Accept-Language, then Simplified Chinese."""
+
+from datetime import datetime
+
+from flask import current_app, request
+from flask_babel import format_datetime, get_locale
+
+from portal.extensions import babel
+
+LANG_COOKIE = "portal_lang"
+
+
+def select_locale() -> str:
+    """The locale for this request."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    for lang, _quality in request.accept_languages:
+        tag = lang.replace("-", "_").lower()
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC datetime shown in the estate's time zone."""
+    return format_datetime(value, fmt) if value else ""
+
+
+def html_lang() -> str:
+    return "zh-CN" if str(get_locale()) == "zh_CN" else "en"
+
+
+def init_app(app):
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["localtime"] = local_datetime
+    app.jinja_env.globals["html_lang"] = html_lang
