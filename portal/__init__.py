@@ -14,9 +14,11 @@ def create_app(config=None):
     from portal import errors, i18n, security
     from portal.blueprints import register_blueprints
     from portal.cli import register_cli
-    from portal.extensions import bootstrap, csrf, db, limiter, migrate
+    from portal.extensions import bootstrap, configure_engine, csrf, db, limiter, migrate
 
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
     migrate.init_app(app, db, directory=_migrations_dir())
     csrf.init_app(app)
     bootstrap.init_app(app)

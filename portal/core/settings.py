@@ -84,6 +84,8 @@ def parse(key: str, raw: str):
             raise ServiceError(_l("The largest value is %(n)s.", n=decl.maximum),
                                fields={key: "max"})
         return value
+    if not raw:
+        raise ServiceError(_l("Enter a value."), fields={key: "required"})
     if len(raw) > 200:
         raise ServiceError(_l("At most 200 characters."), fields={key: "length"})
     return raw

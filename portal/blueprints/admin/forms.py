@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.people import ROLE_LABELS, STAFF_ROLES
@@ -13,7 +14,8 @@ class ImportForm(FlaskForm):
     """Upload a units or residents file."""
 
     kind = SelectField(_l("What the file holds"),
-                       choices=[("units", _l("Units")), ("residents", _l("Residents"))])
+                       choices=[SelectChoice("units", _l("Units")),
+                                SelectChoice("residents", _l("Residents"))])
     file = FileField(_l("File (.csv in UTF-8 or .xlsx)"), validators=[FileRequired()])
     check = SubmitField(_l("Check only"))
     submit = SubmitField(_l("Check and import"))
@@ -27,7 +29,7 @@ class StaffForm(FlaskForm):
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dots, dashes, underscores."))])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in
                                             sorted(STAFF_ROLES, key=lambda r: r.value)])
     estate = SelectField(_l("Estate"), coerce=int)
     password = PasswordField(_l("Initial password"),

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -54,8 +55,8 @@ def users():
     form = StaffForm()
     estates = db.session.scalars(
         select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)).all()
-    form.estate.choices = [(0, _("All estates (company-wide)"))] + [(e.id, e.name)
-                                                                    for e in estates]
+    form.estate.choices = [SelectChoice(0, _("All estates (company-wide)"))] + [
+        SelectChoice(e.id, e.name) for e in estates]
     if form.validate_on_submit():
         estate = next((e for e in estates if e.id == form.estate.data), None)
         try:

@@ -98,4 +98,4 @@ def password():
             flash(_("Your password has been changed. Other devices have been signed out."),
                   "success")
             return redirect(url_for("home.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form), 400 if form.errors else 200

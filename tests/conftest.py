@@ -1,0 +1,208 @@
+"""Test harness: one database per run (SQLite and PostgreSQL), rolled back per test.
+
+Each test runs inside one outer transaction on one connection; the portal's own commits
+become savepoints, so nothing a test does survives it. Every test-client request runs in a
+fresh app context, hence a fresh SQLAlchemy session, as in production.
+"""
+
+import os
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from argon2 import PasswordHasher
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
+
+from portal import create_app
+from portal.core import accounts, clock
+from portal.extensions import db, limiter
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BACKENDS = os.environ.get("PORTAL_TEST_BACKENDS", "sqlite,postgresql").split(",")
+IN_CI = os.environ.get("CI") == "true"
+
+# Cheap argon2 parameters keep the suite fast; one test proves the rehash on login.
+accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def skip_or_fail(reason: str):
+    """Skip a test whose service is missing, except under CI=true where that is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the integration services must answer)")
+    pytest.skip(reason)
+
+
+def psycopg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) \
+        if url.startswith("postgresql://") else url
+
+
+@contextmanager
+def postgres_database():
+    """Create a fresh database on the test server for this run, and drop it afterwards."""
+    server = make_url(psycopg_url(PG_URL))
+    try:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        skip_or_fail(f"PostgreSQL at {PG_URL} does not answer: {exc.orig}")
+    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """The run's database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/portal-test.sqlite3"
+        return
+    with postgres_database() as url:
+        yield url
+
+
+def make_test_app(database_url, **overrides):
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application with the migrated schema (migrations, never create_all)."""
+    from flask_migrate import upgrade
+
+    app = make_test_app(database_url)
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class PortalClient(FlaskClient):
+    """A test client whose every request gets its own app context and session."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+            response.get_data()  # buffer the body, then release files it may hold open
+            response.close()
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def db_session(app):
+    """Run the test inside one transaction that is rolled back at the end."""
+    ctx = app.app_context()
+    ctx.push()
+    engines = db._app_engines[app]
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    db.session.remove()
+    db.session.configure(join_transaction_mode="create_savepoint")
+    limiter.reset()
+    try:
+        yield db.session
+    finally:
+        clock.freeze(None)
+        db.session.remove()
+        db.session.configure(join_transaction_mode="conservative_savepoint")
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+        ctx.pop()
+
+
+@pytest.fixture
+def client(app, db_session):
+    app.test_client_class = PortalClient
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_on(app):
+    """Turn CSRF checking on for one test."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+class QueryCounter:
+    """Counts the SQL statements the portal sends (savepoint bookkeeping excluded)."""
+
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app, db_session):
+    """Use as `with count_queries() as counter: …; counter.count`."""
+    engine = db._app_engines[app][None].engine
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+@pytest.fixture
+def world(db_session):
+    """A small estate with the demo roles, and a second estate to prove scoping."""
+    from tests.factories import make_world
+
+    return make_world()
+
+
+@pytest.fixture
+def login_as(client, world):
+    """Sign the test client in as one of the world's logins, by username."""
+
+    def sign_in(username, password="portal-demo", c=None):
+        c = c or client
+        response = c.post("/auth/login", data={"login": username, "password": password})
+        assert response.status_code == 302, f"sign-in as {username} failed"
+        return c
+
+    return sign_in
+
+
+@pytest.fixture
+def api_token(client, world):
+    """A bearer token for one of the world's logins."""
+
+    def token_for(username, password="portal-demo"):
+        response = client.post("/api/v1/auth/token",
+                               json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return token_for

@@ -1,0 +1,100 @@
+"""Every route × every login, with the other resident's ids, against a declared table.
+
+A route with no row here fails the test: every new feature adds its rows.
+"""
+
+import pytest
+
+COLUMNS = ("anon", "resident", "resident2", "frontdesk", "technician", "supervisor", "manager",
+           "admin", "frontdesk_other")
+
+
+def row(anon, resident, resident2, staff, *, manager=None, admin=None, other=None):
+    """Expected status per column; `staff` covers frontdesk, technician and supervisor."""
+    return (anon, resident, resident2, staff, staff, staff,
+            staff if manager is None else manager, staff if admin is None else admin,
+            staff if other is None else other)
+
+
+def everyone(code):
+    return (code,) * len(COLUMNS)
+
+
+MANAGERS_ONLY = row(302, 403, 403, 403, manager=200, admin=200)
+ADMIN_ONLY = row(302, 403, 403, 403, manager=403, admin=200)
+SIGNED_IN = row(302, 200, 200, 200)
+STAFF = row(302, 403, 403, 200)
+API_SIGNED_IN = row(401, 200, 200, 200)
+API_STAFF = row(401, 403, 403, 200)
+# The object belongs to resident2: resident and the other estate's staff get 404.
+RESIDENT2_OBJECT = row(302, 404, 200, 200, other=404)
+API_RESIDENT2_OBJECT = row(401, 404, 200, 200, other=404)
+
+EXPECT = {
+    ("home.index", "GET"): SIGNED_IN,
+    ("home.healthz", "GET"): everyone(200),
+    ("home.set_language", "GET"): everyone(302),
+    ("static", "GET"): everyone(200),
+    ("bootstrap.static", "GET"): everyone(200),
+    ("auth.login", "GET"): row(200, 302, 302, 302),
+    ("auth.login", "POST"): row(401, 302, 302, 302),
+    ("auth.logout", "POST"): everyone(302),
+    ("auth.password", "GET"): SIGNED_IN,
+    ("auth.password", "POST"): row(302, 400, 400, 400),
+    ("units.index", "GET"): STAFF,
+    ("units.detail", "GET"): RESIDENT2_OBJECT,
+    ("admin.imports", "GET"): MANAGERS_ONLY,
+    ("admin.imports", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
+    ("admin.users", "GET"): ADMIN_ONLY,
+    ("admin.users", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
+    ("admin.settings_index", "GET"): ADMIN_ONLY,
+    ("admin.setting_edit", "GET"): ADMIN_ONLY,
+    ("admin.setting_edit", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
+    ("admin.audit", "GET"): MANAGERS_ONLY,
+    ("api.openapi", "GET"): everyone(200),
+    ("api.create_token", "POST"): everyone(400),
+    ("api.delete_token", "DELETE"): row(401, 400, 400, 400),
+    ("api.me", "GET"): API_SIGNED_IN,
+    ("api.list_units", "GET"): API_STAFF,
+    ("api.get_unit", "GET"): API_RESIDENT2_OBJECT,
+    ("api.list_staff", "GET"): API_STAFF,
+}
+
+
+def route_methods(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_every_route_answers_as_declared(app, client, world, login_as, column):
+    """Walk url_map as one login; every answer must match the table."""
+    values = {"unit_id": world.unit2.id, "key": "centre.hotline", "code": "en",
+              "filename": "css/bootstrap.min.css"}
+    if column != "anon":
+        login_as(column)
+    adapter = app.url_map.bind("localhost")
+    checked, mismatches = 0, []
+    routes = sorted(route_methods(app), key=lambda rm: rm[0].endpoint == "auth.logout")
+    for rule, method in routes:
+        key = (rule.endpoint, method)
+        assert key in EXPECT, f"no row in the access table for {key} ({rule.rule})"
+        args = {name: values[name] for name in rule.arguments}
+        if rule.endpoint == "static":
+            args["filename"] = "css/portal.css"
+        url = adapter.build(rule.endpoint, args, method=method)
+        response = client.open(url, method=method, data={} if method == "POST" else None)
+        expected = EXPECT[key][COLUMNS.index(column)]
+        checked += 1
+        if response.status_code != expected:
+            mismatches.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, "
+                              f"expected {expected}")
+    assert not mismatches, "\n".join(mismatches)
+    assert checked >= len(EXPECT) - 1
+
+
+def test_table_has_no_stale_rows(app):
+    """Rows for routes that no longer exist would hide a missing check."""
+    live = {(rule.endpoint, method) for rule, method in route_methods(app)}
+    assert set(EXPECT) - live == set()
