@@ -20,7 +20,12 @@ CSP = (
 
 @login_manager.user_loader
 def load_user(session_key: str):
-    """Load the user a session names, unless the session was revoked since."""
+    """Load the user a session names, unless the session was revoked since.
+
+    A request that carries a bearer token is judged by the token alone.
+    """
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
     try:
         user_id, version = (int(part) for part in session_key.split(":"))
     except ValueError:

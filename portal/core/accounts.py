@@ -127,7 +127,7 @@ def _only_company_id() -> int:
 
     ids = db.session.scalars(select(Company.id).limit(2)).all()
     if len(ids) != 1:
-        raise ServiceError(_l("Name the estate: there is not exactly one company."),
+        raise ServiceError(_l("Name the estate: the company cannot be determined."),
                            fields={"estate": "required"})
     return ids[0]
 

@@ -54,8 +54,8 @@ class _PlaceImporter:
                 self.default_estate = None
                 first = next(line for line, p in parsed if p["estate"] is None)
                 errors.append(RowError(first, str(_l(
-                    "Name the estate with --estate or an 'estate' column: the database has "
-                    "%(n)s estates.", n=len(only) if len(only) < 2 else _l("several")))))
+                    "Say which estate these rows belong to: add an 'estate' column (or use "
+                    "--estate on the command line)."))))
         if not self.creates_estates:
             for line, p in parsed:
                 if p["estate"] and p["estate"] not in found:

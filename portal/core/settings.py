@@ -116,5 +116,5 @@ def set_value(key: str, value, *, actor, estate_id: int | None = None) -> Settin
 
 HOTLINE = declare(
     "centre.hotline", _l("24-hour service hotline"), str, "400-800-1234",
-    help=_l("Shown to residents on every page."),
+    help=_l("Shown on the resident and staff home pages."),
 )

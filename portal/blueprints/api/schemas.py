@@ -103,5 +103,13 @@ class StaffOut(BaseModel):
     estate_id: int | None
 
 
+class UnitPage(Page[UnitOut]):
+    """A page of units."""
+
+
+class StaffPage(Page[StaffOut]):
+    """A page of staff."""
+
+
 class Revoked(BaseModel):
     revoked: bool

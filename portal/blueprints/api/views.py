@@ -85,7 +85,7 @@ def me():
 
 
 @route(bp, "/units", summary="Units of the caller's estate; q matches room number, resident "
-       "name or phone", query=s.UnitQuery, response=s.Page[s.UnitOut], roles=STAFF_ROLES,
+       "name or phone", query=s.UnitQuery, response=s.UnitPage, roles=STAFF_ROLES,
        tags=("units",))
 def list_units(query):
     """Search units (staff)."""
@@ -109,7 +109,7 @@ def get_unit(unit_id):
 
 
 @route(bp, "/staff", summary="Staff of the caller's estate, optionally of one role",
-       query=s.StaffQuery, response=s.Page[s.StaffOut], roles=STAFF_ROLES, tags=("people",))
+       query=s.StaffQuery, response=s.StaffPage, roles=STAFF_ROLES, tags=("people",))
 def list_staff(query):
     """Staff in the caller's estate (company-wide callers: the whole company)."""
     stmt = (select(User, StaffRole).join(StaffRole, StaffRole.user_id == User.id)

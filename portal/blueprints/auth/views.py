@@ -98,4 +98,5 @@ def password():
             flash(_("Your password has been changed. Other devices have been signed out."),
                   "success")
             return redirect(url_for("home.index"))
-    return render_template("auth/password.html", form=form), 400 if form.errors else 200
+    return render_template("auth/password.html", form=form, min_length=accounts.MIN_PASSWORD), \
+        400 if form.errors else 200
