@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
-MO := portal/translations/zh_CN/LC_MESSAGES/messages.mo
-PO := portal/translations/zh_CN/LC_MESSAGES/messages.po
+MO := portal/translations/zh_Hans_CN/LC_MESSAGES/messages.mo
+PO := portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po
 
 .PHONY: run test install install-dev translations extract-messages lint bench clean
 

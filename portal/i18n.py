@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
-from flask import current_app, request
+import os
+
+from flask import current_app, has_request_context, request
 from flask_babel import format_datetime, get_locale
 
 from portal.extensions import babel
@@ -11,8 +13,10 @@ LANG_COOKIE = "portal_lang"
 
 
 def select_locale() -> str:
-    """The locale for this request."""
+    """The locale for this request; outside a request (CLI, jobs) the terminal's LANG."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return "zh_CN" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
@@ -31,7 +35,8 @@ def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str
 
 
 def html_lang() -> str:
-    return "zh-CN" if str(get_locale()) == "zh_CN" else "en"
+    locale = get_locale()
+    return "zh-CN" if locale is not None and locale.language == "zh" else "en"
 
 
 def init_app(app):

@@ -188,6 +188,7 @@ def login_as(client, world):
 
     def sign_in(username, password="portal-demo", c=None):
         c = c or client
+        c.post("/auth/logout")  # whoever was signed in on this client
         response = c.post("/auth/login", data={"login": username, "password": password})
         assert response.status_code == 302, f"sign-in as {username} failed"
         return c
