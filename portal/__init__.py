@@ -5,8 +5,12 @@ from flask import Flask
 
 def create_app(config=None):
     """Build the application; `config` is a config class or a mapping (tests)."""
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder="../templates", static_folder="static")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="static",
+    )
     from portal.config import load_config
 
     load_config(app, config)

@@ -23,8 +23,9 @@ def import_command(kind, file, estate_name, check):
     from portal.core.imports import run_import
 
     try:
-        report = run_import(kind, file.name, file.read_bytes(), estate_name=estate_name,
-                            dry_run=check)
+        report = run_import(
+            kind, file.name, file.read_bytes(), estate_name=estate_name, dry_run=check
+        )
     except ServiceError as exc:
         db.session.rollback()
         click.echo(f"{file}: {exc.message}", err=True)
@@ -39,14 +40,19 @@ def import_command(kind, file, estate_name, check):
         click.echo(f"{report.rows} rows are valid; nothing was written (--check).")
         return
     db.session.commit()
-    click.echo(f"{kind}: {report.rows} rows, {report.created} created, {report.updated} updated, "
-               f"{report.unchanged} unchanged.")
+    click.echo(
+        f"{kind}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged."
+    )
 
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", required=True, help="frontdesk, zone_butler, technician, supervisor, "
-                                             "manager, inspector or admin.")
+@click.option(
+    "--role",
+    required=True,
+    help="frontdesk, zone_butler, technician, supervisor, manager, inspector or admin.",
+)
 @click.option("--estate", "estate_name", help="The estate; leave out for company-wide roles.")
 @click.option("--name", help="The person's name (defaults to the username).")
 @click.option("--phone", help="Mobile phone number, also usable to sign in.")
@@ -59,8 +65,9 @@ def create_user(username, role, estate_name, name, phone, password):
         estate = accounts.find_estate(estate_name) if estate_name else None
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        user = accounts.create_staff(username, name=name, role=role, password=password,
-                                     estate=estate, phone=phone)
+        user = accounts.create_staff(
+            username, name=name, role=role, password=password, estate=estate, phone=phone
+        )
     except ServiceError as exc:
         db.session.rollback()
         click.echo(f"Error: {exc.message}", err=True)
@@ -82,6 +89,9 @@ def demo_command():
 
 
 def register_cli(app: Flask):
+    from portal.jobs import worker_command
+
+    app.cli.add_command(worker_command)
     app.cli.add_command(import_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)

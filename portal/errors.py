@@ -18,9 +18,17 @@ MESSAGES = {
     429: lambda: _("Too many requests. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. It has been logged."),
 }
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large",
-         429: "rate_limited", 500: "server_error"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+    500: "server_error",
+}
 
 
 def wants_json() -> bool:
@@ -29,9 +37,13 @@ def wants_json() -> bool:
 
 def api_error(status: int, message=None, fields=None, code=None):
     """The API's one error shape: {"error": {"code", "message", "fields"}}."""
-    body = {"error": {"code": code or CODES.get(status, "error"),
-                      "message": str(message or MESSAGES.get(status, MESSAGES[400])()),
-                      "fields": fields or {}}}
+    body = {
+        "error": {
+            "code": code or CODES.get(status, "error"),
+            "message": str(message or MESSAGES.get(status, MESSAGES[400])()),
+            "fields": fields or {},
+        }
+    }
     return jsonify(body), status
 
 

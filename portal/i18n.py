@@ -1,8 +1,7 @@
 """Language: a chosen language (cookie) first, then Accept-Language, then Simplified Chinese."""
 
-from datetime import datetime
-
 import os
+from datetime import datetime
 
 from flask import current_app, has_request_context, request
 from flask_babel import format_datetime, get_locale

@@ -46,7 +46,7 @@ def load_user_from_token(req):
         return None
     from portal.blueprints.api.tokens import user_for_token
 
-    user = user_for_token(header[len("Bearer "):].strip())
+    user = user_for_token(header[len("Bearer ") :].strip())
     if user is not None:
         g.api_token_auth = True
     return user

@@ -36,8 +36,11 @@ def skip_or_fail(reason: str):
 
 
 def psycopg_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) \
-        if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if url.startswith("postgresql://")
+        else url
+    )
 
 
 @contextmanager
@@ -201,8 +204,9 @@ def api_token(client, world):
     """A bearer token for one of the world's logins."""
 
     def token_for(username, password="portal-demo"):
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": password})
+        response = client.post(
+            "/api/v1/auth/token", json={"username": username, "password": password}
+        )
         assert response.status_code == 200, response.get_json()
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 

@@ -43,11 +43,27 @@ def make_building(estate, zone_name="A区", name="1栋"):
     return building
 
 
-def make_unit(estate, *, zone="A区", building="1栋", number=None, kind="residence",
-              area="89.50", occupancy=Occupancy.occupied_renovated, since=date(2024, 1, 1)):
+def make_unit(
+    estate,
+    *,
+    zone="A区",
+    building="1栋",
+    number=None,
+    kind="residence",
+    area="89.50",
+    occupancy=Occupancy.occupied_renovated,
+    since=date(2024, 1, 1),
+):
     b = make_building(estate, zone, building)
-    unit = Unit(estate_id=estate.id, building_id=b.id, number=number or f"{next(_seq)}",
-                kind=kind, area_m2=Decimal(area), occupancy=occupancy, occupancy_since=since)
+    unit = Unit(
+        estate_id=estate.id,
+        building_id=b.id,
+        number=number or f"{next(_seq)}",
+        kind=kind,
+        area_m2=Decimal(area),
+        occupancy=occupancy,
+        occupancy_since=since,
+    )
     db.session.add(unit)
     db.session.add(UnitOccupancy(unit=unit, occupancy=occupancy, effective_on=since))
     db.session.flush()
@@ -56,29 +72,42 @@ def make_unit(estate, *, zone="A区", building="1栋", number=None, kind="reside
 
 def make_person(name=None, phone=None, username=None, password=None):
     n = next(_seq)
-    user = User(name=name or f"住户{n}", phone=phone or f"1380000{n:04d}", username=username,
-                password_hash=accounts.hash_password(password) if password else None)
+    user = User(
+        name=name or f"住户{n}",
+        phone=phone or f"1380000{n:04d}",
+        username=username,
+        password_hash=accounts.hash_password(password) if password else None,
+    )
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def make_resident(unit, *, relation=Relation.owner, start_on=date(2024, 1, 1), end_on=None,
-                  **person):
+def make_resident(
+    unit, *, relation=Relation.owner, start_on=date(2024, 1, 1), end_on=None, **person
+):
     user = make_person(**person)
-    db.session.add(Residency(unit_id=unit.id, user_id=user.id, relation=relation,
-                             start_on=start_on, end_on=end_on))
+    db.session.add(
+        Residency(
+            unit_id=unit.id, user_id=user.id, relation=relation, start_on=start_on, end_on=end_on
+        )
+    )
     db.session.flush()
     return user
 
 
 def make_staff(role, estate=None, *, username=None, name=None, company=None):
     n = next(_seq)
-    user = make_person(name=name or f"员工{n}", username=username or f"staff{n}",
-                       password=PASSWORD)
+    user = make_person(name=name or f"员工{n}", username=username or f"staff{n}", password=PASSWORD)
     company_id = estate.company_id if estate else company.id
-    db.session.add(StaffRole(user_id=user.id, company_id=company_id,
-                             estate_id=estate.id if estate else None, role=Role(role)))
+    db.session.add(
+        StaffRole(
+            user_id=user.id,
+            company_id=company_id,
+            estate_id=estate.id if estate else None,
+            role=Role(role),
+        )
+    )
     db.session.flush()
     return user
 
@@ -89,20 +118,35 @@ def make_world():
     estate = make_estate(company, name="测试花园")
     unit = make_unit(estate, zone="A区", building="1栋", number="1单元101")
     unit2 = make_unit(estate, zone="A区", building="1栋", number="2单元101")
-    vacant = make_unit(estate, zone="B区", building="3栋", number="1单元1201",
-                       occupancy=Occupancy.vacant)
-    resident = make_resident(unit, name="陈业主", phone="13800000001", username="resident",
-                             password=PASSWORD)
+    vacant = make_unit(
+        estate, zone="B区", building="3栋", number="1单元1201", occupancy=Occupancy.vacant
+    )
+    resident = make_resident(
+        unit, name="陈业主", phone="13800000001", username="resident", password=PASSWORD
+    )
     family = make_resident(unit, relation=Relation.family, name="陈家属", phone="13800000002")
-    resident2 = make_resident(unit2, name="林邻居", phone="13800000003", username="resident2",
-                              password=PASSWORD)
-    staff = {role: make_staff(role, estate, username=role)
-             for role in ("frontdesk", "technician", "supervisor", "manager")}
+    resident2 = make_resident(
+        unit2, name="林邻居", phone="13800000003", username="resident2", password=PASSWORD
+    )
+    staff = {
+        role: make_staff(role, estate, username=role)
+        for role in ("frontdesk", "technician", "supervisor", "manager")
+    }
     staff["admin"] = make_staff("admin", None, username="admin", company=company)
     other = make_estate(company, name="别的花园")
     other_unit = make_unit(other, zone="一区", building="9栋", number="901")
     other_frontdesk = make_staff("frontdesk", other, username="frontdesk_other")
-    return SimpleNamespace(company=company, estate=estate, unit=unit, unit2=unit2, vacant=vacant,
-                           resident=resident, family=family, resident2=resident2,
-                           other=other, other_unit=other_unit, other_frontdesk=other_frontdesk,
-                           **staff)
+    return SimpleNamespace(
+        company=company,
+        estate=estate,
+        unit=unit,
+        unit2=unit2,
+        vacant=vacant,
+        resident=resident,
+        family=family,
+        resident2=resident2,
+        other=other,
+        other_unit=other_unit,
+        other_frontdesk=other_frontdesk,
+        **staff,
+    )

@@ -51,9 +51,7 @@ def visible(model, actor):
     `model` has `estate_id` and either is Unit or has `unit_id`.
     """
     if actor.is_company_wide:
-        company_estates = select(Estate.id).where(
-            Estate.company_id == actor.staff_role.company_id
-        )
+        company_estates = select(Estate.id).where(Estate.company_id == actor.staff_role.company_id)
         return model.estate_id.in_(company_estates)
     if actor.is_staff:
         return model.estate_id == actor.estate_id

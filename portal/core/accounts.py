@@ -27,8 +27,9 @@ def hash_password(password: str) -> str:
 def check_password_rules(password: str) -> None:
     """Raise ServiceError when a new password is too weak to accept."""
     if len(password) < MIN_PASSWORD:
-        raise ServiceError(_l("Use at least %(n)d characters.", n=MIN_PASSWORD),
-                           fields={"password": "too_short"})
+        raise ServiceError(
+            _l("Use at least %(n)d characters.", n=MIN_PASSWORD), fields={"password": "too_short"}
+        )
     if len(password) > 256:
         raise ServiceError(_l("Use at most 256 characters."), fields={"password": "too_long"})
 
@@ -44,9 +45,9 @@ def find_login(login: str) -> User | None:
     if user is not None:
         return user
     matches = db.session.scalars(
-        select(User).where(
-            User.phone == login, User.is_active, User.password_hash.is_not(None)
-        ).limit(2)
+        select(User)
+        .where(User.phone == login, User.is_active, User.password_hash.is_not(None))
+        .limit(2)
     ).all()
     return matches[0] if len(matches) == 1 else None
 
@@ -80,8 +81,9 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         hasher.verify(user.password_hash or _DUMMY_HASH, current or "")
     except (VerificationError, InvalidHashError):
-        raise ServiceError(_l("The current password is wrong."),
-                           fields={"current_password": "wrong"}) from None
+        raise ServiceError(
+            _l("The current password is wrong."), fields={"current_password": "wrong"}
+        ) from None
     check_password_rules(new)
     user.password_hash = hash_password(new)
     revoke_sessions(user)
@@ -103,22 +105,40 @@ def create_staff(username, *, name, role, password, estate=None, phone=None, act
     except ValueError:
         raise ServiceError(_l("Unknown role."), fields={"role": "unknown"}) from None
     if role not in STAFF_ROLES:
-        raise ServiceError(_l("Residents get access through their unit, not a staff role."),
-                           fields={"role": "resident"})
+        raise ServiceError(
+            _l("Residents get access through their unit, not a staff role."),
+            fields={"role": "resident"},
+        )
     if estate is None and role not in (Role.admin, Role.manager, Role.inspector):
-        raise ServiceError(_l("Name the estate this person works in."),
-                           fields={"estate": "required"})
+        raise ServiceError(
+            _l("Name the estate this person works in."), fields={"estate": "required"}
+        )
     check_password_rules(password)
     company_id = estate.company_id if estate else _only_company_id()
-    user = User(username=username, name=(name or username).strip()[:100], phone=phone,
-                password_hash=hash_password(password))
+    user = User(
+        username=username,
+        name=(name or username).strip()[:100],
+        phone=phone,
+        password_hash=hash_password(password),
+    )
     db.session.add(user)
     db.session.flush()
-    db.session.add(StaffRole(user_id=user.id, company_id=company_id,
-                             estate_id=estate.id if estate else None, role=role))
+    db.session.add(
+        StaffRole(
+            user_id=user.id,
+            company_id=company_id,
+            estate_id=estate.id if estate else None,
+            role=role,
+        )
+    )
     db.session.flush()
-    audit.record("user.create", user, actor=actor, estate_id=estate.id if estate else None,
-                 after={"username": username, "role": role.value})
+    audit.record(
+        "user.create",
+        user,
+        actor=actor,
+        estate_id=estate.id if estate else None,
+        after={"username": username, "role": role.value},
+    )
     return user
 
 
@@ -127,8 +147,9 @@ def _only_company_id() -> int:
 
     ids = db.session.scalars(select(Company.id).limit(2)).all()
     if len(ids) != 1:
-        raise ServiceError(_l("Name the estate: the company cannot be determined."),
-                           fields={"estate": "required"})
+        raise ServiceError(
+            _l("Name the estate: the company cannot be determined."), fields={"estate": "required"}
+        )
     return ids[0]
 
 
@@ -137,8 +158,9 @@ def find_estate(name: str | None) -> Estate | None:
     if name:
         estate = db.session.scalar(select(Estate).where(Estate.name == name.strip()))
         if estate is None:
-            raise ServiceError(_l("No estate is called %(name)s.", name=name),
-                               fields={"estate": "unknown"})
+            raise ServiceError(
+                _l("No estate is called %(name)s.", name=name), fields={"estate": "unknown"}
+            )
         return estate
     estates = db.session.scalars(select(Estate).limit(2)).all()
     return estates[0] if len(estates) == 1 else None

@@ -46,5 +46,7 @@ def record(action, entity, *, actor=None, estate_id=None, before=None, after=Non
 def _jsonable(value):
     if value is None:
         return None
-    return {k: (v if isinstance(v, int | float | bool | type(None)) else str(v))
-            for k, v in value.items()}
+    return {
+        k: (v if isinstance(v, int | float | bool | type(None)) else str(v))
+        for k, v in value.items()
+    }

@@ -19,8 +19,7 @@ from portal.extensions import db
 
 ESTATE = "翠湖花园"
 DEMO_PASSWORD = "portal-demo"  # noqa: S105 - the documented demo password (contracts §2)
-DEMO_LOGINS = ["resident", "resident2", "frontdesk", "technician", "supervisor", "manager",
-               "admin"]
+DEMO_LOGINS = ["resident", "resident2", "frontdesk", "technician", "supervisor", "manager", "admin"]
 STAFF = [  # username, name, role, company-wide
     ("frontdesk", "王丽", "frontdesk", False),
     ("technician", "李建国", "technician", False),
@@ -32,14 +31,26 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅志强玉兰海燕婷"
 
 RESIDENCE_MIX = [
-    (Occupancy.occupied_renovated, 55), (Occupancy.occupied_unrenovated, 8),
-    (Occupancy.renovating, 5), (Occupancy.renovated_vacant, 7), (Occupancy.vacant, 12),
-    (Occupancy.unsold_leased, 3), (Occupancy.leased_back, 2), (Occupancy.not_handed_over, 8),
+    (Occupancy.occupied_renovated, 55),
+    (Occupancy.occupied_unrenovated, 8),
+    (Occupancy.renovating, 5),
+    (Occupancy.renovated_vacant, 7),
+    (Occupancy.vacant, 12),
+    (Occupancy.unsold_leased, 3),
+    (Occupancy.leased_back, 2),
+    (Occupancy.not_handed_over, 8),
 ]
-SHOP_MIX = [(Occupancy.occupied_renovated, 60), (Occupancy.vacant, 20),
-            (Occupancy.unsold_leased, 15), (Occupancy.not_handed_over, 5)]
-SPACE_MIX = [(Occupancy.occupied_unrenovated, 70), (Occupancy.vacant, 20),
-             (Occupancy.not_handed_over, 10)]
+SHOP_MIX = [
+    (Occupancy.occupied_renovated, 60),
+    (Occupancy.vacant, 20),
+    (Occupancy.unsold_leased, 15),
+    (Occupancy.not_handed_over, 5),
+]
+SPACE_MIX = [
+    (Occupancy.occupied_unrenovated, 70),
+    (Occupancy.vacant, 20),
+    (Occupancy.not_handed_over, 10),
+]
 
 
 def _pick(rng, mix):
@@ -52,23 +63,41 @@ def unit_rows(rng):
     for b in range(1, 9):  # villas: townhouse rows of four
         for n in range(1, 5):
             area = rng.choice(["238.60", "256.40", "301.20"])
-            rows.append(("别墅区", f"V{b}栋", f"{n}号", "residence", area,
-                         _pick(rng, RESIDENCE_MIX)))
+            rows.append(
+                ("别墅区", f"V{b}栋", f"{n}号", "residence", area, _pick(rng, RESIDENCE_MIX))
+            )
     for zone, buildings in (("A区", 10), ("B区", 10), ("C区", 8)):
         for b in range(1, buildings + 1):
             for entrance in (1, 2):
                 for floor in range(1, 11):
                     for door in (1, 2):
                         area = rng.choice(["89.50", "98.36", "118.20", "132.75"])
-                        rows.append((zone, f"{b}栋", f"{entrance}单元{floor}{door:02d}",
-                                     "residence", area, _pick(rng, RESIDENCE_MIX)))
+                        rows.append(
+                            (
+                                zone,
+                                f"{b}栋",
+                                f"{entrance}单元{floor}{door:02d}",
+                                "residence",
+                                area,
+                                _pick(rng, RESIDENCE_MIX),
+                            )
+                        )
     for n in range(1, 41):
-        rows.append(("C区", "商业街", f"S{n:02d}", "shop", rng.choice(["45.00", "68.80", "120.00"]),
-                     _pick(rng, SHOP_MIX)))
+        rows.append(
+            (
+                "C区",
+                "商业街",
+                f"S{n:02d}",
+                "shop",
+                rng.choice(["45.00", "68.80", "120.00"]),
+                _pick(rng, SHOP_MIX),
+            )
+        )
     for zone in ("A区", "B区"):
         for n in range(1, 101):
-            rows.append((zone, "地下车库", f"{zone[0]}-{n:03d}", "parking", "12.50",
-                         _pick(rng, SPACE_MIX)))
+            rows.append(
+                (zone, "地下车库", f"{zone[0]}-{n:03d}", "parking", "12.50", _pick(rng, SPACE_MIX))
+            )
     for n in range(1, 21):
         rows.append(("C区", "储藏室", f"储{n:02d}", "storage", "8.00", _pick(rng, SPACE_MIX)))
     return [(z, b, u, k, a, o.value) for z, b, u, k, a, o in rows]
@@ -123,8 +152,9 @@ def load_demo() -> bool:
         ("units", "zone,building,unit,kind,area_m2,occupancy", units),
         ("residents", "zone,building,unit,name,phone,relation", resident_rows(rng, units)),
     ):
-        report = run_import(kind, f"demo-{kind}.csv", _csv(header.split(","), rows),
-                            estate_name=ESTATE)
+        report = run_import(
+            kind, f"demo-{kind}.csv", _csv(header.split(","), rows), estate_name=ESTATE
+        )
         if not report.ok:  # pragma: no cover - the generator makes valid rows
             raise RuntimeError(f"demo {kind}: {report.errors[:3]}")
     estate = db.session.scalar(select(Estate).where(Estate.name == ESTATE))
@@ -139,26 +169,43 @@ def _backdate(rng, estate):
     since = {uid: date(2021, 3, 1) + timedelta(days=rng.randrange(1300)) for uid in units}
     db.session.execute(update(Unit), [{"id": u, "occupancy_since": d} for u, d in since.items()])
     history = db.session.execute(
-        select(UnitOccupancy.id, UnitOccupancy.unit_id).join(Unit)
-        .where(Unit.estate_id == estate.id)).all()
-    db.session.execute(update(UnitOccupancy),
-                       [{"id": h, "effective_on": since[u]} for h, u in history])
+        select(UnitOccupancy.id, UnitOccupancy.unit_id)
+        .join(Unit)
+        .where(Unit.estate_id == estate.id)
+    ).all()
+    db.session.execute(
+        update(UnitOccupancy), [{"id": h, "effective_on": since[u]} for h, u in history]
+    )
     residencies = db.session.execute(
-        select(Residency.id, Residency.unit_id).join(Unit)
-        .where(Unit.estate_id == estate.id)).all()
-    db.session.execute(update(Residency),
-                       [{"id": r, "start_on": since[u]} for r, u in residencies])
+        select(Residency.id, Residency.unit_id).join(Unit).where(Unit.estate_id == estate.id)
+    ).all()
+    db.session.execute(update(Residency), [{"id": r, "start_on": since[u]} for r, u in residencies])
 
 
 def _demo_logins(estate):
     for i, (username, name, role, company_wide) in enumerate(STAFF, start=1):
-        accounts.create_staff(username, name=name, role=role, password=DEMO_PASSWORD,
-                              estate=None if company_wide else estate, phone=f"1390000{i:04d}")
+        accounts.create_staff(
+            username,
+            name=name,
+            role=role,
+            password=DEMO_PASSWORD,
+            estate=None if company_wide else estate,
+            phone=f"1390000{i:04d}",
+        )
     for username, entrance in (("resident", "1单元101"), ("resident2", "2单元101")):
         owner = db.session.scalar(
-            select(User).join(Residency).join(Unit).join(Building).join(Zone)
-            .where(Zone.estate_id == estate.id, Zone.name == "A区", Building.name == "1栋",
-                   Unit.number == entrance, Residency.relation == Relation.owner)
+            select(User)
+            .join(Residency)
+            .join(Unit)
+            .join(Building)
+            .join(Zone)
+            .where(
+                Zone.estate_id == estate.id,
+                Zone.name == "A区",
+                Building.name == "1栋",
+                Unit.number == entrance,
+                Residency.relation == Relation.owner,
+            )
         )
         owner.username = username
         owner.password_hash = accounts.hash_password(DEMO_PASSWORD)

@@ -64,8 +64,10 @@ def _read_csv(data: bytes):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ServiceError(_l("The file is not UTF-8 text. Save it as CSV UTF-8 or as .xlsx."),
-                           fields={"file": "encoding"}) from None
+        raise ServiceError(
+            _l("The file is not UTF-8 text. Save it as CSV UTF-8 or as .xlsx."),
+            fields={"file": "encoding"},
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -77,11 +79,13 @@ def _read_csv(data: bytes):
                 continue
             rows.append((reader.line_num, values))
             if len(rows) > MAX_ROWS:
-                raise ServiceError(_l("At most %(n)d rows per file.", n=MAX_ROWS),
-                                   fields={"file": "too_many_rows"})
+                raise ServiceError(
+                    _l("At most %(n)d rows per file.", n=MAX_ROWS), fields={"file": "too_many_rows"}
+                )
     except csv.Error as exc:
-        raise ServiceError(_l("The CSV cannot be read: %(reason)s", reason=str(exc)),
-                           fields={"file": "csv"}) from None
+        raise ServiceError(
+            _l("The CSV cannot be read: %(reason)s", reason=str(exc)), fields={"file": "csv"}
+        ) from None
     return _zip_rows(header, rows)
 
 
@@ -91,8 +95,9 @@ def _read_xlsx(data: bytes):
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ServiceError(_l("The .xlsx file cannot be opened."), fields={"file": "xlsx"}) \
-            from None
+        raise ServiceError(
+            _l("The .xlsx file cannot be opened."), fields={"file": "xlsx"}
+        ) from None
     try:
         sheet = book.worksheets[0]
         lines = sheet.iter_rows(values_only=True)
@@ -106,8 +111,9 @@ def _read_xlsx(data: bytes):
                 continue
             rows.append((number, cells))
             if len(rows) > MAX_ROWS:
-                raise ServiceError(_l("At most %(n)d rows per file.", n=MAX_ROWS),
-                                   fields={"file": "too_many_rows"})
+                raise ServiceError(
+                    _l("At most %(n)d rows per file.", n=MAX_ROWS), fields={"file": "too_many_rows"}
+                )
     finally:
         book.close()
     return _zip_rows([_cell_text(h) for h in header], rows)
@@ -130,7 +136,7 @@ def _zip_rows(header, rows):
     result = []
     for line, values in rows:
         values = list(values) + [""] * (len(names) - len(values))
-        extra = [v for v in values[len(names):] if str(v).strip()]
+        extra = [v for v in values[len(names) :] if str(v).strip()]
         row = {n: str(v).strip() for n, v in zip(names, values, strict=False) if n}
         if extra:
             row["__extra__"] = "yes"
@@ -159,6 +165,7 @@ def check_header(names, required, optional=()) -> list[RowError]:
 
 # Column parsers: each returns the clean value or raises RowProblem with the reason.
 
+
 def text(row, column, max_length, *, required=True):
     value = row.get(column, "").strip()
     if required and not value:
@@ -173,8 +180,9 @@ def decimal2(row, column, *, positive=True, maximum=Decimal("100000000")):
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise RowProblem(_l("'%(c)s' must be a number like 1234.50, not '%(v)s'.",
-                            c=column, v=raw[:40])) from None
+        raise RowProblem(
+            _l("'%(c)s' must be a number like 1234.50, not '%(v)s'.", c=column, v=raw[:40])
+        ) from None
     if not value.is_finite() or value.as_tuple().exponent < -2:
         raise RowProblem(_l("'%(c)s' has more than two decimals.", c=column))
     if positive and value <= 0:
@@ -189,8 +197,14 @@ def choice(row, column, choices: dict):
     key = raw.lower() if raw.isascii() else raw
     if key not in choices:
         allowed = ", ".join(sorted({k for k in choices if k.isascii()}))
-        raise RowProblem(_l("'%(c)s' must be one of %(allowed)s, not '%(v)s'.",
-                            c=column, allowed=allowed, v=raw[:40]))
+        raise RowProblem(
+            _l(
+                "'%(c)s' must be one of %(allowed)s, not '%(v)s'.",
+                c=column,
+                allowed=allowed,
+                v=raw[:40],
+            )
+        )
     return choices[key]
 
 
@@ -199,8 +213,9 @@ def iso_date(row, column):
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise RowProblem(_l("'%(c)s' must be a date like 2026-12-31, not '%(v)s'.",
-                            c=column, v=raw[:40])) from None
+        raise RowProblem(
+            _l("'%(c)s' must be a date like 2026-12-31, not '%(v)s'.", c=column, v=raw[:40])
+        ) from None
 
 
 IMPORTERS = {}

@@ -9,14 +9,25 @@ from sqlalchemy import select
 from portal.core import audit, clock
 from portal.core.imports import RowError, RowProblem, choice, decimal2, importer, text
 from portal.core.people import Relation, Residency, User, current_residency_clause
-from portal.core.places import Building, Company, Estate, Occupancy, Unit, UnitKind, UnitOccupancy, Zone
+from portal.core.places import (
+    Building,
+    Company,
+    Estate,
+    Occupancy,
+    Unit,
+    UnitKind,
+    UnitOccupancy,
+    Zone,
+)
 from portal.core.units import set_occupancy
 from portal.extensions import db
 
 KINDS = {k.value: k for k in UnitKind}
 OCCUPANCIES = {o.value: o for o in Occupancy} | {o.term: o for o in Occupancy}
 RELATIONS = {r.value: r for r in Relation} | {
-    "业主": Relation.owner, "租户": Relation.tenant, "家属": Relation.family,
+    "业主": Relation.owner,
+    "租户": Relation.tenant,
+    "家属": Relation.family,
     "家庭成员": Relation.family,
 }
 PHONE_RE = re.compile(r"^\+?[0-9]{5,20}$")
@@ -43,7 +54,9 @@ class _PlaceImporter:
     def resolve_estates(self, parsed) -> list[RowError]:
         """Map every row's estate name (or none) to an existing estate, or say why not."""
         names = {p["estate"] for _, p in parsed if p["estate"]}
-        found = {e.name: e for e in db.session.scalars(select(Estate).where(Estate.name.in_(names)))}
+        found = {
+            e.name: e for e in db.session.scalars(select(Estate).where(Estate.name.in_(names)))
+        }
         self.estates = found
         errors = []
         if any(p["estate"] is None for _, p in parsed):
@@ -53,14 +66,17 @@ class _PlaceImporter:
             else:
                 self.default_estate = None
                 first = next(line for line, p in parsed if p["estate"] is None)
-                errors.append(RowError(first, str(_l(
-                    "Say which estate these rows belong to: add an 'estate' column (or use "
-                    "--estate on the command line)."))))
+                message = _l(
+                    "Say which estate these rows belong to: add an 'estate' column "
+                    "(or use --estate on the command line)."
+                )
+                errors.append(RowError(first, str(message)))
         if not self.creates_estates:
             for line, p in parsed:
                 if p["estate"] and p["estate"] not in found:
-                    errors.append(RowError(line, str(_l("There is no estate called '%(e)s'.",
-                                                        e=p["estate"]))))
+                    errors.append(
+                        RowError(line, str(_l("There is no estate called '%(e)s'.", e=p["estate"])))
+                    )
         return errors
 
     def estate_of(self, p):
@@ -105,7 +121,8 @@ class UnitsImporter(_PlaceImporter):
 
     def check_all(self, parsed):
         errors = self.duplicates(
-            parsed, lambda p: (p["estate"], p["zone"], p["building"], p["unit"]))
+            parsed, lambda p: (p["estate"], p["zone"], p["building"], p["unit"])
+        )
         return errors + self.resolve_estates(parsed)
 
     def apply(self, parsed, report):
@@ -121,20 +138,31 @@ class UnitsImporter(_PlaceImporter):
             unit = existing.get((estate.id, p["zone"], p["building"], p["unit"]))
             if unit is None:
                 building = self._building(estate, p["zone"], p["building"], zones, buildings)
-                unit = Unit(estate_id=estate.id, building_id=building.id, number=p["unit"],
-                            kind=p["kind"], area_m2=p["area_m2"], occupancy=p["occupancy"],
-                            occupancy_since=today)
+                unit = Unit(
+                    estate_id=estate.id,
+                    building_id=building.id,
+                    number=p["unit"],
+                    kind=p["kind"],
+                    area_m2=p["area_m2"],
+                    occupancy=p["occupancy"],
+                    occupancy_since=today,
+                )
                 db.session.add(unit)
-                db.session.add(UnitOccupancy(unit=unit, occupancy=p["occupancy"],
-                                             effective_on=today))
+                db.session.add(
+                    UnitOccupancy(unit=unit, occupancy=p["occupancy"], effective_on=today)
+                )
                 existing[(estate.id, p["zone"], p["building"], p["unit"])] = unit
                 report.created += 1
                 continue
             changed = unit.kind != p["kind"] or unit.area_m2 != p["area_m2"]
             if changed:
-                audit.record("unit.update", unit, actor=self.actor,
-                             before={"kind": unit.kind, "area_m2": unit.area_m2},
-                             after={"kind": p["kind"].value, "area_m2": p["area_m2"]})
+                audit.record(
+                    "unit.update",
+                    unit,
+                    actor=self.actor,
+                    before={"kind": unit.kind, "area_m2": unit.area_m2},
+                    after={"kind": p["kind"].value, "area_m2": p["area_m2"]},
+                )
                 unit.kind, unit.area_m2 = p["kind"], p["area_m2"]
             changed |= set_occupancy(unit, p["occupancy"], today, actor=self.actor)
             if changed:
@@ -152,16 +180,23 @@ class UnitsImporter(_PlaceImporter):
         estate = Estate(name=name, company_id=company.id)
         db.session.add(estate)
         db.session.flush()
-        audit.record("estate.create", estate, actor=self.actor, estate_id=estate.id,
-                     after={"name": name})
+        audit.record(
+            "estate.create", estate, actor=self.actor, estate_id=estate.id, after={"name": name}
+        )
         return estate
 
     @staticmethod
     def _places(estate_ids):
-        zones = {(z.estate_id, z.name): z for z in
-                 db.session.scalars(select(Zone).where(Zone.estate_id.in_(estate_ids)))}
-        buildings = {(b.zone_id, b.name): b for b in db.session.scalars(
-            select(Building).join(Zone).where(Zone.estate_id.in_(estate_ids)))}
+        zones = {
+            (z.estate_id, z.name): z
+            for z in db.session.scalars(select(Zone).where(Zone.estate_id.in_(estate_ids)))
+        }
+        buildings = {
+            (b.zone_id, b.name): b
+            for b in db.session.scalars(
+                select(Building).join(Zone).where(Zone.estate_id.in_(estate_ids))
+            )
+        }
         return zones, buildings
 
     @staticmethod
@@ -198,8 +233,9 @@ class ResidentsImporter(_PlaceImporter):
 
     def check_all(self, parsed):
         errors = self.duplicates(
-            parsed, lambda p: (p["estate"], p["zone"], p["building"], p["unit"], p["name"],
-                               p["phone"]))
+            parsed,
+            lambda p: (p["estate"], p["zone"], p["building"], p["unit"], p["name"], p["phone"]),
+        )
         errors += self.resolve_estates(parsed)
         if errors:
             return errors
@@ -207,9 +243,19 @@ class ResidentsImporter(_PlaceImporter):
         self.units = self.units_by_place(estate_ids)
         for line, p in parsed:
             if self._unit(p) is None:
-                errors.append(RowError(line, str(_l(
-                    "There is no unit %(z)s %(b)s %(u)s; import the units first.",
-                    z=p["zone"], b=p["building"], u=p["unit"]))))
+                errors.append(
+                    RowError(
+                        line,
+                        str(
+                            _l(
+                                "There is no unit %(z)s %(b)s %(u)s; import the units first.",
+                                z=p["zone"],
+                                b=p["building"],
+                                u=p["unit"],
+                            )
+                        ),
+                    )
+                )
         return errors
 
     def _unit(self, p):
@@ -221,14 +267,18 @@ class ResidentsImporter(_PlaceImporter):
         people = {}
         for start in range(0, len(phones), 500):
             for user in db.session.scalars(
-                    select(User).where(User.phone.in_(phones[start:start + 500]))):
+                select(User).where(User.phone.in_(phones[start : start + 500]))
+            ):
                 people.setdefault((user.name, user.phone), user)
         unit_ids = sorted({self._unit(p).id for _, p in parsed})
         current = {}
         for start in range(0, len(unit_ids), 500):
-            for r in db.session.scalars(select(Residency).where(
-                    Residency.unit_id.in_(unit_ids[start:start + 500]),
-                    current_residency_clause(today))):
+            for r in db.session.scalars(
+                select(Residency).where(
+                    Residency.unit_id.in_(unit_ids[start : start + 500]),
+                    current_residency_clause(today),
+                )
+            ):
                 current[(r.unit_id, r.user_id)] = r
         for _, p in parsed:
             unit = self._unit(p)
@@ -250,6 +300,7 @@ class ResidentsImporter(_PlaceImporter):
                 report.updated += 1
             else:
                 report.created += 1
-            db.session.add(Residency(unit_id=unit.id, user=person, relation=p["relation"],
-                                     start_on=today))
+            db.session.add(
+                Residency(unit_id=unit.id, user=person, relation=p["relation"], start_on=today)
+            )
         db.session.flush()

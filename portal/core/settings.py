@@ -78,11 +78,13 @@ def parse(key: str, raw: str):
         except ValueError:
             raise ServiceError(_l("Enter a whole number."), fields={key: "int"}) from None
         if decl.minimum is not None and value < decl.minimum:
-            raise ServiceError(_l("The smallest value is %(n)s.", n=decl.minimum),
-                               fields={key: "min"})
+            raise ServiceError(
+                _l("The smallest value is %(n)s.", n=decl.minimum), fields={key: "min"}
+            )
         if decl.maximum is not None and value > decl.maximum:
-            raise ServiceError(_l("The largest value is %(n)s.", n=decl.maximum),
-                               fields={key: "max"})
+            raise ServiceError(
+                _l("The largest value is %(n)s.", n=decl.maximum), fields={key: "max"}
+            )
         return value
     if not raw:
         raise ServiceError(_l("Enter a value."), fields={key: "required"})
@@ -109,12 +111,21 @@ def set_value(key: str, value, *, actor, estate_id: int | None = None) -> Settin
     row.updated_at = clock.now()
     row.updated_by_id = actor.id
     db.session.flush()
-    audit.record("setting.change", row, actor=actor, estate_id=estate_id,
-                 before={key: before}, after={key: value})
+    audit.record(
+        "setting.change",
+        row,
+        actor=actor,
+        estate_id=estate_id,
+        before={key: before},
+        after={key: value},
+    )
     return row
 
 
 HOTLINE = declare(
-    "centre.hotline", _l("24-hour service hotline"), str, "400-800-1234",
+    "centre.hotline",
+    _l("24-hour service hotline"),
+    str,
+    "400-800-1234",
     help=_l("Shown on the resident and staff home pages."),
 )

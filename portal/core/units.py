@@ -79,10 +79,20 @@ def set_occupancy(unit: Unit, occupancy: Occupancy, effective_on: date, *, actor
     before = unit.occupancy
     unit.occupancy = occupancy
     unit.occupancy_since = effective_on
-    db.session.add(UnitOccupancy(unit=unit, occupancy=occupancy, effective_on=effective_on,
-                                 recorded_by_id=actor.id if actor else None))
+    db.session.add(
+        UnitOccupancy(
+            unit=unit,
+            occupancy=occupancy,
+            effective_on=effective_on,
+            recorded_by_id=actor.id if actor else None,
+        )
+    )
     db.session.flush()
-    audit.record("unit.occupancy", unit, actor=actor,
-                 before={"occupancy": before}, after={"occupancy": occupancy.value,
-                                                      "effective_on": effective_on})
+    audit.record(
+        "unit.occupancy",
+        unit,
+        actor=actor,
+        before={"occupancy": before},
+        after={"occupancy": occupancy.value, "effective_on": effective_on},
+    )
     return True

@@ -11,13 +11,17 @@ from portal.extensions import db
 
 
 def test_token_is_issued_stored_hashed_and_revocable(client, world):
-    response = client.post("/api/v1/auth/token",
-                           json={"username": "frontdesk", "password": "portal-demo"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "frontdesk", "password": "portal-demo"}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == {"token", "expires_at", "user"}
-    assert body["user"] == {"id": world.frontdesk.id, "name": world.frontdesk.name,
-                            "role": "frontdesk"}
+    assert body["user"] == {
+        "id": world.frontdesk.id,
+        "name": world.frontdesk.name,
+        "role": "frontdesk",
+    }
     assert "+00:00" in body["expires_at"] or body["expires_at"].endswith("Z")
     stored = db.session.scalars(select(ApiToken.token_hash)).all()
     assert body["token"] not in stored and len(stored) == 1
@@ -28,8 +32,9 @@ def test_token_is_issued_stored_hashed_and_revocable(client, world):
 
 
 def test_token_by_phone_number(client, world):
-    response = client.post("/api/v1/auth/token",
-                           json={"username": "13800000003", "password": "portal-demo"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "13800000003", "password": "portal-demo"}
+    )
     assert response.get_json()["user"]["id"] == world.resident2.id
 
 
@@ -48,11 +53,13 @@ def test_bad_credentials_and_bad_bodies(client, world):
     missing = client.post("/api/v1/auth/token", json={"username": "resident"})
     assert missing.status_code == 400
     assert "password" in missing.get_json()["error"]["fields"]
-    extra = client.post("/api/v1/auth/token",
-                        json={"username": "a", "password": "b", "admin": True})
+    extra = client.post(
+        "/api/v1/auth/token", json={"username": "a", "password": "b", "admin": True}
+    )
     assert "admin" in extra.get_json()["error"]["fields"]
-    not_json = client.post("/api/v1/auth/token", data="username=a",
-                           content_type="application/x-www-form-urlencoded")
+    not_json = client.post(
+        "/api/v1/auth/token", data="username=a", content_type="application/x-www-form-urlencoded"
+    )
     assert not_json.status_code == 400
 
 
@@ -114,9 +121,11 @@ def test_unit_detail_with_residents_and_404_for_others(client, world, api_token)
     assert all(r["phone"] for r in residents)
     own = client.get(f"/api/v1/units/{world.unit.id}", headers=api_token("resident")).get_json()
     assert all(r["phone"] is None for r in own["residents"])  # residents see names only
-    for url, who in ((f"/api/v1/units/{world.unit2.id}", "resident"),
-                     (f"/api/v1/units/{world.unit.id}", "frontdesk_other"),
-                     ("/api/v1/units/999999", "frontdesk")):
+    for url, who in (
+        (f"/api/v1/units/{world.unit2.id}", "resident"),
+        (f"/api/v1/units/{world.unit.id}", "frontdesk_other"),
+        ("/api/v1/units/999999", "frontdesk"),
+    ):
         response = client.get(url, headers=api_token(who))
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "not_found"
@@ -150,8 +159,7 @@ def test_openapi_document_is_valid_and_covers_every_api_route(app, client):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
     units = doc["paths"]["/api/v1/units"]["get"]
-    assert {p["name"] for p in units["parameters"]} >= {"zone", "building", "q", "page",
-                                                          "per_page"}
+    assert {p["name"] for p in units["parameters"]} >= {"zone", "building", "q", "page", "per_page"}
 
 
 def test_cookie_session_writes_to_the_api_need_csrf(client, login_as, csrf_on):
@@ -161,6 +169,7 @@ def test_cookie_session_writes_to_the_api_need_csrf(client, login_as, csrf_on):
     import re
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_as_csrf).group(1)
-    client.post("/auth/login", data={"login": "resident", "password": "portal-demo",
-                                     "csrf_token": token})
+    client.post(
+        "/auth/login", data={"login": "resident", "password": "portal-demo", "csrf_token": token}
+    )
     assert client.delete("/api/v1/auth/token").status_code == 400

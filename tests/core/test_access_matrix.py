@@ -5,15 +5,32 @@ A route with no row here fails the test: every new feature adds its rows.
 
 import pytest
 
-COLUMNS = ("anon", "resident", "resident2", "frontdesk", "technician", "supervisor", "manager",
-           "admin", "frontdesk_other")
+COLUMNS = (
+    "anon",
+    "resident",
+    "resident2",
+    "frontdesk",
+    "technician",
+    "supervisor",
+    "manager",
+    "admin",
+    "frontdesk_other",
+)
 
 
 def row(anon, resident, resident2, staff, *, manager=None, admin=None, other=None):
     """Expected status per column; `staff` covers frontdesk, technician and supervisor."""
-    return (anon, resident, resident2, staff, staff, staff,
-            staff if manager is None else manager, staff if admin is None else admin,
-            staff if other is None else other)
+    return (
+        anon,
+        resident,
+        resident2,
+        staff,
+        staff,
+        staff,
+        staff if manager is None else manager,
+        staff if admin is None else admin,
+        staff if other is None else other,
+    )
 
 
 def everyone(code):
@@ -70,8 +87,12 @@ def route_methods(app):
 @pytest.mark.parametrize("column", COLUMNS)
 def test_every_route_answers_as_declared(app, client, world, login_as, column):
     """Walk url_map as one login; every answer must match the table."""
-    values = {"unit_id": world.unit2.id, "key": "centre.hotline", "code": "en",
-              "filename": "css/bootstrap.min.css"}
+    values = {
+        "unit_id": world.unit2.id,
+        "key": "centre.hotline",
+        "code": "en",
+        "filename": "css/bootstrap.min.css",
+    }
     if column != "anon":
         login_as(column)
     adapter = app.url_map.bind("localhost")
@@ -88,8 +109,9 @@ def test_every_route_answers_as_declared(app, client, world, login_as, column):
         expected = EXPECT[key][COLUMNS.index(column)]
         checked += 1
         if response.status_code != expected:
-            mismatches.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, "
-                              f"expected {expected}")
+            mismatches.append(
+                f"{method} {url} ({rule.endpoint}): {response.status_code}, expected {expected}"
+            )
     assert not mismatches, "\n".join(mismatches)
     assert checked >= len(EXPECT) - 1
 

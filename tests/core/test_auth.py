@@ -14,11 +14,14 @@ from portal.extensions import db
 
 
 def test_sign_in_by_username_and_by_phone(client, world):
-    assert client.post("/auth/login", data={"login": "resident", "password": "portal-demo"}) \
-        .status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"login": "resident", "password": "portal-demo"}
+        ).status_code
+        == 302
+    )
     client.post("/auth/logout")
-    response = client.post("/auth/login", data={"login": "13800000001",
-                                                 "password": "portal-demo"})
+    response = client.post("/auth/login", data={"login": "13800000001", "password": "portal-demo"})
     assert response.status_code == 302
     assert "1单元101" in client.get("/").get_data(as_text=True)
 
@@ -41,8 +44,12 @@ def test_outdated_hash_is_rehashed_on_sign_in(client, world, monkeypatch):
     world.resident.password_hash = weak.hash("portal-demo")
     db.session.commit()
     monkeypatch.setattr(accounts, "hasher", strong)
-    assert client.post("/auth/login", data={"login": "resident", "password": "portal-demo"}) \
-        .status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"login": "resident", "password": "portal-demo"}
+        ).status_code
+        == 302
+    )
     stored = db.session.get(User, world.resident.id).password_hash
     assert stored.startswith("$argon2id$") and "t=2" in stored and "m=2048" in stored
 
@@ -62,27 +69,43 @@ def test_password_change_revokes_other_sessions_and_tokens(app, client, login_as
     other_device = app.test_client()
     login_as("resident", c=other_device)
     login_as("resident")
-    response = client.post("/auth/password", data={
-        "current_password": "portal-demo", "new_password": "a-new-secret",
-        "confirm": "a-new-secret"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": "portal-demo",
+            "new_password": "a-new-secret",
+            "confirm": "a-new-secret",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # this device stays signed in
     assert other_device.get("/").status_code == 302
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     client.post("/auth/logout")
-    assert client.post("/auth/login", data={"login": "resident", "password": "a-new-secret"}) \
-        .status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"login": "resident", "password": "a-new-secret"}
+        ).status_code
+        == 302
+    )
 
 
 def test_password_change_errors_are_shown_beside_the_fields(client, login_as):
     login_as("resident")
-    page = client.post("/auth/password", data={"current_password": "wrong",
-                                               "new_password": "a-new-secret",
-                                               "confirm": "a-new-secret"})
+    page = client.post(
+        "/auth/password",
+        data={
+            "current_password": "wrong",
+            "new_password": "a-new-secret",
+            "confirm": "a-new-secret",
+        },
+    )
     assert page.status_code == 400
     assert 'data-field="current_password"' in page.get_data(as_text=True)
-    short = client.post("/auth/password", data={"current_password": "portal-demo",
-                                                "new_password": "short", "confirm": "other"})
+    short = client.post(
+        "/auth/password",
+        data={"current_password": "portal-demo", "new_password": "short", "confirm": "other"},
+    )
     body = short.get_data(as_text=True)
     assert 'data-field="new_password"' in body and 'data-field="confirm"' in body
 
@@ -121,8 +144,10 @@ def test_ten_wrong_passwords_rate_limit_for_the_window_only(client, world, monke
     fake = FakeTime(now=time.time())
     monkeypatch.setattr(limits.storage.memory, "time", fake)
     for _ in range(10):
-        assert client.post("/auth/login", data={"login": "resident", "password": "x"}) \
-            .status_code == 401
+        assert (
+            client.post("/auth/login", data={"login": "resident", "password": "x"}).status_code
+            == 401
+        )
     blocked = client.post("/auth/login", data={"login": "resident", "password": "portal-demo"})
     assert blocked.status_code == 429
     body = blocked.get_data(as_text=True)
@@ -130,14 +155,22 @@ def test_ten_wrong_passwords_rate_limit_for_the_window_only(client, world, monke
     assert re.search(r"\b5\b", body)  # says how many minutes to wait
     fake.now += timedelta(minutes=5, seconds=1).total_seconds()
     # The real owner is not locked out beyond the window.
-    assert client.post("/auth/login", data={"login": "resident", "password": "portal-demo"}) \
-        .status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"login": "resident", "password": "portal-demo"}
+        ).status_code
+        == 302
+    )
 
 
 def test_successful_sign_ins_do_not_count_against_the_limit(client, world):
     for _ in range(12):
-        assert client.post("/auth/login", data={"login": "resident", "password": "portal-demo"}) \
-            .status_code == 302
+        assert (
+            client.post(
+                "/auth/login", data={"login": "resident", "password": "portal-demo"}
+            ).status_code
+            == 302
+        )
         client.post("/auth/logout")
 
 
@@ -146,8 +179,9 @@ def test_csrf_is_required_on_forms(client, world, csrf_on):
     assert response.status_code == 400
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/auth/login", data={"login": "resident", "password": "portal-demo",
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"login": "resident", "password": "portal-demo", "csrf_token": token}
+    )
     assert response.status_code == 302
     assert client.post("/auth/logout").status_code == 400  # no token, still signed in
     assert client.get("/").status_code == 200
@@ -212,10 +246,12 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch, tmp_path):
 
 
 def test_next_parameter_never_leaves_the_site(client, world):
-    response = client.post("/auth/login?next=//evil.example/x",
-                           data={"login": "resident", "password": "portal-demo"})
+    response = client.post(
+        "/auth/login?next=//evil.example/x", data={"login": "resident", "password": "portal-demo"}
+    )
     assert response.location == "/"
     client.post("/auth/logout")
-    response = client.post("/auth/login?next=/units/1",
-                           data={"login": "resident", "password": "portal-demo"})
+    response = client.post(
+        "/auth/login?next=/units/1", data={"login": "resident", "password": "portal-demo"}
+    )
     assert response.location == "/units/1"

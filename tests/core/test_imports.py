@@ -38,8 +38,7 @@ def test_units_then_residents_then_again_adds_nothing(world):
     db.session.commit()
     before = (count(Unit), count(UnitOccupancy), count(User), count(Residency))
     again_units = run_import("units", "u.csv", UNITS.encode(), estate_name="测试花园")
-    again_residents = run_import("residents", "r.csv", RESIDENTS.encode(),
-                                 estate_name="测试花园")
+    again_residents = run_import("residents", "r.csv", RESIDENTS.encode(), estate_name="测试花园")
     db.session.commit()
     assert again_units.unchanged == 3 and again_residents.unchanged == 3
     assert (count(Unit), count(UnitOccupancy), count(User), count(Residency)) == before
@@ -64,8 +63,9 @@ def test_bom_and_xlsx_are_read_alike(world):
     book.save(data)
     report = run_import("units", "u.xlsx", data.getvalue(), estate_name="测试花园")
     assert report.ok and report.created == 3, report.errors
-    assert db.session.scalar(select(Unit.area_m2).where(Unit.number == "1单元101")) == \
-        pytest.approx(89.5)
+    assert db.session.scalar(
+        select(Unit.area_m2).where(Unit.number == "1单元101")
+    ) == pytest.approx(89.5)
 
 
 def test_every_bad_row_is_named_and_nothing_is_written(world):
@@ -87,15 +87,23 @@ A区,5栋,107,residence,eighty,vacant,extra
     assert "two decimals" in lines[2] and "castle" in lines[3] and "zero" in lines[4]
     assert "sold" in lines[5] and "zone" in lines[6] and "more cells" in lines[9]
     # Duplicates are found once the rows themselves are well-formed.
-    dup = run_import("units", "dup.csv", "\n".join(bad.splitlines()[:1] + bad.splitlines()[6:8])
-                     .encode(), estate_name="测试花园")
+    dup = run_import(
+        "units",
+        "dup.csv",
+        "\n".join(bad.splitlines()[:1] + bad.splitlines()[6:8]).encode(),
+        estate_name="测试花园",
+    )
     assert [(e.line, "repeats line 2" in e.message) for e in dup.errors] == [(3, True)]
     assert count(Unit) == before
 
 
 def test_header_problems(world):
-    report = run_import("units", "h.csv", b"zone,building,unit,kind,area,occupancy,colour\n"
-                        b"A,1,1,residence,1,vacant,red\n", estate_name="测试花园")
+    report = run_import(
+        "units",
+        "h.csv",
+        b"zone,building,unit,kind,area,occupancy,colour\nA,1,1,residence,1,vacant,red\n",
+        estate_name="测试花园",
+    )
     messages = [e.message for e in report.errors]
     assert all(e.line == 1 for e in report.errors)
     assert any("area_m2" in m and "missing" in m for m in messages)
@@ -122,8 +130,9 @@ A区,1栋,1单元101,周九,13800009103,landlord
 """
     report = run_import("residents", "r.csv", rows.encode(), estate_name="测试花园")
     assert [e.line for e in report.errors] == [4, 5]  # row problems first
-    report = run_import("residents", "r.csv", "\n".join(rows.splitlines()[:3]).encode(),
-                        estate_name="测试花园")
+    report = run_import(
+        "residents", "r.csv", "\n".join(rows.splitlines()[:3]).encode(), estate_name="测试花园"
+    )
     assert [e.line for e in report.errors] == [3]
     assert "99栋" in report.errors[0].message
 
@@ -148,8 +157,9 @@ def test_relation_change_keeps_history(world):
     changed = RESIDENTS.replace("王五,13800009003,tenant", "王五,13800009003,owner")
     report = run_import("residents", "r.csv", changed.encode(), estate_name="测试花园")
     assert report.ok and report.updated == 1
-    rows = db.session.scalars(select(Residency).join(User).where(User.name == "王五")
-                              .order_by(Residency.start_on)).all()
+    rows = db.session.scalars(
+        select(Residency).join(User).where(User.name == "王五").order_by(Residency.start_on)
+    ).all()
     assert [r.relation for r in rows] == ["tenant", "owner"]
     assert rows[0].end_on is not None and rows[1].end_on is None
 
@@ -174,21 +184,27 @@ def test_upload_page_shows_errors_before_writing(client, login_as):
     login_as("manager")
     before = count(Unit)
     bad = UNITS.replace("89.50", "lots")
-    page = client.post("/admin/imports", data={
-        "kind": "units", "submit": "1", "file": (io.BytesIO(bad.encode()), "units.csv")},
-        content_type="multipart/form-data")
+    page = client.post(
+        "/admin/imports",
+        data={"kind": "units", "submit": "1", "file": (io.BytesIO(bad.encode()), "units.csv")},
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 400
     body = page.get_data(as_text=True)
     assert 'data-testid="import-errors"' in body and "lots" in body
     assert count(Unit) == before
-    checked = client.post("/admin/imports", data={
-        "kind": "units", "check": "1", "file": (io.BytesIO(UNITS.encode()), "units.csv")},
-        content_type="multipart/form-data")
+    checked = client.post(
+        "/admin/imports",
+        data={"kind": "units", "check": "1", "file": (io.BytesIO(UNITS.encode()), "units.csv")},
+        content_type="multipart/form-data",
+    )
     assert 'data-testid="import-ok"' in checked.get_data(as_text=True)
     assert count(Unit) == before
-    done = client.post("/admin/imports", data={
-        "kind": "units", "submit": "1", "file": (io.BytesIO(UNITS.encode()), "units.csv")},
-        content_type="multipart/form-data")
+    done = client.post(
+        "/admin/imports",
+        data={"kind": "units", "submit": "1", "file": (io.BytesIO(UNITS.encode()), "units.csv")},
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 302
     assert count(Unit) == before + 3
 
@@ -200,21 +216,27 @@ def test_oversized_upload_is_413_with_a_page(client, login_as):
 
     big = FileStorage(io.BytesIO(b"x" * (21 * 1024 * 1024)), "big.csv")
     boundary, body = encode_multipart({"kind": "units", "file": big})  # in memory, no temp file
-    response = client.post("/admin/imports", data=body,
-                           content_type=f"multipart/form-data; boundary={boundary}")
+    response = client.post(
+        "/admin/imports", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     assert response.status_code == 413
-    assert "too large" in response.get_data(as_text=True).lower() or \
-        "过大" in response.get_data(as_text=True)
+    assert "too large" in response.get_data(as_text=True).lower() or "过大" in response.get_data(
+        as_text=True
+    )
 
 
 def test_script_laden_names_are_stored_as_text_and_shown_escaped(client, world, login_as):
-    rows = ("zone,building,unit,name,phone,relation\n"
-            "A区,1栋,2单元101,<script>alert(1)</script>,13800009200,family\n")
+    rows = (
+        "zone,building,unit,name,phone,relation\n"
+        "A区,1栋,2单元101,<script>alert(1)</script>,13800009200,family\n"
+    )
     report = run_import("residents", "r.csv", rows.encode(), estate_name="测试花园")
     assert report.ok
     db.session.commit()
-    assert db.session.scalar(select(User.name).where(User.phone == "13800009200")) == \
-        "<script>alert(1)</script>"
+    assert (
+        db.session.scalar(select(User.name).where(User.phone == "13800009200"))
+        == "<script>alert(1)</script>"
+    )
     login_as("frontdesk")
     page = client.get(f"/units/{world.unit2.id}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
@@ -226,22 +248,29 @@ def test_script_laden_names_are_stored_as_text_and_shown_escaped(client, world, 
 def test_users_create_command(app, world):
     runner = CliRunner()
     cli = app.test_cli_runner()
-    result = cli.invoke(args=["users", "create", "boss", "--role", "admin",
-                              "--password", "long-enough-pw"])
+    result = cli.invoke(
+        args=["users", "create", "boss", "--role", "admin", "--password", "long-enough-pw"]
+    )
     assert result.exit_code == 0, result.output
-    result = cli.invoke(args=["users", "create", "desk2", "--role", "frontdesk",
-                              "--estate", "测试花园"], input="another-pw-1\nanother-pw-1\n")
+    result = cli.invoke(
+        args=["users", "create", "desk2", "--role", "frontdesk", "--estate", "测试花园"],
+        input="another-pw-1\nanother-pw-1\n",
+    )
     assert result.exit_code == 0, result.output
     assert "desk2" in result.output
-    result = cli.invoke(args=["users", "create", "desk3", "--role", "frontdesk",
-                              "--password", "long-enough-pw"])
+    result = cli.invoke(
+        args=["users", "create", "desk3", "--role", "frontdesk", "--password", "long-enough-pw"]
+    )
     assert result.exit_code == 1 and "estate" in result.output
-    result = cli.invoke(args=["users", "create", "boss", "--role", "admin",
-                              "--password", "long-enough-pw"])
+    result = cli.invoke(
+        args=["users", "create", "boss", "--role", "admin", "--password", "long-enough-pw"]
+    )
     assert result.exit_code == 1 and "taken" in result.output
     result = cli.invoke(args=["users", "create", "x", "--role", "admin", "--password", "short"])
     assert result.exit_code == 1
     assert runner  # the Click runner is what test_cli_runner wraps
     client = app.test_client()
-    assert client.post("/auth/login", data={"login": "desk2", "password": "another-pw-1"}) \
-        .status_code == 302
+    assert (
+        client.post("/auth/login", data={"login": "desk2", "password": "another-pw-1"}).status_code
+        == 302
+    )

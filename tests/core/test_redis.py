@@ -29,13 +29,51 @@ def test_login_limit_is_shared_through_redis(redis_client, database_url, db_sess
     second = make_test_app(database_url, RATELIMIT_STORAGE_URI=REDIS_URL)
     for n in range(10):
         app = first if n % 2 else second
-        response = app.test_client().post("/auth/login", data={"login": "nobody",
-                                                                 "password": "x"})
+        response = app.test_client().post("/auth/login", data={"login": "nobody", "password": "x"})
         assert response.status_code == 401
-    assert second.test_client().post("/auth/login", data={"login": "nobody",
-                                                          "password": "x"}).status_code == 429
-    assert any(b"LIMITER" in key or b"limiter" in key.lower() for key in redis_client.keys())
+    assert (
+        second.test_client()
+        .post("/auth/login", data={"login": "nobody", "password": "x"})
+        .status_code
+        == 429
+    )
+    keys = list(redis_client.scan_iter("*"))
+    assert any(b"limiter" in key.lower() for key in keys)
     limiter._storage, limiter._limiter = saved
     for app in (first, second):
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.integration
+def test_worker_process_runs_jobs_in_the_app_context(redis_client, database_url):
+    """A real `flask worker` process takes a job from Redis and runs it with the app."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rq import Queue
+
+    job = Queue("default", connection=redis_client).enqueue("portal.jobs.healthcheck")
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
+    flask = Path(sys.executable).with_name("flask")
+    done = subprocess.run(
+        [str(flask), "--app", "portal", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    job.refresh()
+    assert job.return_value() == {"app": "portal", "database": True}
+
+
+def test_worker_needs_redis(database_url):
+    app = make_test_app(database_url)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 1 and "REDIS_URL" in result.output
+    with app.app_context():
+        db.engine.dispose()

@@ -49,24 +49,33 @@ def test_demo_loads_once(backend, tmp_path):
             upgrade()
             assert load_demo() is True
             db.session.commit()
-            counts = [db.session.scalar(select(func.count()).select_from(m))
-                      for m in (Unit, Building, User, Residency)]
+            counts = [
+                db.session.scalar(select(func.count()).select_from(m))
+                for m in (Unit, Building, User, Residency)
+            ]
             assert load_demo() is False
             db.session.commit()
-            assert counts == [db.session.scalar(select(func.count()).select_from(m))
-                              for m in (Unit, Building, User, Residency)]
+            assert counts == [
+                db.session.scalar(select(func.count()).select_from(m))
+                for m in (Unit, Building, User, Residency)
+            ]
             units, buildings = counts[0], counts[1]
             assert 1300 <= units <= 1500 and 35 <= buildings <= 45
             kinds = set(db.session.scalars(select(Unit.kind).distinct()))
             assert kinds == {"residence", "shop", "parking", "storage"}
             occupancies = set(db.session.scalars(select(Unit.occupancy).distinct()))
             assert occupancies == {o.value for o in Occupancy}
-            usernames = set(db.session.scalars(select(User.username).where(
-                User.username.is_not(None))))
+            usernames = set(
+                db.session.scalars(select(User.username).where(User.username.is_not(None)))
+            )
             assert usernames == set(DEMO_LOGINS)
             neighbours = db.session.execute(
-                select(User.username, Unit.building_id, Unit.id).select_from(User)
-                .join(Residency).join(Unit, Unit.id == Residency.unit_id).where(User.username.in_(["resident", "resident2"]))).all()
+                select(User.username, Unit.building_id, Unit.id)
+                .select_from(User)
+                .join(Residency)
+                .join(Unit, Unit.id == Residency.unit_id)
+                .where(User.username.in_(["resident", "resident2"]))
+            ).all()
             assert len({b for _, b, _ in neighbours}) == 1
             assert len({u for _, _, u in neighbours}) == 2
             db.session.remove()

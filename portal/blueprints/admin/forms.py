@@ -13,9 +13,10 @@ from portal.core.people import ROLE_LABELS, STAFF_ROLES
 class ImportForm(FlaskForm):
     """Upload a units or residents file."""
 
-    kind = SelectField(_l("What the file holds"),
-                       choices=[SelectChoice("units", _l("Units")),
-                                SelectChoice("residents", _l("Residents"))])
+    kind = SelectField(
+        _l("What the file holds"),
+        choices=[SelectChoice("units", _l("Units")), SelectChoice("residents", _l("Residents"))],
+    )
     file = FileField(_l("File (.csv in UTF-8 or .xlsx)"), validators=[FileRequired()])
     check = SubmitField(_l("Check only"))
     submit = SubmitField(_l("Check and import"))
@@ -24,16 +25,27 @@ class ImportForm(FlaskForm):
 class StaffForm(FlaskForm):
     """A new staff account."""
 
-    username = StringField(_l("Username"), validators=[
-        DataRequired(), Length(min=3, max=64),
-        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dots, dashes, underscores."))])
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dots, dashes, underscores.")),
+        ],
+    )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in
-                                            sorted(STAFF_ROLES, key=lambda r: r.value)])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice(r.value, ROLE_LABELS[r])
+            for r in sorted(STAFF_ROLES, key=lambda r: r.value)
+        ],
+    )
     estate = SelectField(_l("Estate"), coerce=int)
-    password = PasswordField(_l("Initial password"),
-                             validators=[DataRequired(), Length(min=8, max=256)])
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired(), Length(min=8, max=256)]
+    )
     submit = SubmitField(_l("Create account"))
 
 

@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.admin.forms import ImportForm, SettingForm, StaffForm
 from portal.core import accounts, settings
@@ -30,18 +30,30 @@ def imports():
         upload = form.file.data
         estate = current_user.estate
         try:
-            report = run_import(form.kind.data, upload.filename, upload.read(),
-                                estate_name=estate.name if estate else None,
-                                actor=current_user, dry_run=bool(form.check.data))
+            report = run_import(
+                form.kind.data,
+                upload.filename,
+                upload.read(),
+                estate_name=estate.name if estate else None,
+                actor=current_user,
+                dry_run=bool(form.check.data),
+            )
         except ServiceError as exc:
             db.session.rollback()
             form.file.errors.append(str(exc.message))
         else:
             if report.ok and not form.check.data:
                 db.session.commit()
-                flash(_("Imported %(rows)d rows: %(c)d created, %(u)d updated, %(n)d unchanged.",
-                        rows=report.rows, c=report.created, u=report.updated,
-                        n=report.unchanged), "success")
+                flash(
+                    _(
+                        "Imported %(rows)d rows: %(c)d created, %(u)d updated, %(n)d unchanged.",
+                        rows=report.rows,
+                        c=report.created,
+                        u=report.updated,
+                        n=report.unchanged,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.imports"))
             db.session.rollback()
     status = 400 if (report and not report.ok) or form.errors else 200
@@ -54,15 +66,23 @@ def users():
     """Staff accounts with their roles; create a new one."""
     form = StaffForm()
     estates = db.session.scalars(
-        select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)).all()
+        select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)
+    ).all()
     form.estate.choices = [SelectChoice(0, _("All estates (company-wide)"))] + [
-        SelectChoice(e.id, e.name) for e in estates]
+        SelectChoice(e.id, e.name) for e in estates
+    ]
     if form.validate_on_submit():
         estate = next((e for e in estates if e.id == form.estate.data), None)
         try:
-            accounts.create_staff(form.username.data, name=form.name.data, role=form.role.data,
-                                  password=form.password.data, estate=estate,
-                                  phone=form.phone.data or None, actor=current_user)
+            accounts.create_staff(
+                form.username.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                estate=estate,
+                phone=form.phone.data or None,
+                actor=current_user,
+            )
         except ServiceError as exc:
             db.session.rollback()
             field = next(iter(exc.fields), "username")
@@ -71,13 +91,22 @@ def users():
             db.session.commit()
             flash(_("Account %(u)s created.", u=form.username.data), "success")
             return redirect(url_for("admin.users"))
-    staff = db.session.scalars(
-        select(User).join(StaffRole).where(StaffRole.company_id.in_(
-            select(Estate.company_id).where(estate_ids_for(current_user))))
-        .options(selectinload(User.staff_roles).selectinload(StaffRole.estate))
-        .order_by(User.username)).unique().all()
-    return render_template("admin/users.html", form=form, staff=staff), \
-        400 if form.errors else 200
+    staff = (
+        db.session.scalars(
+            select(User)
+            .join(StaffRole)
+            .where(
+                StaffRole.company_id.in_(
+                    select(Estate.company_id).where(estate_ids_for(current_user))
+                )
+            )
+            .options(selectinload(User.staff_roles).selectinload(StaffRole.estate))
+            .order_by(User.username)
+        )
+        .unique()
+        .all()
+    )
+    return render_template("admin/users.html", form=form, staff=staff), 400 if form.errors else 200
 
 
 @bp.route("/settings", methods=["GET"])
@@ -107,20 +136,28 @@ def setting_edit(key):
             db.session.commit()
             flash(_("Setting saved."), "success")
             return redirect(url_for("admin.settings_index"))
-    return render_template("admin/setting_edit.html", form=form, decl=decl), \
-        400 if form.errors else 200
+    return render_template(
+        "admin/setting_edit.html", form=form, decl=decl
+    ), 400 if form.errors else 200
 
 
 @bp.route("/audit")
 @managers_only
 def audit():
     """Recent audited changes in the caller's estates."""
-    stmt = (select(AuditEntry).where(
-        (AuditEntry.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))))
-        | (AuditEntry.estate_id.is_(None) if current_user.is_company_wide else False))
-        .order_by(AuditEntry.id.desc()))
+    stmt = (
+        select(AuditEntry)
+        .where(
+            (AuditEntry.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))))
+            | (AuditEntry.estate_id.is_(None) if current_user.is_company_wide else False)
+        )
+        .order_by(AuditEntry.id.desc())
+    )
     page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
-    actors = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({e.actor_id for e in page.items if e.actor_id})))}
+    actors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in page.items if e.actor_id}))
+        )
+    }
     return render_template("admin/audit.html", page=page, actors=actors)
-

@@ -11,8 +11,9 @@ csrf.exempt(bp)
 @bp.before_request
 def protect_cookie_writes():
     """Bearer calls need no CSRF token; a browser session writing to the API does."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not \
-            request.headers.get("Authorization", "").startswith("Bearer "):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get(
+        "Authorization", ""
+    ).startswith("Bearer "):
         from flask_login import current_user
 
         if current_user.is_authenticated and not g.get("api_token_auth"):

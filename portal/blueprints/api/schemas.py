@@ -78,8 +78,9 @@ class UnitDetailOut(UnitOut):
 class UnitQuery(PageQuery):
     zone: int | None = Field(None, description="Zone id")
     building: int | None = Field(None, description="Building id")
-    q: str | None = Field(None, max_length=100,
-                          description="Matches room number, resident name or phone")
+    q: str | None = Field(
+        None, max_length=100, description="Matches room number, resident name or phone"
+    )
 
 
 class MeOut(BaseModel):

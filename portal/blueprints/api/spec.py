@@ -15,10 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from portal.core.errors import NotAllowed, ServiceError
 
-ERRORS = {400: "Bad input; `fields` names the inputs at fault.", 401: "Not signed in.",
-          403: "The role may not do this.", 404: "Not found or not yours.",
-          409: "The record's state does not allow this.", 413: "Too large.",
-          429: "Too many requests."}
+ERRORS = {
+    400: "Bad input; `fields` names the inputs at fault.",
+    401: "Not signed in.",
+    403: "The role may not do this.",
+    404: "Not found or not yours.",
+    409: "The record's state does not allow this.",
+    413: "Too large.",
+    429: "Too many requests.",
+}
 
 
 @dataclass
@@ -60,11 +65,35 @@ def parse(model: type[BaseModel], data: Any):
         raise ServiceError("Some fields are not valid.", fields=_field_errors(exc)) from None
 
 
-def route(bp, rule, *, method="GET", summary, query=None, body=None, response=None,
-          status=200, roles=None, public=False, errors=(), tags=()):
+def route(
+    bp,
+    rule,
+    *,
+    method="GET",
+    summary,
+    query=None,
+    body=None,
+    response=None,
+    status=200,
+    roles=None,
+    public=False,
+    errors=(),
+    tags=(),
+):
     """Register an API view with its models; the view gets parsed `query`/`body` kwargs."""
-    endpoint = Endpoint(rule, method, summary, query, body, response, status,
-                        frozenset(roles) if roles else None, public, tuple(errors), tuple(tags))
+    endpoint = Endpoint(
+        rule,
+        method,
+        summary,
+        query,
+        body,
+        response,
+        status,
+        frozenset(roles) if roles else None,
+        public,
+        tuple(errors),
+        tuple(tags),
+    )
     ENDPOINTS.append(endpoint)
 
     def decorator(view):
@@ -108,30 +137,55 @@ def openapi_document(prefix: str) -> dict:
         "Error": {
             "type": "object",
             "required": ["error"],
-            "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
-                                     "properties": {"code": {"type": "string"},
-                                                    "message": {"type": "string"},
-                                                    "fields": {"type": "object"}}}},
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "fields"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object"},
+                    },
+                }
+            },
         }
     }
     paths: dict = {}
     for ep in ENDPOINTS:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.rule)
-        params = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer" if conv == "int" else "string"}}
-                  for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", ep.rule)]
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if conv == "int" else "string"},
+            }
+            for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", ep.rule)
+        ]
         if ep.query is not None:
             for name, info in ep.query.model_fields.items():
-                params.append({"name": name, "in": "query", "required": info.is_required(),
-                               "description": info.description or "",
-                               "schema": ep.query.model_json_schema()["properties"][name]})
-        op: dict = {"summary": ep.summary, "operationId": f"{ep.method.lower()}_{path}",
-                    "parameters": params, "responses": {}}
+                params.append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": info.is_required(),
+                        "description": info.description or "",
+                        "schema": ep.query.model_json_schema()["properties"][name],
+                    }
+                )
+        op: dict = {
+            "summary": ep.summary,
+            "operationId": f"{ep.method.lower()}_{path}",
+            "parameters": params,
+            "responses": {},
+        }
         if ep.tags:
             op["tags"] = list(ep.tags)
         if ep.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _schema_of(ep.body, schemas)}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema_of(ep.body, schemas)}},
+            }
         ok: dict = {"description": "OK"}
         if ep.response is not None:
             ok["content"] = {"application/json": {"schema": _schema_of(ep.response, schemas)}}
@@ -143,13 +197,17 @@ def openapi_document(prefix: str) -> dict:
         if ep.roles:
             codes |= {403}
         for code in sorted(codes):
-            op["responses"][str(code)] = {"description": ERRORS[code], "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            op["responses"][str(code)] = {
+                "description": ERRORS[code],
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
         paths.setdefault(path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "Property Service Centre Portal API", "version": "1"},
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

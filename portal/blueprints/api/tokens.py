@@ -36,8 +36,11 @@ def _digest(token: str) -> str:
 def issue_token(user: User) -> tuple[str, ApiToken]:
     """A new token for a user; the plain token is returned once and never stored."""
     token = secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_digest(token),
-                   expires_at=clock.now() + timedelta(days=current_app.config["API_TOKEN_DAYS"]))
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=_digest(token),
+        expires_at=clock.now() + timedelta(days=current_app.config["API_TOKEN_DAYS"]),
+    )
     db.session.add(row)
     db.session.flush()
     return token, row
@@ -48,7 +51,8 @@ def user_for_token(token: str) -> User | None:
     if not token or len(token) > 200:
         return None
     row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token))
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(token))
         .options(selectinload(ApiToken.user).selectinload(User.staff_roles))
     )
     now = clock.now()
@@ -62,8 +66,9 @@ def user_for_token(token: str) -> User | None:
 def revoke_token(token: str) -> bool:
     """Revoke one token; True if it was live."""
     result = db.session.execute(
-        update(ApiToken).where(ApiToken.token_hash == _digest(token),
-                               ApiToken.revoked_at.is_(None)).values(revoked_at=clock.now())
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
     )
     return result.rowcount > 0
 
@@ -71,6 +76,7 @@ def revoke_token(token: str) -> bool:
 def revoke_all_tokens(user: User) -> None:
     """Revoke every live token of a user (sign-out everywhere, password change)."""
     db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )

@@ -20,12 +20,20 @@ from portal.extensions import db, limiter
 
 def unit_out(unit: Unit, cls=s.UnitOut, **extra):
     zone = unit.building.zone
-    return cls(id=unit.id, estate_id=unit.estate_id, zone=s.NamedRef(id=zone.id, name=zone.name),
-               building=s.NamedRef(id=unit.building.id, name=unit.building.name),
-               number=unit.number, label=unit.label, kind=unit.kind,
-               area_m2=f"{unit.area_m2:.2f}", occupancy=unit.occupancy,
-               occupancy_label=str(unit.occupancy_enum.label),
-               occupancy_since=unit.occupancy_since, **extra)
+    return cls(
+        id=unit.id,
+        estate_id=unit.estate_id,
+        zone=s.NamedRef(id=zone.id, name=zone.name),
+        building=s.NamedRef(id=unit.building.id, name=unit.building.name),
+        number=unit.number,
+        label=unit.label,
+        kind=unit.kind,
+        area_m2=f"{unit.area_m2:.2f}",
+        occupancy=unit.occupancy,
+        occupancy_label=str(unit.occupancy_enum.label),
+        occupancy_since=unit.occupancy_since,
+        **extra,
+    )
 
 
 def user_ref(user: User) -> s.UserRef:
@@ -33,17 +41,32 @@ def user_ref(user: User) -> s.UserRef:
 
 
 def page_of(stmt, query: s.PageQuery, convert):
-    page = db.paginate(stmt, page=query.page, per_page=query.per_page, error_out=False,
-                       max_per_page=100)
-    return {"items": [convert(x).model_dump(mode="json") for x in page.items],
-            "page": query.page, "per_page": query.per_page, "total": page.total}
+    page = db.paginate(
+        stmt, page=query.page, per_page=query.per_page, error_out=False, max_per_page=100
+    )
+    return {
+        "items": [convert(x).model_dump(mode="json") for x in page.items],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": page.total,
+    }
 
 
-@route(bp, "/auth/token", method="POST", summary="Exchange a username (or phone) and password "
-       "for a bearer token", body=s.TokenRequest, response=s.TokenOut, public=True,
-       errors=(401, 429), tags=("auth",))
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"],
-               deduct_when=lambda response: response.status_code != 200)
+@route(
+    bp,
+    "/auth/token",
+    method="POST",
+    summary="Exchange a username (or phone) and password for a bearer token",
+    body=s.TokenRequest,
+    response=s.TokenOut,
+    public=True,
+    errors=(401, 429),
+    tags=("auth",),
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    deduct_when=lambda response: response.status_code != 200,
+)
 def create_token(body):
     """Issue a token for a correct username or phone and password."""
     user = accounts.authenticate(body.username, body.password)
@@ -54,66 +77,114 @@ def create_token(body):
     return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
 
 
-@route(bp, "/auth/token", method="DELETE", summary="Revoke the token used for this call",
-       response=s.Revoked, tags=("auth",))
+@route(
+    bp,
+    "/auth/token",
+    method="DELETE",
+    summary="Revoke the token used for this call",
+    response=s.Revoked,
+    tags=("auth",),
+)
 def delete_token():
     """Revoke the bearer token of this request."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
-        raise ServiceError("Only a bearer token can be revoked here.",
-                           fields={"Authorization": "missing"})
-    revoked = revoke_token(header[len("Bearer "):].strip())
+        raise ServiceError(
+            "Only a bearer token can be revoked here.", fields={"Authorization": "missing"}
+        )
+    revoked = revoke_token(header[len("Bearer ") :].strip())
     db.session.commit()
     return s.Revoked(revoked=revoked)
 
 
-@route(bp, "/me", summary="The signed-in user, role, estate and (for a resident) units",
-       response=s.MeOut, tags=("people",))
+@route(
+    bp,
+    "/me",
+    summary="The signed-in user, role, estate and (for a resident) units",
+    response=s.MeOut,
+    tags=("people",),
+)
 def me():
     """Who am I: user, role, estate and current units."""
     estate = current_user.estate
     units = []
     if not current_user.is_staff and current_user.current_unit_ids:
         units = db.session.scalars(
-            select(Unit).where(Unit.id.in_(current_user.current_unit_ids))
-            .options(joinedload(Unit.building).joinedload(Building.zone)).order_by(Unit.id)
+            select(Unit)
+            .where(Unit.id.in_(current_user.current_unit_ids))
+            .options(joinedload(Unit.building).joinedload(Building.zone))
+            .order_by(Unit.id)
         ).all()
-    return s.MeOut(user=user_ref(current_user), role=current_user.role.value,
-                   username=current_user.username, phone=current_user.phone,
-                   estate=s.NamedRef(id=estate.id, name=estate.name) if estate else None,
-                   units=[unit_out(u) for u in units])
+    return s.MeOut(
+        user=user_ref(current_user),
+        role=current_user.role.value,
+        username=current_user.username,
+        phone=current_user.phone,
+        estate=s.NamedRef(id=estate.id, name=estate.name) if estate else None,
+        units=[unit_out(u) for u in units],
+    )
 
 
-@route(bp, "/units", summary="Units of the caller's estate; q matches room number, resident "
-       "name or phone", query=s.UnitQuery, response=s.UnitPage, roles=STAFF_ROLES,
-       tags=("units",))
+@route(
+    bp,
+    "/units",
+    summary="Units of the caller's estate; q matches room number, resident name or phone",
+    query=s.UnitQuery,
+    response=s.UnitPage,
+    roles=STAFF_ROLES,
+    tags=("units",),
+)
 def list_units(query):
     """Search units (staff)."""
-    stmt = unit_service.search_units(current_user, q=query.q, zone_id=query.zone,
-                                     building_id=query.building)
+    stmt = unit_service.search_units(
+        current_user, q=query.q, zone_id=query.zone, building_id=query.building
+    )
     return page_of(stmt, query, unit_out)
 
 
-@route(bp, "/units/<int:unit_id>", summary="One unit with its residents",
-       response=s.UnitDetailOut, errors=(404,), tags=("units",))
+@route(
+    bp,
+    "/units/<int:unit_id>",
+    summary="One unit with its residents",
+    response=s.UnitDetailOut,
+    errors=(404,),
+    tags=("units",),
+)
 def get_unit(unit_id):
     """A unit in the caller's scope, with its current residents."""
     unit = get_or_404(Unit, unit_id, options=[joinedload(Unit.building).joinedload(Building.zone)])
     staff = current_user.is_staff
     residents = [
-        s.ResidentOut(id=r.user.id, name=r.user.name, phone=r.user.phone if staff else None,
-                      relation=r.relation, start_on=r.start_on, end_on=r.end_on)
+        s.ResidentOut(
+            id=r.user.id,
+            name=r.user.name,
+            phone=r.user.phone if staff else None,
+            relation=r.relation,
+            start_on=r.start_on,
+            end_on=r.end_on,
+        )
         for r in unit_service.residents_of([unit.id])
     ]
     return unit_out(unit, s.UnitDetailOut, residents=residents)
 
 
-@route(bp, "/staff", summary="Staff of the caller's estate, optionally of one role",
-       query=s.StaffQuery, response=s.StaffPage, roles=STAFF_ROLES, tags=("people",))
+@route(
+    bp,
+    "/staff",
+    summary="Staff of the caller's estate, optionally of one role",
+    query=s.StaffQuery,
+    response=s.StaffPage,
+    roles=STAFF_ROLES,
+    tags=("people",),
+)
 def list_staff(query):
     """Staff in the caller's estate (company-wide callers: the whole company)."""
-    stmt = (select(User, StaffRole).join(StaffRole, StaffRole.user_id == User.id)
-            .where(User.is_active).order_by(User.name, User.id))
+    stmt = (
+        select(User, StaffRole)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(User.is_active)
+        .order_by(User.name, User.id)
+    )
     if current_user.is_company_wide:
         stmt = stmt.where(StaffRole.company_id == current_user.staff_role.company_id)
     else:
@@ -125,9 +196,14 @@ def list_staff(query):
             raise ServiceError("Unknown role.", fields={"role": "unknown"}) from None
     total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
     rows = db.session.execute(
-        stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
-    items = [s.StaffOut(id=u.id, name=u.name, role=r.role, phone=u.phone,
-                        estate_id=r.estate_id).model_dump(mode="json") for u, r in rows]
+        stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ).all()
+    items = [
+        s.StaffOut(
+            id=u.id, name=u.name, role=r.role, phone=u.phone, estate_id=r.estate_id
+        ).model_dump(mode="json")
+        for u, r in rows
+    ]
     return {"items": items, "page": query.page, "per_page": query.per_page, "total": total}
 
 

@@ -23,15 +23,20 @@ def safe_next(target: str | None) -> str:
     """A same-site path to go on to after sign-in, never another host."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=_failed_sign_in)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in
+)
 def login():
     """Sign in by username or phone number."""
     if current_user.is_authenticated:
@@ -56,8 +61,9 @@ def too_many_attempts(exc):
     expiry = getattr(getattr(getattr(exc, "limit", None), "limit", None), "get_expiry", None)
     minutes = max(1, (expiry() + 59) // 60) if expiry else 5
     form = LoginForm()
-    message = _("Too many failed sign-in attempts. Please wait %(n)d minutes and try again.",
-                n=minutes)
+    message = _(
+        "Too many failed sign-in attempts. Please wait %(n)d minutes and try again.", n=minutes
+    )
     return render_template("auth/login.html", form=form, blocked=message), 429
 
 
@@ -81,13 +87,15 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data,
-                                     form.new_password.data)
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
         except ServiceError as exc:
             db.session.rollback()
             field = next(iter(exc.fields), "new_password")
             getattr(form, field if field != "password" else "new_password").errors.append(
-                str(exc.message))
+                str(exc.message)
+            )
         else:
             db.session.commit()
             from portal.security import start_session
@@ -95,8 +103,10 @@ def password():
             user = current_user._get_current_object()
             start_session(user)
             login_user(user)  # this device stays signed in with the new version
-            flash(_("Your password has been changed. Other devices have been signed out."),
-                  "success")
+            flash(
+                _("Your password has been changed. Other devices have been signed out."), "success"
+            )
             return redirect(url_for("home.index"))
-    return render_template("auth/password.html", form=form, min_length=accounts.MIN_PASSWORD), \
-        400 if form.errors else 200
+    return render_template(
+        "auth/password.html", form=form, min_length=accounts.MIN_PASSWORD
+    ), 400 if form.errors else 200

@@ -10,14 +10,25 @@ MANAGERS = frozenset({Role.manager, Role.admin})
 # (endpoint, label, roles that see it, description)
 STAFF_NAV = [
     ("home.index", _l("Home"), ALL_STAFF, _l("Today's overview of the estate.")),
-    ("units.index", _l("Units & residents"), ALL_STAFF,
-     _l("Find a unit by room number, resident name or phone.")),
-    ("admin.imports", _l("Imports"), MANAGERS,
-     _l("Load units and residents from a spreadsheet.")),
-    ("admin.users", _l("Staff accounts"), frozenset({Role.admin}),
-     _l("Create staff accounts and assign roles.")),
-    ("admin.settings_index", _l("Settings"), frozenset({Role.admin}),
-     _l("Service hotline and other settings, with their change history.")),
+    (
+        "units.index",
+        _l("Units & residents"),
+        ALL_STAFF,
+        _l("Find a unit by room number, resident name or phone."),
+    ),
+    ("admin.imports", _l("Imports"), MANAGERS, _l("Load units and residents from a spreadsheet.")),
+    (
+        "admin.users",
+        _l("Staff accounts"),
+        frozenset({Role.admin}),
+        _l("Create staff accounts and assign roles."),
+    ),
+    (
+        "admin.settings_index",
+        _l("Settings"),
+        frozenset({Role.admin}),
+        _l("Service hotline and other settings, with their change history."),
+    ),
     ("admin.audit", _l("Audit log"), MANAGERS, _l("Who changed what, and when.")),
 ]
 

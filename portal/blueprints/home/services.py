@@ -14,7 +14,8 @@ def estate_summary(actor):
     occupied = case((Unit.occupancy.in_([o.value for o in OCCUPIED]), 1), else_=0)
     rows = db.session.execute(
         select(
-            Estate.id, Estate.name,
+            Estate.id,
+            Estate.name,
             func.count(Unit.id),
             func.coalesce(func.sum(handed), 0),
             func.coalesce(func.sum(occupied), 0),
@@ -26,7 +27,10 @@ def estate_summary(actor):
     ).all()
     return [
         {
-            "estate_id": r[0], "estate": r[1], "units": r[2], "handed_over": r[3],
+            "estate_id": r[0],
+            "estate": r[1],
+            "units": r[2],
+            "handed_over": r[3],
             "occupied": r[4],
             "handover_rate": r[3] / r[2] if r[2] else None,
             "occupancy_rate": r[4] / r[3] if r[3] else None,

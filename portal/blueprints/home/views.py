@@ -21,12 +21,19 @@ def index():
     hotline = settings.get("centre.hotline", current_user.estate_id)
     if current_user.is_staff:
         return render_template(
-            "home/staff.html", summary=services.estate_summary(current_user),
+            "home/staff.html",
+            summary=services.estate_summary(current_user),
             breakdown=services.occupancy_breakdown(current_user),
-            tiles=nav_for(current_user)[1:], hotline=hotline,
+            tiles=nav_for(current_user)[1:],
+            hotline=hotline,
         )
-    return render_template("home/resident.html", units=services.my_units(current_user),
-                           hotline=hotline, Occupancy=Occupancy, Relation=Relation)
+    return render_template(
+        "home/resident.html",
+        units=services.my_units(current_user),
+        hotline=hotline,
+        Occupancy=Occupancy,
+        Relation=Relation,
+    )
 
 
 @bp.route("/lang/<code>")
@@ -36,8 +43,14 @@ def set_language(code):
 
     response = make_response(redirect(safe_next(request.args.get("next"))))
     if code in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
-                            httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            LANG_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
     return response
 
 
@@ -51,5 +64,3 @@ def layout_context():
 def healthz():
     """A liveness probe for the proxy: answers without touching the database."""
     return {"status": "ok"}
-
-

@@ -21,33 +21,44 @@ def index():
     q = request.args.get("q", "")
     zone_id = request.args.get("zone", type=int)
     building_id = request.args.get("building", type=int)
-    stmt = unit_service.search_units(current_user, q=q, zone_id=zone_id,
-                                     building_id=building_id)
+    stmt = unit_service.search_units(current_user, q=q, zone_id=zone_id, building_id=building_id)
     page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     residents = unit_service.residents_of([u.id for u in page.items])
     by_unit = {}
     for residency in residents:
         by_unit.setdefault(residency.unit_id, []).append(residency)
     zones = db.session.scalars(
-        select(Zone).where(Zone.estate_id.in_(select(Unit.estate_id).where(
-            visible(Unit, current_user)).distinct())).order_by(Zone.name)
+        select(Zone)
+        .where(
+            Zone.estate_id.in_(select(Unit.estate_id).where(visible(Unit, current_user)).distinct())
+        )
+        .order_by(Zone.name)
     ).all()
     buildings = []
     if zone_id:
         buildings = db.session.scalars(
-            select(Building).where(Building.zone_id == zone_id, Building.zone_id.in_(
-                [z.id for z in zones])).order_by(Building.name)).all()
-    return render_template("units/index.html", page=page, residents=by_unit, q=q,
-                           zones=zones, buildings=buildings, zone_id=zone_id,
-                           building_id=building_id)
+            select(Building)
+            .where(Building.zone_id == zone_id, Building.zone_id.in_([z.id for z in zones]))
+            .order_by(Building.name)
+        ).all()
+    return render_template(
+        "units/index.html",
+        page=page,
+        residents=by_unit,
+        q=q,
+        zones=zones,
+        buildings=buildings,
+        zone_id=zone_id,
+        building_id=building_id,
+    )
 
 
 @bp.route("/<int:unit_id>")
 @login_required
 def detail(unit_id):
     """One unit: its place, occupancy history and residents (staff see past ones too)."""
-    unit = get_or_404(Unit, unit_id,
-                      options=[joinedload(Unit.building).joinedload(Building.zone)])
+    unit = get_or_404(Unit, unit_id, options=[joinedload(Unit.building).joinedload(Building.zone)])
     residencies = unit_service.residents_of([unit.id], current_only=not current_user.is_staff)
-    return render_template("units/detail.html", unit=unit, residencies=residencies,
-                           history=unit.occupancy_history)
+    return render_template(
+        "units/detail.html", unit=unit, residencies=residencies, history=unit.occupancy_history
+    )
