@@ -1,0 +1,50 @@
+"""Every string on screen has a Simplified Chinese translation with the same placeholders."""
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+PO = ROOT / "portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+
+
+def catalogue_messages():
+    with PO.open("rb") as handle:
+        return list(read_po(handle))
+
+
+def source_messages():
+    found = {}
+    for folder, method in (("portal", "python"), ("templates", "jinja2.ext:babel_extract")):
+        pattern = "**.py" if method == "python" else "**.html"
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, [(pattern, method)], keywords=KEYWORDS
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
+    return found
+
+
+def test_every_message_is_translated():
+    catalogue = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalogue_messages()}
+    missing = []
+    for msgid, where in source_messages().items():
+        entry = catalogue.get(msgid)
+        text = entry.string if entry else ""
+        text = text[0] if isinstance(text, tuple) else text
+        if not text:
+            missing.append(f"{where}: {msgid!r}")
+    assert not missing, "run `make extract-messages` and translate:\n" + "\n".join(missing)
+
+
+def test_placeholders_match():
+    pattern = re.compile(r"%\(\w+\)[sd]")
+    for message in catalogue_messages():
+        if not message.id:
+            continue
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        text = message.string if isinstance(message.string, str) else message.string[0]
+        assert sorted(pattern.findall(msgid)) == sorted(pattern.findall(text)), msgid
