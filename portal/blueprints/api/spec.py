@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 
@@ -62,7 +63,7 @@ def parse(model: type[BaseModel], data: Any):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ServiceError("Some fields are not valid.", fields=_field_errors(exc)) from None
+        raise ServiceError(_l("Some fields are not valid."), fields=_field_errors(exc)) from None
 
 
 def route(
@@ -101,15 +102,17 @@ def route(
         def wrapped(**kwargs):
             if not public:
                 if not current_user.is_authenticated:
-                    raise Unauthorized("Sign in: send Authorization: Bearer TOKEN.")
+                    raise Unauthorized(_l("Sign in: send Authorization: Bearer TOKEN."))
                 if endpoint.roles and current_user.role not in endpoint.roles:
-                    raise NotAllowed("Your role may not do this.")
+                    raise NotAllowed(_l("Your role may not do this."))
             if query is not None:
                 kwargs["query"] = parse(query, request.args.to_dict())
             if body is not None:
                 data = request.get_json(silent=True)
                 if not isinstance(data, dict):
-                    raise ServiceError("Send a JSON object.", fields={"body": "not a JSON object"})
+                    raise ServiceError(
+                        _l("Send a JSON object."), fields={"body": "not a JSON object"}
+                    )
                 kwargs["body"] = parse(body, data)
             result = view(**kwargs)
             if isinstance(result, BaseModel):

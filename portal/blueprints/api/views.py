@@ -1,6 +1,7 @@
 """API resources: auth, me, units, staff and the OpenAPI document."""
 
 from flask import current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -71,7 +72,7 @@ def create_token(body):
     """Issue a token for a correct username or phone and password."""
     user = accounts.authenticate(body.username, body.password)
     if user is None:
-        raise Unauthorized("The username or password is wrong.")
+        raise Unauthorized(_l("The username or password is wrong."))
     token, row = issue_token(user)
     db.session.commit()
     return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
@@ -90,7 +91,7 @@ def delete_token():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise ServiceError(
-            "Only a bearer token can be revoked here.", fields={"Authorization": "missing"}
+            _l("Only a bearer token can be revoked here."), fields={"Authorization": "missing"}
         )
     revoked = revoke_token(header[len("Bearer ") :].strip())
     db.session.commit()
@@ -180,7 +181,7 @@ def get_unit(unit_id):
 def list_staff(query):
     """Staff in the caller's estate (company-wide callers: the whole company)."""
     stmt = (
-        select(User, StaffRole)
+        select(User)
         .join(StaffRole, StaffRole.user_id == User.id)
         .where(User.is_active)
         .order_by(User.name, User.id)
@@ -193,18 +194,15 @@ def list_staff(query):
         try:
             stmt = stmt.where(StaffRole.role == Role(query.role))
         except ValueError:
-            raise ServiceError("Unknown role.", fields={"role": "unknown"}) from None
-    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
-    rows = db.session.execute(
-        stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    ).all()
-    items = [
-        s.StaffOut(
-            id=u.id, name=u.name, role=r.role, phone=u.phone, estate_id=r.estate_id
-        ).model_dump(mode="json")
-        for u, r in rows
-    ]
-    return {"items": items, "page": query.page, "per_page": query.per_page, "total": total}
+            raise ServiceError(_l("Unknown role."), fields={"role": "unknown"}) from None
+    return page_of(stmt, query, staff_out)
+
+
+def staff_out(user: User) -> s.StaffOut:
+    role = user.staff_role
+    return s.StaffOut(
+        id=user.id, name=user.name, role=role.role, phone=user.phone, estate_id=role.estate_id
+    )
 
 
 @bp.route("/openapi.json")
