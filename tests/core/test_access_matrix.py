@@ -50,6 +50,7 @@ API_RESIDENT2_OBJECT = row(401, 404, 200, 200, other=404)
 EXPECT = {
     ("home.index", "GET"): SIGNED_IN,
     ("home.healthz", "GET"): everyone(200),
+    ("home.favicon", "GET"): everyone(301),
     ("home.set_language", "GET"): everyone(302),
     ("static", "GET"): everyone(200),
     ("bootstrap.static", "GET"): everyone(200),

@@ -16,13 +16,18 @@ from tests.conftest import make_test_app, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-ZH_MO = ROOT / "portal" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.mo"
+TRANSLATIONS = ROOT / "portal" / "translations"
 
 LOCALES = {  # test id -> (browser locale, Accept-Language, <html lang> the portal must send)
     "zh": ("zh-CN", "zh-CN,zh;q=0.9", "zh-CN"),
@@ -41,10 +46,12 @@ class Catalogue:
     rather than hard-coding Chinese strings: an untranslated msgid shows in English in both.
     """
 
-    def __init__(self, mo: Path):
-        self.has_mo = mo.exists()
-        if self.has_mo:
-            with mo.open("rb") as fh:
+    def __init__(self, translations: Path):
+        # The catalogue's folder is named as Babel names the locale (zh_Hans_CN, or zh_CN).
+        found = sorted(translations.glob("zh*/LC_MESSAGES/messages.mo"))
+        self.mo = found[0] if found else None
+        if self.mo:
+            with self.mo.open("rb") as fh:
                 self._zh = gettext.GNUTranslations(fh)
         else:
             self._zh = gettext.NullTranslations()
@@ -58,7 +65,7 @@ class Catalogue:
 
 @pytest.fixture(scope="session")
 def catalogue():
-    return Catalogue(ZH_MO)
+    return Catalogue(TRANSLATIONS)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +107,8 @@ def browser():
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:
@@ -152,20 +160,23 @@ class Tab:
 
         toggler = self.page.locator("button.navbar-toggler")
         expect(toggler).to_be_visible()
-        expect(toggler).to_have_attribute("aria-label", self.t("Menu"))
+        self.page.wait_for_load_state("load")  # Bootstrap's script handles the tap
         toggler.tap()
-        expect(self.page.locator("#nav")).to_be_visible()
         expect(toggler).to_have_attribute("aria-expanded", "true")
+        # Bootstrap sets .show once the slide-down has ended (.collapsing while it runs).
+        expect(self.page.locator("#nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+        expect(self.page.locator("#nav")).to_be_visible()
 
     def no_horizontal_scroll(self):
         """Nothing on the page is wider than the screen (a phone must not scroll sideways)."""
         overflow = self.page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{self.name}: page is {overflow}px wider than the viewport"
 
     def assert_clean(self):
-        assert not self.errors, f"{self.name}: the browser reported errors:\n" + "\n".join(
-            self.errors)
+        errors = self.errors
+        assert not errors, f"{self.name}: the browser reported errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture
@@ -176,19 +187,31 @@ def open_tab(browser, live_server, catalogue):
     def opener(name: str, locale: str, viewport: str) -> Tab:
         browser_locale, accept_language, _lang = LOCALES[locale]
         context = browser.new_context(
-            locale=browser_locale, extra_http_headers={"Accept-Language": accept_language},
-            **VIEWPORTS[viewport])
+            locale=browser_locale,
+            extra_http_headers={"Accept-Language": accept_language},
+            **VIEWPORTS[viewport],
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
         tab = Tab(page, live_server, name, locale, viewport, catalogue)
-        page.on("console", lambda msg: tab.errors.append(
-            f"console.{msg.type}: {msg.text} ({msg.location.get('url')})")
-            if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: (
+                tab.errors.append(f"console.{msg.type}: {msg.text} ({msg.location.get('url')})")
+                if msg.type == "error"
+                else None
+            ),
+        )
         page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
-        page.on("response", lambda resp: tab.errors.append(
-            f"HTTP {resp.status} for {resp.request.method} {resp.url}")
-            if resp.status >= 500 else None)
+        page.on(
+            "response",
+            lambda resp: (
+                tab.errors.append(f"HTTP {resp.status} for {resp.request.method} {resp.url}")
+                if resp.status >= 500
+                else None
+            ),
+        )
         return tab
 
     yield opener

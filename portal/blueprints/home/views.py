@@ -1,6 +1,6 @@
 """The home pages (resident and staff) and the language switch."""
 
-from flask import Blueprint, make_response, redirect, render_template, request
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.auth.views import safe_next
@@ -58,6 +58,12 @@ def set_language(code):
 def layout_context():
     """What the layout needs on every page: the navigation for the signed-in role."""
     return {"staff_nav": nav_for(current_user) if current_user else []}
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: send them the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.route("/healthz")
