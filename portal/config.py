@@ -57,6 +57,15 @@ class Config:
     MAIL_USERNAME = _env("MAIL_USERNAME")
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "portal@localhost")
+    MAIL_USE_TLS = _env("MAIL_USE_TLS", "") in ("1", "true", "yes")
+
+    # Seconds between delivery attempts; after the last one a row is marked failed.
+    OUTBOX_RETRY_INTERVALS = [
+        int(x) for x in _env("PORTAL_OUTBOX_RETRY_INTERVALS", "30,120,600,1800").split(",")
+    ]
+    # A row handed to the queue but not delivered after this long is handed on again.
+    OUTBOX_STALE_SECONDS = int(_env("PORTAL_OUTBOX_STALE_SECONDS", "900"))
+    JOB_RESULTS_DIR = _env("PORTAL_JOB_RESULTS_DIR")  # default: instance/job-results
 
     TESTING = False
     PRODUCTION = False

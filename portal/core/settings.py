@@ -42,14 +42,15 @@ class Declaration:
     minimum: int | None = None
     maximum: int | None = None
     help: Any = ""
+    validate: Any = None  # a callable that raises ServiceError for a malformed text value
 
 
 REGISTRY: dict[str, Declaration] = {}
 
 
-def declare(key, label, type_, default, *, minimum=None, maximum=None, help=""):
+def declare(key, label, type_, default, *, minimum=None, maximum=None, help="", validate=None):
     """Declare a setting once, where the feature that reads it lives."""
-    REGISTRY[key] = Declaration(key, label, type_, default, minimum, maximum, help)
+    REGISTRY[key] = Declaration(key, label, type_, default, minimum, maximum, help, validate)
     return REGISTRY[key]
 
 
@@ -90,6 +91,8 @@ def parse(key: str, raw: str):
         raise ServiceError(_l("Enter a value."), fields={key: "required"})
     if len(raw) > 200:
         raise ServiceError(_l("At most 200 characters."), fields={key: "length"})
+    if decl.validate is not None:
+        decl.validate(raw)
     return raw
 
 

@@ -69,6 +69,22 @@ EXPECT = {
     ("admin.setting_edit", "GET"): ADMIN_ONLY,
     ("admin.setting_edit", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
     ("admin.audit", "GET"): MANAGERS_ONLY,
+    ("notices.index", "GET"): SIGNED_IN,
+    ("notices.new", "GET"): (302, 403, 403, 200, 403, 200, 200, 302, 200),
+    ("notices.new", "POST"): (302, 403, 403, 400, 403, 400, 400, 302, 400),
+    ("notices.detail", "GET"): row(302, 403, 403, 200, other=404),
+    ("notices.print_building", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
+    ("notices.message", "GET"): (302, 404, 200, 404, 404, 404, 404, 404, 404),
+    ("notices.acknowledge", "POST"): (302, 404, 302, 404, 404, 404, 404, 404, 404),
+    ("jobs.result", "GET"): row(302, 404, 404, 200, other=404),
+    ("admin.deliveries", "GET"): ADMIN_ONLY,
+    ("admin.retry_delivery", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
+    ("api.list_inbox", "GET"): API_SIGNED_IN,
+    ("api.read_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
+    ("api.acknowledge_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
+    ("api.create_notice", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
+    ("api.notice_receipts", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404),
+    ("api.get_job", "GET"): row(401, 404, 404, 200, other=404),
     ("api.openapi", "GET"): everyone(200),
     ("api.create_token", "POST"): everyone(400),
     ("api.delete_token", "DELETE"): row(401, 400, 400, 400),
@@ -79,6 +95,59 @@ EXPECT = {
 }
 
 
+def resident2_objects(world, tmp_path):
+    """A notice to resident2's unit (in their inbox), a finished print job of the estate
+    with its file, and a failed delivery: the ids the object routes are called with."""
+    from portal.core import clock
+    from portal.extensions import db
+    from portal.jobs import Job, JobStatus
+    from portal.notify.models import InboxMessage, OutboxMessage
+    from portal.notify.notices import compose_notice
+    from portal.notify.outbox import relay_due
+
+    notice = compose_notice(
+        world.frontdesk,
+        estate=world.estate,
+        title="停水通知",
+        body="明天停水",
+        channels=["app", "sms"],
+        unit_ids=[world.unit2.id],
+        requires_ack=True,
+    )
+    db.session.commit()
+    relay_due()
+    item = db.session.query(InboxMessage).filter_by(user_id=world.resident2.id).one()
+    result = tmp_path / "job.pdf"
+    result.write_bytes(b"%PDF-1.4 test")
+    job = Job(
+        kind="notice_print",
+        status=JobStatus.finished,
+        progress=100,
+        params={"notice_id": notice.id},
+        estate_id=world.estate.id,
+        created_by_id=world.frontdesk.id,
+        result_path=str(result),
+        result_name="n.pdf",
+    )
+    failed = OutboxMessage(
+        estate_id=world.estate.id,
+        recipient_id=world.resident2.id,
+        unit_id=world.unit2.id,
+        channel="sms",
+        kind="notice",
+        address="13800000003",
+        subject="x",
+        body="y",
+        status="failed",
+        attempts=5,
+        last_error="SMS gateway answered 500",
+        failed_at=clock.now(),
+    )
+    db.session.add_all([job, failed])
+    db.session.commit()
+    return {"notice_id": notice.id, "item_id": item.id, "job_id": job.id, "outbox_id": failed.id}
+
+
 def route_methods(app):
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -86,13 +155,14 @@ def route_methods(app):
 
 
 @pytest.mark.parametrize("column", COLUMNS)
-def test_every_route_answers_as_declared(app, client, world, login_as, column):
+def test_every_route_answers_as_declared(app, client, world, login_as, column, tmp_path):
     """Walk url_map as one login; every answer must match the table."""
     values = {
         "unit_id": world.unit2.id,
         "key": "centre.hotline",
         "code": "en",
         "filename": "css/bootstrap.min.css",
+        **resident2_objects(world, tmp_path),
     }
     if column != "anon":
         login_as(column)

@@ -54,3 +54,9 @@ class SettingForm(FlaskForm):
 
     value = StringField(_l("Value"), validators=[Length(max=200)])
     submit = SubmitField(_l("Save"))
+
+
+class RetryForm(FlaskForm):
+    """Retry a failed delivery."""
+
+    submit = SubmitField(_l("Retry"))

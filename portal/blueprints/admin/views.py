@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from portal.blueprints.admin.forms import ImportForm, SettingForm, StaffForm
+from portal.blueprints.admin.forms import ImportForm, RetryForm, SettingForm, StaffForm
 from portal.core import accounts, settings
 from portal.core.access import admins_only, estate_ids_for, managers_only
 from portal.core.audit import AuditEntry
@@ -16,6 +16,8 @@ from portal.core.imports import run_import
 from portal.core.people import StaffRole, User
 from portal.core.places import Estate
 from portal.extensions import db
+from portal.notify.models import Delivery, OutboxMessage
+from portal.notify.tasks import retry_failed
 
 bp = Blueprint("admin", __name__)
 
@@ -139,6 +141,43 @@ def setting_edit(key):
     return render_template(
         "admin/setting_edit.html", form=form, decl=decl
     ), 400 if form.errors else 200
+
+
+@bp.route("/deliveries")
+@admins_only
+def deliveries():
+    """Deliveries that failed for good, with their reasons and a retry button."""
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == Delivery.failed,
+            OutboxMessage.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))),
+        )
+        .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+    )
+    page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
+    return render_template("admin/deliveries.html", page=page, form=RetryForm())
+
+
+@bp.route("/deliveries/<int:outbox_id>/retry", methods=["POST"])
+@admins_only
+def retry_delivery(outbox_id):
+    """Send a failed delivery again, with a fresh set of attempts."""
+    message = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == Delivery.failed,
+            OutboxMessage.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))),
+        )
+    )
+    if message is None:
+        abort(404)
+    if not RetryForm().validate_on_submit():
+        abort(400)
+    retry_failed(message.id, actor=current_user)
+    db.session.commit()
+    flash(_("The delivery will be tried again."), "success")
+    return redirect(url_for("admin.deliveries"))
 
 
 @bp.route("/audit")

@@ -1,6 +1,6 @@
 """JSON API v1 (contracts §5): token auth, one error format, paging, OpenAPI."""
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from portal.extensions import csrf
 
@@ -16,8 +16,12 @@ def protect_cookie_writes():
     ).startswith("Bearer "):
         from flask_login import current_user
 
-        if current_user.is_authenticated and not g.get("api_token_auth"):
+        if (
+            current_user.is_authenticated
+            and not g.get("api_token_auth")
+            and current_app.config.get("WTF_CSRF_ENABLED", True)
+        ):
             csrf.protect()
 
 
-from portal.blueprints.api import views  # noqa: E402,F401 - registers the routes
+from portal.blueprints.api import notices, views  # noqa: E402,F401 - registers the routes

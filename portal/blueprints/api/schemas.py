@@ -114,3 +114,76 @@ class StaffPage(Page[StaffOut]):
 
 class Revoked(BaseModel):
     revoked: bool
+
+
+class InboxItemOut(BaseModel):
+    id: int
+    title: str
+    body: str
+    kind: str
+    urgent: bool
+    requires_ack: bool
+    created_at: datetime
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+class InboxPage(Page[InboxItemOut]):
+    """A page of my inbox."""
+
+
+class NoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=100)
+    body: str = Field(max_length=5000)
+    zone_ids: list[int] = []
+    building_ids: list[int] = []
+    unit_ids: list[int] = []
+    channels: list[str] = Field(min_length=1, description="app, sms, email, print")
+    urgent: bool = False
+    requires_ack: bool = False
+    send_at: datetime | None = Field(None, description="ISO 8601 with offset; default now")
+    estate_id: int | None = Field(None, description="Company-wide callers name the estate")
+
+
+class NoticeOut(BaseModel):
+    id: int
+    estate_id: int
+    title: str
+    body: str
+    channels: list[str]
+    urgent: bool
+    requires_ack: bool
+    send_at: datetime
+    households: int
+    created_at: datetime
+
+
+class ReceiptOut(BaseModel):
+    unit_id: int
+    unit: str
+    delivered: bool
+    failed: bool
+    read: bool
+    acknowledged: bool
+    delivered_at: datetime | None
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+class ReceiptsOut(BaseModel):
+    notice_id: int
+    households: int
+    delivered: int
+    read: int
+    acknowledged: int
+    items: list[ReceiptOut]
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    progress: int
+    error: str | None = None
+    result_url: str | None = None

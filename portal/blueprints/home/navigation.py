@@ -16,6 +16,7 @@ STAFF_NAV = [
         ALL_STAFF,
         _l("Find a unit by room number, resident name or phone."),
     ),
+    ("notices.index", _l("Notices"), ALL_STAFF, _l("Send notices and see who has read them.")),
     ("admin.imports", _l("Imports"), MANAGERS, _l("Load units and residents from a spreadsheet.")),
     (
         "admin.users",
@@ -28,6 +29,12 @@ STAFF_NAV = [
         _l("Settings"),
         frozenset({Role.admin}),
         _l("Service hotline and other settings, with their change history."),
+    ),
+    (
+        "admin.deliveries",
+        _l("Failed deliveries"),
+        frozenset({Role.admin}),
+        _l("SMS and e-mail that could not be delivered, with a retry button."),
     ),
     ("admin.audit", _l("Audit log"), MANAGERS, _l("Who changed what, and when.")),
 ]

@@ -9,7 +9,9 @@ from portal.blueprints.home.navigation import nav_for
 from portal.core import settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
+from portal.extensions import db
 from portal.i18n import LANG_COOKIE
+from portal.notify import notices
 
 bp = Blueprint("home", __name__)
 
@@ -27,9 +29,11 @@ def index():
             tiles=nav_for(current_user)[1:],
             hotline=hotline,
         )
+    inbox = db.session.scalars(notices.inbox_for(current_user).limit(3)).all()
     return render_template(
         "home/resident.html",
         units=services.my_units(current_user),
+        inbox=inbox,
         hotline=hotline,
         Occupancy=Occupancy,
         Relation=Relation,

@@ -1,0 +1,224 @@
+"""Notices: staff compose and follow them; everyone reads their inbox."""
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
+from portal.core.access import estate_ids_for, roles_required
+from portal.core.errors import ServiceError
+from portal.core.people import Role
+from portal.core.places import Building, Estate, Zone
+from portal.extensions import db
+from portal.jobs import Job, start_job
+from portal.notify import notices as service
+from portal.notify.models import Notice
+
+bp = Blueprint("notices", __name__)
+SENDERS = (Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin)
+PER_PAGE = 30
+
+
+def get_notice_or_404(notice_id) -> Notice:
+    """A notice of an estate the staff member works in, or 404."""
+    notice = db.session.scalar(service.visible_notices(current_user).where(Notice.id == notice_id))
+    return notice or abort(404)
+
+
+def acting_estate() -> Estate | None:
+    """The estate a notice is composed for: the staff member's, or (company-wide) ?estate=."""
+    if current_user.estate_id:
+        return current_user.estate
+    return db.session.scalar(
+        select(Estate).where(
+            Estate.id == request.args.get("estate", type=int), estate_ids_for(current_user)
+        )
+    )
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Staff: the notices sent in their estate. Residents: their inbox."""
+    if not current_user.is_staff:
+        page = db.paginate(service.inbox_for(current_user), per_page=PER_PAGE, error_out=False)
+        return render_template("notices/inbox.html", page=page, form=ActionForm())
+    page = db.paginate(service.visible_notices(current_user), per_page=PER_PAGE, error_out=False)
+    counts = service.outbox_summary([n.id for n in page.items])
+    estates = (
+        []
+        if current_user.estate_id
+        else db.session.scalars(
+            select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)
+        ).all()
+    )
+    return render_template(
+        "notices/index.html",
+        page=page,
+        counts=counts,
+        estates=estates,
+        can_send=current_user.role in SENDERS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*SENDERS)
+def new():
+    """Compose a notice to the estate, zones, buildings or units."""
+    estate = acting_estate()
+    if estate is None:
+        flash(_("Choose the estate the notice is for."), "info")
+        return redirect(url_for("notices.index"))
+    form = NoticeForm()
+    zones = db.session.scalars(
+        select(Zone).where(Zone.estate_id == estate.id).order_by(Zone.name)
+    ).all()
+    form.zones.choices = [SelectChoice(z.id, z.name) for z in zones]
+    form.buildings.choices = [
+        SelectChoice(b.id, f"{z} {b.name}")
+        for b, z in db.session.execute(
+            select(Building, Zone.name)
+            .join(Zone)
+            .where(Zone.estate_id == estate.id)
+            .order_by(Zone.name, Building.name)
+        )
+    ]
+    if request.method == "GET" and request.args.get("unit", type=int):
+        form.units.data = str(request.args.get("unit", type=int))
+    if form.validate_on_submit():
+        send_at = None
+        if form.send_at.data:
+            send_at = form.send_at.data.replace(tzinfo=ZoneInfo(estate.timezone))
+        unit_ids = [int(x) for x in (form.units.data or "").split(",") if x.strip().isdigit()]
+        try:
+            notice = service.compose_notice(
+                current_user,
+                estate=estate,
+                title=form.title.data,
+                body=form.body.data,
+                channels=form.channels.data,
+                zone_ids=form.zones.data,
+                building_ids=form.buildings.data,
+                unit_ids=unit_ids,
+                urgent=form.urgent.data,
+                requires_ack=form.requires_ack.data,
+                send_at=send_at,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            field = next(iter(exc.fields), "title")
+            target = {
+                "audience": "zones",
+                "zone_ids": "zones",
+                "building_ids": "buildings",
+                "unit_ids": "zones",
+            }.get(field, field)
+            getattr(form, target, form.title).errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            flash(
+                _("The notice is on its way to %(n)d households.", n=notice.households), "success"
+            )
+            return redirect(url_for("notices.detail", notice_id=notice.id))
+    return render_template(
+        "notices/new.html", form=form, estate=estate
+    ), 400 if form.errors else 200
+
+
+@bp.route("/<int:notice_id>")
+@roles_required(*SENDERS, Role.inspector, Role.technician)
+def detail(notice_id):
+    """A notice with the state of every household and the call list."""
+    notice = get_notice_or_404(notice_id)
+    rows = service.receipts(notice)
+    print_form = PrintForm()
+    print_form.building.choices = [
+        SelectChoice(b.id, f"{z} {b.name}")
+        for b, z in db.session.execute(
+            select(Building, Zone.name)
+            .join(Zone)
+            .where(Zone.estate_id == notice.estate_id)
+            .order_by(Zone.name, Building.name)
+        )
+    ]
+    jobs = db.session.scalars(
+        select(Job)
+        .where(
+            Job.kind == "notice_print",
+            Job.estate_id == notice.estate_id,
+            Job.params["notice_id"].as_integer() == notice.id,
+        )
+        .order_by(Job.id.desc())
+        .limit(5)
+    ).all()
+    return render_template(
+        "notices/detail.html",
+        notice=notice,
+        rows=rows,
+        calls=service.call_list(notice, rows) if notice.requires_ack else [],
+        print_form=print_form,
+        jobs=jobs,
+    )
+
+
+@bp.route("/<int:notice_id>/print", methods=["POST"])
+@roles_required(*SENDERS)
+def print_building(notice_id):
+    """Start the job that prints the notice for one building."""
+    notice = get_notice_or_404(notice_id)
+    form = PrintForm()
+    if not form.validate_on_submit():
+        abort(400)
+    building = db.session.scalar(
+        select(Building)
+        .join(Zone)
+        .where(Building.id == form.building.data, Zone.estate_id == notice.estate_id)
+    )
+    if building is None:
+        abort(404)
+    start_job(
+        "notice_print",
+        actor=current_user,
+        estate_id=notice.estate_id,
+        notice_id=notice.id,
+        building_id=building.id,
+    )
+    db.session.commit()
+    flash(_("The PDF is being made; it will be listed below when ready."), "info")
+    return redirect(url_for("notices.detail", notice_id=notice.id))
+
+
+@bp.route("/inbox/<int:item_id>")
+@login_required
+def message(item_id):
+    """One message of my inbox; opening it marks it read."""
+    item = service.inbox_item_or_none(current_user, item_id) or abort(404)
+    service.mark_read(item)
+    db.session.commit()
+    return render_template("notices/message.html", item=item, form=ActionForm())
+
+
+@bp.route("/inbox/<int:item_id>/acknowledge", methods=["POST"])
+@login_required
+def acknowledge(item_id):
+    """Confirm that I have read a notice that asks for it."""
+    item = service.inbox_item_or_none(current_user, item_id) or abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.acknowledge(item)
+    db.session.commit()
+    flash(_("Thank you, your confirmation has been recorded."), "success")
+    return redirect(url_for("notices.message", item_id=item.id))
+
+
+@bp.app_context_processor
+def inbox_badge():
+    """The bell's unread count for whoever is signed in (one COUNT query)."""
+    if current_user and current_user.is_authenticated:
+        return {"unread_count": service.unread_count(current_user)}
+    return {"unread_count": 0}

@@ -1,0 +1,181 @@
+"""Delivery jobs: deliver outbox rows by id, idempotently; the sweep that re-relays."""
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal.core import clock
+from portal.core.places import Estate
+from portal.extensions import db
+from portal.notify import quiet
+from portal.notify.channels import SENDERS, DeliveryError
+from portal.notify.models import Channel, Delivery, OutboxMessage
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+def retry_intervals() -> list[int]:
+    """Seconds between attempts after a failure; the last failure marks the row failed."""
+    return current_app.config["OUTBOX_RETRY_INTERVALS"]
+
+
+def max_attempts() -> int:
+    return len(retry_intervals()) + 1
+
+
+def enqueue_batch(connection, ids) -> None:
+    """Put delivery jobs for these rows on the queue, BATCH rows a job, in one round trip."""
+    from rq import Queue
+
+    queue = Queue("default", connection=connection)
+    jobs = [
+        Queue.prepare_data(
+            "portal.notify.tasks.deliver_batch",
+            args=(ids[i : i + BATCH],),
+            job_id=f"outbox-{ids[i]}-{ids[min(i + BATCH, len(ids)) - 1]}",
+            result_ttl=0,
+            timeout=300,
+        )
+        for i in range(0, len(ids), BATCH)
+    ]
+    queue.enqueue_many(jobs)
+
+
+def deliver_batch(ids) -> dict:
+    """Deliver rows one by one; a failed row is retried alone, with RQ's back-off."""
+    outcome = {}
+    for outbox_id in ids:
+        try:
+            outcome[outbox_id] = deliver_one(outbox_id)
+        except DeliveryError:
+            outcome[outbox_id] = "retry"
+            _schedule_retry(outbox_id)
+    return outcome
+
+
+def deliver(outbox_id: int) -> str:
+    """Deliver one row (the retry job); raising lets RQ try again after its interval."""
+    return deliver_one(outbox_id)
+
+
+def _schedule_retry(outbox_id):
+    from portal.notify.outbox import queue_connection
+
+    connection = queue_connection()
+    if connection is None:
+        return  # in-process: the row waits as pending until its not_before
+    from rq import Queue, Retry
+
+    intervals = retry_intervals()
+    row = db.session.get(OutboxMessage, outbox_id)
+    remaining = max_attempts() - row.attempts
+    Queue("default", connection=connection).enqueue_in(
+        timedelta(seconds=intervals[row.attempts - 1]),
+        "portal.notify.tasks.deliver",
+        outbox_id,
+        job_id=f"outbox-retry-{outbox_id}-{row.attempts}",
+        result_ttl=0,
+        retry=Retry(max=remaining - 1, interval=intervals[row.attempts :])
+        if remaining > 1
+        else None,
+    )
+
+
+def deliver_one(outbox_id: int) -> str:
+    """Deliver a row unless it already was; hold it in quiet hours; record every attempt.
+
+    Raises DeliveryError while attempts remain, so the caller can retry.
+    """
+    stmt = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # one worker per row at a time
+    message = db.session.scalar(stmt)
+    if message is None or message.status in (Delivery.delivered, Delivery.failed):
+        db.session.commit()
+        return message.status if message else "missing"
+    now = clock.now()
+    held = None
+    if not message.urgent and message.channel in quiet.HELD_CHANNELS:
+        estate = db.session.get(Estate, message.estate_id) if message.estate_id else None
+        held = quiet.release_time(
+            now, estate_id=message.estate_id, tz=estate.timezone if estate else "Asia/Shanghai"
+        )
+    if message.not_before > now or held:
+        message.status = Delivery.pending
+        message.not_before = max(message.not_before, held or now)
+        db.session.commit()
+        return "held"
+    try:
+        SENDERS[Channel(message.channel)](message)
+    except DeliveryError as exc:
+        message.attempts += 1
+        message.last_error = str(exc)[:500]
+        if message.attempts >= max_attempts():
+            message.status = Delivery.failed
+            message.failed_at = now
+            db.session.commit()
+            log.warning("outbox %s failed for good: %s", outbox_id, exc)
+            return "failed"
+        if current_app.config.get("REDIS_URL"):
+            message.status = Delivery.queued  # RQ owns the retry; the sweep is the backstop
+            message.queued_at = now
+        else:  # in-process: the next relay after the back-off picks it up
+            message.status = Delivery.pending
+            message.not_before = now + timedelta(seconds=retry_intervals()[message.attempts - 1])
+        db.session.commit()
+        raise
+    message.status = Delivery.delivered
+    message.delivered_at = now
+    message.attempts += 1
+    message.last_error = None
+    db.session.commit()
+    return "delivered"
+
+
+def retry_failed(outbox_id: int, *, actor) -> OutboxMessage:
+    """An admin's retry of a failed row: back to pending with a fresh set of attempts."""
+    from portal.core import audit
+
+    message = db.session.get(OutboxMessage, outbox_id)
+    message.status = Delivery.pending
+    message.attempts = 0
+    message.not_before = clock.now()
+    message.failed_at = None
+    audit.record(
+        "outbox.retry",
+        message,
+        actor=actor,
+        before={"status": "failed"},
+        after={"status": "pending"},
+    )
+    db.session.info["outbox_dirty"] = True
+    return message
+
+
+def relay_due() -> int:
+    """The relay job enqueued after a commit: hand on every due row."""
+    from portal.notify.outbox import relay_due as relay
+
+    return relay()
+
+
+def sweep_outbox() -> dict:
+    """Every minute: rows queued long ago (a worker died, Redis lost them) go back to
+    pending, then everything due is handed on again."""
+    stale = clock.now() - timedelta(seconds=current_app.config["OUTBOX_STALE_SECONDS"])
+    requeued = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == Delivery.queued,
+            OutboxMessage.queued_at < stale,
+            OutboxMessage.not_before <= clock.now(),
+        )
+        .values(status=Delivery.pending)
+    ).rowcount
+    db.session.commit()
+    from portal.notify.outbox import relay_due as relay
+
+    return {"requeued": requeued, "relayed": relay()}

@@ -1,0 +1,35 @@
+"""The one list of periodic jobs, run by RQ's cron scheduler beside `flask worker`."""
+
+from dataclasses import dataclass
+
+from werkzeug.utils import import_string
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job function (dotted path) and how often it runs: every `interval` s or a cron line."""
+
+    func: str
+    interval: int | None = None
+    cron: str | None = None
+
+
+PERIODIC = [
+    # Hand on notices that are due (scheduled, held by quiet hours, retried, or left
+    # waiting while Redis or a worker was down).
+    Periodic("portal.notify.tasks.sweep_outbox", interval=60),
+    # Start jobs whose row was committed while the queue was unreachable.
+    Periodic("portal.jobs.sweep_jobs", interval=60),
+]
+
+
+def build_cron(connection):
+    """RQ's CronScheduler with every periodic job registered."""
+    from rq.cron import CronScheduler
+
+    cron = CronScheduler(connection=connection)
+    for job in PERIODIC:
+        cron.register(
+            import_string(job.func), "default", interval=job.interval, cron=job.cron, result_ttl=600
+        )
+    return cron
