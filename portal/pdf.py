@@ -2,7 +2,7 @@
 
 Every PDF comes from a template under templates/pdf/ with the CJK font stack of
 templates/pdf/_base.html. It fetches nothing from the network: the only resources a PDF may
-load are the portal's own static files.
+load are data: URLs and the portal's own static files.
 """
 
 from pathlib import Path
@@ -11,18 +11,20 @@ from flask import current_app, render_template
 
 
 def _fetcher_for(static_root: Path):
-    from weasyprint.urls import default_url_fetcher
+    """A URL fetcher that only reads data: URLs and the portal's static files."""
+    from weasyprint.urls import URLFetcher
 
-    def fetch(url, *args, **kwargs):
-        if url.startswith("data:"):
-            return default_url_fetcher(url, *args, **kwargs)
-        if url.startswith("file://"):
-            path = Path(url[len("file://") :]).resolve()
-            if path.is_relative_to(static_root):
-                return default_url_fetcher(url, *args, **kwargs)
-        raise ValueError(f"PDF may not fetch {url[:80]}")
+    class StaticOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("file://"):
+                path = Path(url[len("file://") :].split("?")[0]).resolve()
+                if not path.is_relative_to(static_root):
+                    raise ValueError(f"PDF may not read {path}")
+            elif not url.startswith("data:"):
+                raise ValueError(f"PDF may not fetch {url[:80]}")
+            return super().fetch(url, headers)
 
-    return fetch
+    return StaticOnly(allowed_protocols=("file", "data"))
 
 
 def render_pdf(template: str, **context) -> bytes:

@@ -211,3 +211,53 @@ def api_token(client, world):
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return token_for
+
+
+class SmsGateway:
+    """A real HTTP peer standing in for the SMS gateway: records what it receives and
+    answers with the queued status codes (then 200). Like a real gateway, it counts a
+    message id once however often it is sent."""
+
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+
+        self.received, self.answers, self.hang_first = [], [], False
+        self.release = threading.Event()
+        gateway = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                gateway.received.append(body)
+                if gateway.hang_first and len(gateway.received) == 1:
+                    gateway.release.wait(30)  # the sender dies before we answer
+                code = gateway.answers.pop(0) if gateway.answers else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/send"
+
+    @property
+    def delivered_ids(self):
+        return {m["id"] for m in self.received}
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sms_gateway():
+    gateway = SmsGateway()
+    yield gateway
+    gateway.close()
