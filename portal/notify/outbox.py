@@ -112,7 +112,7 @@ def bulk_queue(
                     "address": address,
                     "subject": subject[:200],
                     "body": body,
-                    "locale": locale,
+                    "locale": (user.locale if user is not None and user.locale else locale),
                     "urgent": urgent,
                     "status": Delivery.pending.value,
                     "not_before": due[channel],

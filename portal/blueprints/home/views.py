@@ -47,6 +47,9 @@ def set_language(code):
 
     response = make_response(redirect(safe_next(request.args.get("next"))))
     if code in current_app.config["LANGUAGES"]:
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
         response.set_cookie(
             LANG_COOKIE,
             code,
