@@ -96,14 +96,20 @@ def start_committed_jobs() -> None:
 
 
 def run_job(job_id: int) -> str:
-    """Run a job by id: mark it running, call its function, record the outcome."""
+    """Run a job by id: claim it (queued → running, once), call its function, record the
+    outcome. A job enqueued twice runs once."""
+    from sqlalchemy import update
     from werkzeug.utils import import_string
 
-    job = db.session.get(Job, job_id)
-    if job is None or job.status in (JobStatus.finished, JobStatus.failed):
-        return job.status if job else "missing"
-    job.status, job.started_at, job.progress = JobStatus.running, clock.now(), 0
+    claimed = db.session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(status=JobStatus.running, started_at=clock.now(), progress=0)
+    ).rowcount
     db.session.commit()
+    if not claimed:
+        job = db.session.get(Job, job_id)
+        return job.status if job else "missing"
+    job = db.session.get(Job, job_id)
     try:
         import_string(JOB_FUNCTIONS[job.kind])(job)
     except Exception as exc:
@@ -134,10 +140,15 @@ def results_dir() -> Path:
 
 
 def sweep_jobs() -> int:
-    """Queue jobs that never reached the queue (Redis was down when they were started)."""
+    """Queue jobs that never reached the queue (Redis was down when they were started);
+    a job enqueued twice still runs once (run_job claims its row)."""
+    from datetime import timedelta
+
     from sqlalchemy import select
 
-    ids = list(db.session.scalars(select(Job.id).where(Job.status == JobStatus.queued)))
+    waiting = clock.now() - timedelta(minutes=2)
+    ids = list(db.session.scalars(select(Job.id).where(
+        Job.status == JobStatus.queued, Job.created_at < waiting)))
     g.jobs_to_start = ids
     start_committed_jobs()
     return len(ids)
