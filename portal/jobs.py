@@ -102,7 +102,8 @@ def run_job(job_id: int) -> str:
     from werkzeug.utils import import_string
 
     claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.queued)
         .values(status=JobStatus.running, started_at=clock.now(), progress=0)
     ).rowcount
     db.session.commit()
@@ -147,8 +148,11 @@ def sweep_jobs() -> int:
     from sqlalchemy import select
 
     waiting = clock.now() - timedelta(minutes=2)
-    ids = list(db.session.scalars(select(Job.id).where(
-        Job.status == JobStatus.queued, Job.created_at < waiting)))
+    ids = list(
+        db.session.scalars(
+            select(Job.id).where(Job.status == JobStatus.queued, Job.created_at < waiting)
+        )
+    )
     g.jobs_to_start = ids
     start_committed_jobs()
     return len(ids)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal.blueprints.notices.views import SENDERS
 from portal.core import units as unit_service
 from portal.core.access import get_or_404, staff_required, visible
 from portal.core.places import Building, Unit, Zone
@@ -59,9 +60,10 @@ def detail(unit_id):
     """One unit: its place, occupancy history and residents (staff see past ones too)."""
     unit = get_or_404(Unit, unit_id, options=[joinedload(Unit.building).joinedload(Building.zone)])
     residencies = unit_service.residents_of([unit.id], current_only=not current_user.is_staff)
-    from portal.blueprints.notices.views import SENDERS
-
     return render_template(
         "units/detail.html",
-        can_notify=current_user.role in SENDERS and current_user.estate_id == unit.estate_id, unit=unit, residencies=residencies, history=unit.occupancy_history
+        can_notify=current_user.role in SENDERS and current_user.estate_id == unit.estate_id,
+        unit=unit,
+        residencies=residencies,
+        history=unit.occupancy_history,
     )
