@@ -25,13 +25,16 @@ class DeliveryError(Exception):
     """The channel did not take the message; the text says why."""
 
 
-def send_app(message: OutboxMessage) -> None:
+def send_app(message: OutboxMessage, memo: dict) -> None:
     """Put the message in the person's inbox (once: the outbox id is unique there)."""
     if db.session.scalar(select(InboxMessage.id).where(InboxMessage.outbox_id == message.id)):
         return
     requires_ack = False
     if message.notice_id:
-        requires_ack = db.session.get(Notice, message.notice_id).requires_ack
+        key = ("requires_ack", message.notice_id)
+        if key not in memo:
+            memo[key] = db.session.get(Notice, message.notice_id).requires_ack
+        requires_ack = memo[key]
     db.session.add(
         InboxMessage(
             outbox_id=message.id,
@@ -51,7 +54,7 @@ def sms_text(message: OutboxMessage) -> str:
     return f"{message.subject}：{message.body}"[:500]
 
 
-def send_sms(message: OutboxMessage) -> None:
+def send_sms(message: OutboxMessage, memo: dict) -> None:
     """POST {"id", "to", "text"} to the gateway; the id is stable across retries."""
     url = current_app.config.get("SMS_GATEWAY_URL")
     payload = {"id": str(message.id), "to": message.address, "text": sms_text(message)}
@@ -93,7 +96,7 @@ def email_message(message: OutboxMessage) -> EmailMessage:
     return email
 
 
-def send_email(message: OutboxMessage) -> None:
+def send_email(message: OutboxMessage, memo: dict) -> None:
     """Send over SMTP; the Message-ID carries the outbox id."""
     config = current_app.config
     email = email_message(message)

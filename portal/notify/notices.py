@@ -115,17 +115,18 @@ def compose_notice(
         if send_at < now - timedelta(minutes=1):
             raise ServiceError(_l("The send time has passed."), fields={"send_at": "past"})
     units = audience_units(estate, zone_ids=zone_ids, building_ids=building_ids, unit_ids=unit_ids)
+    # Plain rows (id, phone, email, locale), not ORM objects: a fan-out reads 20,000 of them.
     residents = db.session.execute(
-        select(Residency.unit_id, User)
+        select(Residency.unit_id, User.id, User.phone, User.email, User.locale)
         .join(User, User.id == Residency.user_id)
         .where(Residency.unit_id.in_(units), current_residency_clause(), User.is_active)
         .order_by(User.id, Residency.unit_id)
     ).all()
     people, seen = [], set()
-    for unit_id, user in residents:  # one copy per person, counted at their first unit
-        if user.id not in seen:
-            seen.add(user.id)
-            people.append((user, unit_id))
+    for person in residents:  # one copy per person, counted at their first unit
+        if person.id not in seen:
+            seen.add(person.id)
+            people.append((person, person.unit_id))
     households = {unit_id for _, unit_id in people}
     if Channel.print in channels:
         unit_list = list(db.session.scalars(units))

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from portal.core import clock
@@ -121,7 +121,7 @@ def bulk_queue(
                 }
             )
     if rows:
-        db.session.execute(insert(OutboxMessage), rows)
+        db.session.execute(OutboxMessage.__table__.insert(), rows)  # one executemany
         db.session.info["outbox_dirty"] = True
     return rows
 

@@ -32,9 +32,19 @@ QUIET_HOURS = settings.declare(
 )
 
 
-def release_time(moment: datetime, *, estate_id=None, tz="Asia/Shanghai") -> datetime | None:
-    """When a message due at `moment` may go out, if `moment` falls in quiet hours."""
-    start, end = parse_range(settings.get("notify.quiet_hours", estate_id))
+def window(estate_id=None) -> tuple[time, time]:
+    """An estate's quiet hours as (start, end)."""
+    return parse_range(settings.get("notify.quiet_hours", estate_id))
+
+
+def release_time(
+    moment: datetime, *, estate_id=None, tz="Asia/Shanghai", hours=None
+) -> datetime | None:
+    """When a message due at `moment` may go out, if `moment` falls in quiet hours.
+
+    `hours` is the estate's window when the caller already has it.
+    """
+    start, end = hours or window(estate_id)
     if start == end:
         return None
     local = moment.astimezone(ZoneInfo(tz))

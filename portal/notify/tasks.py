@@ -46,10 +46,10 @@ def enqueue_batch(connection, ids) -> None:
 
 def deliver_batch(ids) -> dict:
     """Deliver rows one by one; a failed row is retried alone, with RQ's back-off."""
-    outcome = {}
+    outcome, memo = {}, {}
     for outbox_id in ids:
         try:
-            outcome[outbox_id] = deliver_one(outbox_id)
+            outcome[outbox_id] = deliver_one(outbox_id, memo)
         except DeliveryError:
             outcome[outbox_id] = "retry"
             _schedule_retry(outbox_id)
@@ -84,11 +84,21 @@ def _schedule_retry(outbox_id):
     )
 
 
-def deliver_one(outbox_id: int) -> str:
+def _estate_quiet_hours(estate_id, memo):
+    """An estate's quiet hours and time zone, read once per batch."""
+    key = ("quiet", estate_id)
+    if key not in memo:
+        estate = db.session.get(Estate, estate_id) if estate_id else None
+        memo[key] = (quiet.window(estate_id), estate.timezone if estate else "Asia/Shanghai")
+    return memo[key]
+
+
+def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
     """Deliver a row unless it already was; hold it in quiet hours; record every attempt.
 
     Raises DeliveryError while attempts remain, so the caller can retry.
     """
+    memo = {} if memo is None else memo  # per-batch reads: quiet hours, notice flags
     stmt = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # one worker per row at a time
@@ -99,17 +109,15 @@ def deliver_one(outbox_id: int) -> str:
     now = clock.now()
     held = None
     if not message.urgent and message.channel in quiet.HELD_CHANNELS:
-        estate = db.session.get(Estate, message.estate_id) if message.estate_id else None
-        held = quiet.release_time(
-            now, estate_id=message.estate_id, tz=estate.timezone if estate else "Asia/Shanghai"
-        )
+        hours, tz = _estate_quiet_hours(message.estate_id, memo)
+        held = quiet.release_time(now, hours=hours, tz=tz)
     if message.not_before > now or held:
         message.status = Delivery.pending
         message.not_before = max(message.not_before, held or now)
         db.session.commit()
         return "held"
     try:
-        SENDERS[Channel(message.channel)](message)
+        SENDERS[Channel(message.channel)](message, memo)
     except DeliveryError as exc:
         message.attempts += 1
         message.last_error = str(exc)[:500]
