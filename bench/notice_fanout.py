@@ -102,8 +102,8 @@ def run(households: int, workers: int, database_url: str) -> dict:
         settings.set_value("notify.quiet_hours", "00:00-00:00", actor=actor)  # measure sending
         db.session.commit()
         t0 = time.perf_counter()
-        notice = compose_notice(actor, estate=estate, title="停水通知",
-                                body="11月25日9:00-12:00停水，请提前储水。", channels=["app", "sms"])
+        notice = compose_notice(actor, estate=estate, title="停水通知", channels=["app", "sms"],
+                                body="11月25日9:00-12:00停水，请提前储水。")
         db.session.commit()
         written = time.perf_counter() - t0
         rows = db.session.scalar(select(func.count()).select_from(OutboxMessage)

@@ -5,7 +5,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, case, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
@@ -181,6 +181,13 @@ class Residency(db.Model):
     def is_current(self) -> bool:
         today = clock.local_today()
         return self.start_on <= today and (self.end_on is None or self.end_on >= today)
+
+
+def relation_order():
+    """ORDER BY term listing owners first, then tenants, then family members."""
+    return case(
+        {Relation.owner.value: 0, Relation.tenant.value: 1}, value=Residency.relation, else_=2
+    )
 
 
 def current_residency_clause(today: date | None = None):

@@ -1,17 +1,24 @@
 """Units: finding them, creating the places they stand in, and recording occupancy."""
 
+import re
 from datetime import date
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.core import audit
 from portal.core.access import visible
-from portal.core.people import Residency, User, current_residency_clause
+from portal.core.people import Residency, User, current_residency_clause, relation_order
 from portal.core.places import Building, Occupancy, Unit, UnitOccupancy, Zone
 from portal.extensions import db
 
 MAX_QUERY = 100
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str):
+    """Sort key that puts 2栋 before 10栋 (numbers compared as numbers)."""
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(text or "")]
 
 
 def search_units(actor, *, q=None, zone_id=None, building_id=None):
@@ -26,7 +33,13 @@ def search_units(actor, *, q=None, zone_id=None, building_id=None):
         .join(Building.zone)
         .where(visible(Unit, actor))
         .options(joinedload(Unit.building).joinedload(Building.zone))
-        .order_by(Zone.name, Building.name, Unit.number)
+        .order_by(
+            Zone.name,
+            func.length(Building.name),
+            Building.name,
+            func.length(Unit.number),
+            Unit.number,
+        )
     )
     if zone_id:
         stmt = stmt.where(Building.zone_id == zone_id)
@@ -64,7 +77,7 @@ def residents_of(unit_ids, *, current_only=True):
         select(Residency)
         .where(Residency.unit_id.in_(unit_ids))
         .options(joinedload(Residency.user))
-        .order_by(Residency.unit_id, Residency.relation, Residency.start_on)
+        .order_by(Residency.unit_id, relation_order(), Residency.start_on)
     )
     if current_only:
         stmt = stmt.where(current_residency_clause())
@@ -96,3 +109,15 @@ def set_occupancy(unit: Unit, occupancy: Occupancy, effective_on: date, *, actor
         after={"occupancy": occupancy.value, "effective_on": effective_on},
     )
     return True
+
+
+def labels_for(unit_ids) -> dict[int, str]:
+    """ "Zone building room" for some units (ids or a SELECT of ids), in one query."""
+    rows = db.session.execute(
+        select(Unit.id, Zone.name, Building.name, Unit.number)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Zone, Zone.id == Building.zone_id)
+        .where(Unit.id.in_(unit_ids))
+    )
+    ordered = sorted(rows, key=lambda r: (natural_key(r[1]), natural_key(r[2]), natural_key(r[3])))
+    return {unit_id: f"{zone} {building} {number}" for unit_id, zone, building, number in ordered}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
 from portal.core.people import User
+from portal.core.places import Estate
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
@@ -117,3 +118,4 @@ class Notice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     created_by: Mapped[User] = relationship()
+    estate: Mapped[Estate] = relationship()

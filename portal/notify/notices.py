@@ -8,8 +8,9 @@ from sqlalchemy import case, func, or_, select
 
 from portal.core import audit, clock
 from portal.core.errors import NotAllowed, ServiceError
-from portal.core.people import Residency, User, current_residency_clause
+from portal.core.people import Residency, User, current_residency_clause, relation_order
 from portal.core.places import Building, Estate, Unit, Zone
+from portal.core.units import labels_for
 from portal.extensions import db
 from portal.notify import outbox
 from portal.notify.models import Channel, Delivery, InboxMessage, Notice, OutboxMessage
@@ -247,19 +248,7 @@ def receipts(notice: Notice):
             .group_by(InboxMessage.unit_id)
         )
     )
-    labels = dict(
-        (uid, f"{z} {b} {n}")
-        for uid, z, b, n in db.session.execute(
-            select(Unit.id, Zone.name, Building.name, Unit.number)
-            .join(Building, Building.id == Unit.building_id)
-            .join(Zone, Zone.id == Building.zone_id)
-            .where(
-                Unit.id.in_(
-                    select(OutboxMessage.unit_id).where(OutboxMessage.notice_id == notice.id)
-                )
-            )
-        )
-    )
+    labels = labels_for(select(OutboxMessage.unit_id).where(OutboxMessage.notice_id == notice.id))
     rows = []
     for unit_id, any_delivered, any_failed, delivered_at in delivered:
         read_at, ack_at = reads.get(unit_id, (None, None))
@@ -288,7 +277,7 @@ def call_list(notice: Notice, rows):
         select(Residency.unit_id, User.name, User.phone)
         .join(User, User.id == Residency.user_id)
         .where(Residency.unit_id.in_(waiting), current_residency_clause(), User.phone.is_not(None))
-        .order_by(Residency.unit_id, Residency.relation)
+        .order_by(Residency.unit_id, relation_order())
     ):
         phones.setdefault(unit_id, []).append((name, phone))
     by_unit = {r["unit_id"]: r for r in rows}

@@ -1,10 +1,12 @@
 """Printed notices: one PDF per building, one page per household (a background job)."""
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.core import clock, settings
-from portal.core.places import Building, Estate, Unit, Zone
+from portal.core.places import Estate, Unit
+from portal.core.units import labels_for
 from portal.extensions import db
 from portal.jobs import Job, results_dir, set_progress
 from portal.notify.models import Channel, Delivery, Notice, OutboxMessage
@@ -19,20 +21,18 @@ def print_notice_for_building(job: Job) -> None:
     estate = db.session.get(Estate, notice.estate_id)
     building_id = job.params["building_id"]
     audience = audience_units(estate, **notice.audience)
-    rows = db.session.execute(
-        select(Unit.id, Zone.name, Building.name, Unit.number)
-        .join(Building, Building.id == Unit.building_id)
-        .join(Zone, Zone.id == Building.zone_id)
-        .where(Unit.building_id == building_id, Unit.id.in_(audience))
-        .order_by(Unit.number)
-    ).all()
+    labels = labels_for(
+        select(Unit.id).where(Unit.building_id == building_id, Unit.id.in_(audience))
+    )
+    if not labels:
+        raise ValueError(_("No household of this building is among the notice's recipients."))
     set_progress(job, 1, 3)
     with force_locale("zh_CN"):
         pdf = render_pdf(
             "notices/notice.html",
             notice=notice,
             estate=estate,
-            units=[f"{z} {b} {n}" for _, z, b, n in rows],
+            units=list(labels.values()),
             hotline=settings.get("centre.hotline", estate.id),
         )
     set_progress(job, 2, 3)
@@ -43,7 +43,7 @@ def print_notice_for_building(job: Job) -> None:
         .where(
             OutboxMessage.notice_id == notice.id,
             OutboxMessage.channel == Channel.print,
-            OutboxMessage.unit_id.in_([r[0] for r in rows]),
+            OutboxMessage.unit_id.in_(list(labels)),
             OutboxMessage.status != Delivery.delivered,
         )
         .values(status=Delivery.delivered, delivered_at=clock.now(), attempts=1)

@@ -8,6 +8,7 @@ its own title. Screenshots: test-output/screenshots/notice-<who>-<locale>-<viewp
 
 import re
 import uuid
+import zlib
 
 import pytest
 from playwright.sync_api import expect
@@ -25,6 +26,17 @@ CONFIRMED_COLUMN = 3  # Unit, Delivered, Read, Confirmed
 
 def number_in(text: str, n: int) -> bool:
     return re.search(rf"(?<!\d){n}(?!\d)", text or "") is not None
+
+
+def pdf_has_text(pdf: bytes) -> bool:
+    """Whether a PDF embeds a font, i.e. prints some text (a blank page embeds none)."""
+    streams = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            streams.append(zlib.decompress(raw))
+        except zlib.error:
+            streams.append(raw)
+    return any(b"/FontFile" in s for s in [pdf, *streams])
 
 
 def receipt_row(page):
@@ -104,7 +116,7 @@ def make_the_printed_notice(tab) -> None:
 
     expect(page).to_have_url(re.compile(re.escape(tab.base_url) + r"/notices/\d+$"))
     expect(page.get_by_role("alert")).to_have_text(
-        tab.t("The PDF is being made; it will be listed below when ready.")
+        tab.t("The PDF job has started; it is listed below.")
     )
     expect(jobs).to_have_count(1)
     job = jobs.first
@@ -123,6 +135,7 @@ def make_the_printed_notice(tab) -> None:
     assert response.ok, response.status
     assert response.headers["content-type"].startswith("application/pdf")
     assert response.body().startswith(b"%PDF")
+    assert pdf_has_text(response.body()), "the building's PDF is a blank page"
     with page.expect_download() as info:
         link.click()
     download = info.value
@@ -140,9 +153,7 @@ def read_and_confirm(tab, title: str, body: str) -> None:
 
     bell = page.get_by_test_id("bell")
     count = page.get_by_test_id("unread-count")
-    expect(bell).to_be_hidden()  # collapsed behind the toggler on the phone
-    tab.open_menu()
-    expect(bell).to_be_visible()
+    expect(bell).to_be_visible()  # beside the menu button, even on the phone
     expect(count).to_be_visible()
     unread = int(count.inner_text())
     assert unread >= 1

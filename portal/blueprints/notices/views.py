@@ -12,11 +12,12 @@ from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
 from portal.core.access import estate_ids_for, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role
-from portal.core.places import Building, Estate, Zone
+from portal.core.places import Building, Estate, Unit, Zone
+from portal.core.units import labels_for, natural_key
 from portal.extensions import db
 from portal.jobs import Job, start_job
 from portal.notify import notices as service
-from portal.notify.models import Notice
+from portal.notify.models import Channel, Notice
 
 bp = Blueprint("notices", __name__)
 SENDERS = (Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin)
@@ -38,6 +39,23 @@ def acting_estate() -> Estate | None:
             Estate.id == request.args.get("estate", type=int), estate_ids_for(current_user)
         )
     )
+
+
+def building_choices(estate_id, only=None):
+    """The buildings of an estate (or those `only` selects) as "zone building" choices, in
+    natural order (1栋, 2栋 … 10栋), in one query."""
+    stmt = (
+        select(Building.id, Zone.name, Building.name).join(Zone).where(Zone.estate_id == estate_id)
+    )
+    if only is not None:
+        stmt = stmt.where(Building.id.in_(only))
+    rows = sorted(db.session.execute(stmt), key=lambda r: (natural_key(r[1]), natural_key(r[2])))
+    return [SelectChoice(building_id, f"{zone} {name}") for building_id, zone, name in rows]
+
+
+def chosen_units(form) -> list[int]:
+    """The unit ids a compose form carries (from "send a notice to this unit")."""
+    return [int(x) for x in (form.units.data or "").split(",") if x.strip().isdigit()]
 
 
 @bp.route("/")
@@ -78,22 +96,14 @@ def new():
         select(Zone).where(Zone.estate_id == estate.id).order_by(Zone.name)
     ).all()
     form.zones.choices = [SelectChoice(z.id, z.name) for z in zones]
-    form.buildings.choices = [
-        SelectChoice(b.id, f"{z} {b.name}")
-        for b, z in db.session.execute(
-            select(Building, Zone.name)
-            .join(Zone)
-            .where(Zone.estate_id == estate.id)
-            .order_by(Zone.name, Building.name)
-        )
-    ]
+    form.buildings.choices = building_choices(estate.id)
     if request.method == "GET" and request.args.get("unit", type=int):
         form.units.data = str(request.args.get("unit", type=int))
     if form.validate_on_submit():
         send_at = None
         if form.send_at.data:
             send_at = form.send_at.data.replace(tzinfo=ZoneInfo(estate.timezone))
-        unit_ids = [int(x) for x in (form.units.data or "").split(",") if x.strip().isdigit()]
+        unit_ids = chosen_units(form)
         try:
             notice = service.compose_notice(
                 current_user,
@@ -124,8 +134,9 @@ def new():
                 _("The notice is on its way to %(n)d households.", n=notice.households), "success"
             )
             return redirect(url_for("notices.detail", notice_id=notice.id))
+    addressed = labels_for(chosen_units(form)) if form.units.data else {}
     return render_template(
-        "notices/new.html", form=form, estate=estate
+        "notices/new.html", form=form, estate=estate, addressed=list(addressed.values())
     ), 400 if form.errors else 200
 
 
@@ -136,15 +147,12 @@ def detail(notice_id):
     notice = get_notice_or_404(notice_id)
     rows = service.receipts(notice)
     print_form = PrintForm()
-    print_form.building.choices = [
-        SelectChoice(b.id, f"{z} {b.name}")
-        for b, z in db.session.execute(
-            select(Building, Zone.name)
-            .join(Zone)
-            .where(Zone.estate_id == notice.estate_id)
-            .order_by(Zone.name, Building.name)
-        )
-    ]
+    print_form.building.choices = building_choices(
+        notice.estate_id,
+        only=select(Unit.building_id).where(
+            Unit.id.in_(service.audience_units(notice.estate, **notice.audience))
+        ),
+    )
     jobs = db.session.scalars(
         select(Job)
         .where(
@@ -157,6 +165,7 @@ def detail(notice_id):
     ).all()
     return render_template(
         "notices/detail.html",
+        Channel=Channel,
         notice=notice,
         rows=rows,
         calls=service.call_list(notice, rows) if notice.requires_ack else [],
@@ -188,7 +197,7 @@ def print_building(notice_id):
         building_id=building.id,
     )
     db.session.commit()
-    flash(_("The PDF is being made; it will be listed below when ready."), "info")
+    flash(_("The PDF job has started; it is listed below."), "info")
     return redirect(url_for("notices.detail", notice_id=notice.id))
 
 

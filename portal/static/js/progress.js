@@ -11,7 +11,7 @@
       link.classList.remove("d-none");
       box.querySelector("[data-job-state]").textContent = box.dataset.readyText || "✓";
     } else if (job.status === "failed") {
-      box.querySelector("[data-job-state]").textContent = "✗";
+      box.querySelector("[data-job-state]").textContent = box.dataset.failedText || "✗";
     }
   }
   function poll(box) {
