@@ -7,6 +7,7 @@ pending and the minute sweep sends them when it is back.
 """
 
 import logging
+import time
 from datetime import datetime
 
 from flask import current_app, g, has_app_context
@@ -138,13 +139,26 @@ def _forget_rollback(session):
     session.info.pop("outbox_dirty", None)
 
 
+EMBEDDED_SWEEP_SECONDS = 30
+_last_embedded_sweep = 0.0
+
+
 def relay_soon() -> None:
-    """After a commit that wrote outbox rows: hand due rows on (called after each request)."""
-    if not g.pop("outbox_committed", False):
-        return
+    """After each request: hand on what its commit wrote.
+
+    Without Redis there is no scheduler, so every EMBEDDED_SWEEP_SECONDS a request also
+    sends what has become due since (scheduled notices, quiet hours, back-off).
+    """
+    global _last_embedded_sweep
+    committed = g.pop("outbox_committed", False)
     connection = queue_connection()
     if connection is None:
-        relay_due()
+        now = time.monotonic()
+        if committed or now - _last_embedded_sweep >= EMBEDDED_SWEEP_SECONDS:
+            _last_embedded_sweep = now
+            relay_due()
+        return
+    if not committed:
         return
     try:
         from rq import Queue

@@ -230,3 +230,21 @@ def test_receipts_query_count_does_not_grow(world, count_queries):
         rows = receipts(notice)
         call_list(notice, rows)
     assert len(rows) > 30 and many.count == few.count
+
+
+def test_embedded_mode_sends_scheduled_notices_on_later_requests(client, world, monkeypatch):
+    """Without Redis there is no scheduler: requests pick up what has become due."""
+    from portal.notify import outbox
+
+    start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    clock.freeze(start)
+    send(world, send_at=start + timedelta(hours=1))
+    monkeypatch.setattr(outbox, "_last_embedded_sweep", 0.0)
+    client.get("/healthz")
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 0  # not due yet
+    clock.freeze(start + timedelta(hours=1, seconds=1))
+    client.get("/healthz")  # throttled: swept less than 30 s ago
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 0
+    monkeypatch.setattr(outbox, "_last_embedded_sweep", 0.0)
+    client.get("/healthz")
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 3
