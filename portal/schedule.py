@@ -18,6 +18,8 @@ PERIODIC = [
     # Hand on notices that are due (scheduled, held by quiet hours, retried, or left
     # waiting while Redis or a worker was down).
     Periodic("portal.notify.tasks.sweep_outbox", interval=60),
+    # Repairs: warn before the time limit, escalate at it and after it (each rung once).
+    Periodic("portal.blueprints.repairs.services.sweep_overdue", interval=300),
     # Start jobs whose row was committed while the queue was unreachable.
     Periodic("portal.jobs.sweep_jobs", interval=60),
 ]

@@ -5,7 +5,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, case, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, case, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
@@ -150,6 +150,8 @@ class StaffRole(db.Model):
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
     role: Mapped[Role] = mapped_column(String(20))
+    # Technicians: the repair categories they handle (None: any).
+    skills: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     user: Mapped[User] = relationship(back_populates="staff_roles")

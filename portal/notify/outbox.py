@@ -127,6 +127,25 @@ def bulk_queue(
     return rows
 
 
+def tell(user, *, kind, estate, render, channels=("app",), unit_id=None, urgent=False):
+    """Queue a message to one person, written in their language: render() → (subject, body)."""
+    from flask_babel import force_locale
+
+    locale = user.locale or "zh_CN"
+    with force_locale(locale):
+        subject, body = (str(part) for part in render())
+    return bulk_queue(
+        [(user, unit_id)],
+        channels,
+        kind=kind,
+        subject=subject,
+        body=body,
+        estate=estate,
+        urgent=urgent,
+        locale=locale,
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _remember_commit(session):
     """Only a committed transaction's rows may leave; note that one did."""

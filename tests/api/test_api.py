@@ -1,5 +1,6 @@
 """JSON API v1: tokens, errors, paging, me, units, staff, OpenAPI."""
 
+import re
 from datetime import timedelta
 
 from openapi_spec_validator import validate
@@ -155,7 +156,7 @@ def test_openapi_document_is_valid_and_covers_every_api_route(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi":
             continue
-        path = rule.rule.replace("<int:", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
     units = doc["paths"]["/api/v1/units"]["get"]

@@ -85,6 +85,11 @@ EXPECT = {
     ("api.create_notice", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
     ("api.notice_receipts", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404),
     ("api.get_job", "GET"): row(401, 404, 404, 200, other=404),
+    ("api.create_repair", "POST"): row(401, 400, 400, 400),
+    ("api.list_repairs", "GET"): API_SIGNED_IN,
+    ("api.get_repair", "GET"): API_RESIDENT2_OBJECT,
+    # "start" on resident2's submitted repair: workers' roles get 409, others 403.
+    ("api.repair_action", "POST"): (401, 404, 403, 403, 409, 409, 409, 403, 404),
     ("api.openapi", "GET"): everyone(200),
     ("api.create_token", "POST"): everyone(400),
     ("api.delete_token", "DELETE"): row(401, 400, 400, 400),
@@ -145,7 +150,20 @@ def resident2_objects(world, tmp_path):
     )
     db.session.add_all([job, failed])
     db.session.commit()
-    return {"notice_id": notice.id, "item_id": item.id, "job_id": job.id, "outbox_id": failed.id}
+    from portal.blueprints.repairs.services import submit_repair
+
+    repair = submit_repair(
+        world.resident2, category="civil", location="unit", description="门锁坏了"
+    )
+    db.session.commit()
+    return {
+        "notice_id": notice.id,
+        "item_id": item.id,
+        "job_id": job.id,
+        "outbox_id": failed.id,
+        "repair_id": repair.id,
+        "action": "start",
+    }
 
 
 def route_methods(app):

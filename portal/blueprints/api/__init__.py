@@ -24,4 +24,4 @@ def protect_cookie_writes():
             csrf.protect()
 
 
-from portal.blueprints.api import notices, views  # noqa: E402,F401 - registers the routes
+from portal.blueprints.api import notices, repairs, views  # noqa: E402,F401 - routes

@@ -187,3 +187,64 @@ class JobOut(BaseModel):
     progress: int
     error: str | None = None
     result_url: str | None = None
+
+
+class RepairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(
+        description="plumbing_electrical, civil, smart_systems, elevator, common_facilities, other"
+    )
+    location: str = Field(description="unit or common")
+    description: str = Field(max_length=2000)
+    unit_id: int | None = None
+    channel: str | None = Field(None, description="online (residents), phone, walk_in, patrol")
+    urgent: bool = False
+    preferred_time: str | None = Field(None, max_length=100)
+    reporter_id: int | None = Field(None, description="Staff registering for a resident")
+
+
+class RepairQuery(PageQuery):
+    status: str | None = None
+    category: str | None = None
+    unit_id: int | None = None
+
+
+class EventOut(BaseModel):
+    action: str
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str
+    actor: UserRef | None
+    at: datetime
+    data: dict
+
+
+class RepairOut(BaseModel):
+    id: int
+    number: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    unit_id: int | None
+    category: str
+    location: str
+    channel: str
+    description: str
+    urgent: bool
+    preferred_time: str | None
+    due_at: datetime | None
+    overdue: bool
+    reporter_id: int
+    owner_id: int
+    assignee: UserRef | None
+    completion_note: str | None
+    charge: str | None
+    rating: int | None
+    allowed_actions: list[str]
+
+
+class RepairDetailOut(RepairOut):
+    events: list[EventOut]
+
+
+class RepairPage(Page[RepairOut]):
+    """A page of repairs."""

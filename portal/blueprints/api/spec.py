@@ -116,7 +116,7 @@ def route(
                 kwargs["body"] = parse(body, data)
             result = view(**kwargs)
             if isinstance(result, BaseModel):
-                return result.model_dump(mode="json"), status
+                return result.model_dump(mode="json", by_alias=True), status
             return result
 
         wrapped.api_endpoint = endpoint

@@ -46,7 +46,7 @@ def page_of(stmt, query: s.PageQuery, convert):
         stmt, page=query.page, per_page=query.per_page, error_out=False, max_per_page=100
     )
     return {
-        "items": [convert(x).model_dump(mode="json") for x in page.items],
+        "items": [convert(x).model_dump(mode="json", by_alias=True) for x in page.items],
         "page": query.page,
         "per_page": query.per_page,
         "total": page.total,

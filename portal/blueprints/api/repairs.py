@@ -1,0 +1,147 @@
+"""API: repairs on the shared workflow (contracts §5)."""
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.blueprints.api import bp
+from portal.blueprints.api import schemas as s
+from portal.blueprints.api.spec import route
+from portal.blueprints.repairs import services
+from portal.blueprints.repairs.models import Repair
+from portal.blueprints.repairs.workflow import REPAIR
+from portal.core import workflow
+from portal.core.access import get_or_404
+from portal.core.people import User
+from portal.extensions import db
+
+
+def _ref(user):
+    return s.UserRef(id=user.id, name=user.name, role=user.role.value) if user else None
+
+
+def repair_out(repair: Repair, cls=s.RepairOut, **extra):
+    return cls(
+        id=repair.id,
+        number=repair.number,
+        status=repair.status,
+        created_at=repair.created_at,
+        updated_at=repair.updated_at,
+        unit_id=repair.unit_id,
+        category=repair.category,
+        location=repair.location,
+        channel=repair.channel,
+        description=repair.description,
+        urgent=repair.urgent,
+        preferred_time=repair.preferred_time,
+        due_at=repair.due_at,
+        overdue=repair.is_overdue,
+        reporter_id=repair.reporter_id,
+        owner_id=repair.owner_id,
+        assignee=_ref(repair.assignee),
+        completion_note=repair.completion_note,
+        charge=f"{repair.charge_fen / 100:.2f}" if repair.charge_fen is not None else None,
+        rating=repair.rating,
+        allowed_actions=REPAIR.allowed(repair, current_user),
+        **extra,
+    )
+
+
+def repair_detail(repair: Repair):
+    events = workflow.history(repair)
+    actors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+    return repair_out(
+        repair,
+        s.RepairDetailOut,
+        events=[
+            s.EventOut(
+                action=e.action,
+                **{"from": e.from_state},
+                to=e.to_state,
+                actor=_ref(actors.get(e.actor_id)),
+                at=e.at,
+                data=e.data or {},
+            )
+            for e in events
+        ],
+    )
+
+
+@route(
+    bp,
+    "/repairs",
+    method="POST",
+    summary="Report a repair (residents) or register one for a caller, walk-in or patrol (staff)",
+    body=s.RepairIn,
+    response=s.RepairDetailOut,
+    status=201,
+    tags=("repairs",),
+)
+def create_repair(body):
+    """Create a repair; it gets its number, owner and due time."""
+    repair = services.submit_repair(current_user, **body.model_dump())
+    db.session.commit()
+    return repair_detail(repair)
+
+
+@route(
+    bp,
+    "/repairs",
+    summary="Repairs the caller may see, newest first",
+    query=s.RepairQuery,
+    response=s.RepairPage,
+    tags=("repairs",),
+)
+def list_repairs(query):
+    """List repairs with filters."""
+    from portal.blueprints.api.views import page_of
+
+    stmt = services.repairs_for(
+        current_user, status=query.status, category=query.category, unit_id=query.unit_id
+    )
+    return page_of(stmt, query, repair_out)
+
+
+def _load(repair_id) -> Repair:
+    return get_or_404(Repair, repair_id)
+
+
+@route(
+    bp,
+    "/repairs/<int:repair_id>",
+    summary="One repair with its history",
+    response=s.RepairDetailOut,
+    errors=(404,),
+    tags=("repairs",),
+)
+def get_repair(repair_id):
+    """A repair in the caller's scope, with its events."""
+    return repair_detail(_load(repair_id))
+
+
+@route(
+    bp,
+    "/repairs/<int:repair_id>/<action>",
+    method="POST",
+    summary="Take an action: "
+    "assign, reassign, start, complete, confirm, reopen, cancel, return-visit, urge",
+    response=s.RepairDetailOut,
+    errors=(403, 404, 409),
+    tags=("repairs",),
+)
+def repair_action(repair_id, action):
+    """Apply a workflow action; 409 names the actions the state allows."""
+    from flask import request
+
+    repair = _load(repair_id)
+    data = request.get_json(silent=True)
+    if data is not None and not isinstance(data, dict):
+        abort(400)
+    services.act(repair, action, actor=current_user, data=data or {})
+    db.session.commit()
+    return repair_detail(repair)

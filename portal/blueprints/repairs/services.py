@@ -1,0 +1,211 @@
+"""Repair services: the only code that creates or changes a repair."""
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from portal.blueprints.repairs.models import (
+    OPEN_STATES,
+    Category,
+    Location,
+    Repair,
+    ReturnVisit,
+    Source,
+    State,
+)
+from portal.blueprints.repairs.workflow import REPAIR, limit, notify_received
+from portal.core import clock, workflow
+from portal.core.access import visible
+from portal.core.errors import ServiceError
+from portal.core.people import Role, StaffRole, User
+from portal.core.places import Unit
+from portal.extensions import db
+
+MAX_DESCRIPTION = 2000
+VISIT_WITHIN = timedelta(days=3)
+
+
+def submit_repair(
+    actor,
+    *,
+    category,
+    location,
+    description,
+    unit_id=None,
+    channel=None,
+    urgent=False,
+    preferred_time=None,
+    reporter_id=None,
+) -> Repair:
+    """Register a repair: a resident online, or staff for a caller, a walk-in or a patrol."""
+    errors = {}
+    try:
+        category = Category(category)
+    except ValueError:
+        errors["category"] = "unknown"
+    try:
+        location = Location(location)
+    except ValueError:
+        errors["location"] = "unknown"
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = "required"
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = "too_long"
+    if errors:
+        raise ServiceError(_l("Some fields are not valid."), fields=errors)
+    if actor.is_staff:
+        channel, estate_id, reporter = _staff_intake(actor, unit_id, channel, reporter_id)
+    else:
+        channel = Source.online
+        if unit_id is None and len(actor.current_unit_ids) == 1:
+            unit_id = actor.current_unit_ids[0]
+        if unit_id not in actor.current_unit_ids:
+            raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
+        estate_id, reporter = actor.estate_id, actor
+    if location == Location.unit and unit_id is None:
+        raise ServiceError(_l("Say which unit needs the repair."), fields={"unit_id": "required"})
+    repair = Repair(
+        estate_id=estate_id,
+        unit_id=unit_id,
+        reporter_id=reporter.id,
+        category=category,
+        location=location,
+        channel=channel,
+        description=description,
+        urgent=bool(urgent),
+        preferred_time=(preferred_time or "").strip()[:100] or None,
+    )
+    workflow.open_ticket(
+        REPAIR, repair, actor=actor, data={"channel": channel.value, "category": category.value}
+    )
+    repair.due_at = repair.created_at + limit(repair)
+    notify_received(repair)
+    return repair
+
+
+def _staff_intake(actor, unit_id, channel, reporter_id):
+    try:
+        channel = Source(channel or Source.phone)
+    except ValueError:
+        raise ServiceError(_l("Unknown channel."), fields={"channel": "unknown"}) from None
+    unit = None
+    if unit_id is not None:
+        unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, visible(Unit, actor)))
+        if unit is None:
+            raise ServiceError(_l("No such unit in your estate."), fields={"unit_id": "unknown"})
+    estate_id = unit.estate_id if unit else actor.estate_id
+    if estate_id is None:
+        raise ServiceError(
+            _l("Name the unit, or sign in as staff of an estate."), fields={"unit_id": "required"}
+        )
+    reporter = db.session.get(User, reporter_id) if reporter_id else actor
+    if reporter is None:
+        raise ServiceError(_l("Unknown reporter."), fields={"reporter_id": "unknown"})
+    return channel, estate_id, reporter
+
+
+def act(repair, action, *, actor, data=None) -> Repair:
+    """Take a workflow action on a repair (assign, start, complete, confirm …)."""
+    return workflow.apply(repair, action, actor=actor, data=data)
+
+
+def repairs_for(actor, *, status=None, category=None, unit_id=None, assigned_to_me=False):
+    """A SELECT of the repairs an actor may see, newest first, with filters."""
+    stmt = select(Repair).where(visible(Repair, actor)).order_by(Repair.id.desc())
+    if status:
+        stmt = stmt.where(Repair.status == status)
+    if category:
+        stmt = stmt.where(Repair.category == category)
+    if unit_id:
+        stmt = stmt.where(Repair.unit_id == unit_id)
+    if assigned_to_me:
+        stmt = (
+            stmt.where(Repair.assignee_id == actor.id)
+            .order_by(None)
+            .order_by(Repair.due_at.asc().nulls_last(), Repair.id)
+        )
+    return stmt
+
+
+def technicians_for(repair):
+    """Technicians of the repair's estate whose skills match, with their open load (one
+    query); skill-less technicians take any category."""
+    load = (
+        select(Repair.assignee_id, func.count(Repair.id).label("open"))
+        .where(Repair.status.in_([State.assigned, State.in_progress]))
+        .group_by(Repair.assignee_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(User, StaffRole.skills, func.coalesce(load.c.open, 0))
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .outerjoin(load, load.c.assignee_id == User.id)
+        .where(
+            StaffRole.estate_id == repair.estate_id,
+            StaffRole.role == Role.technician,
+            User.is_active,
+        )
+        .order_by(func.coalesce(load.c.open, 0), User.name)
+    ).all()
+    return [
+        {"user": user, "open": open_count, "skills": skills or []}
+        for user, skills, open_count in rows
+        if not skills or repair.category in skills
+    ]
+
+
+def visit_queue(actor):
+    """Completed repairs still waiting for their return visit, oldest first, with due date."""
+    visited = select(ReturnVisit.repair_id)
+    return (
+        select(Repair)
+        .where(
+            visible(Repair, actor),
+            Repair.status.in_([State.completed, State.closed]),
+            Repair.id.not_in(visited),
+        )
+        .order_by(Repair.completed_at)
+    )
+
+
+def visit_due(repair):
+    return repair.completed_at + VISIT_WITHIN if repair.completed_at else None
+
+
+def board(actor):
+    """The supervisor's board: open per state, overdue, unassigned, visits due today."""
+    now = clock.now()
+    by_state = dict(
+        db.session.execute(
+            select(Repair.status, func.count(Repair.id))
+            .where(visible(Repair, actor))
+            .group_by(Repair.status)
+        ).all()
+    )
+    overdue, unassigned = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((Repair.due_at < now, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Repair.assignee_id.is_(None), 1), else_=0)), 0),
+        ).where(visible(Repair, actor), Repair.status.in_(OPEN_STATES))
+    ).one()
+    visits_due = db.session.scalar(
+        select(func.count(Repair.id)).where(
+            visible(Repair, actor),
+            Repair.status.in_([State.completed, State.closed]),
+            Repair.id.not_in(select(ReturnVisit.repair_id)),
+            Repair.completed_at <= now - VISIT_WITHIN + timedelta(days=1),
+        )
+    )
+    return {
+        "by_state": by_state,
+        "overdue": int(overdue),
+        "unassigned": int(unassigned),
+        "visits_due_today": visits_due or 0,
+    }
+
+
+def sweep_overdue() -> int:
+    """The scheduled job: warn, escalate to the supervisor, then to the manager."""
+    return workflow.sweep_overdue(REPAIR)

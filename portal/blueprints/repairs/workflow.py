@@ -1,0 +1,396 @@
+"""The repair workflow, declared as data on the shared engine (contracts §5)."""
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+
+from portal.blueprints.repairs.models import (
+    OPEN_STATES,
+    Category,
+    Repair,
+    ReturnVisit,
+    State,
+)
+from portal.core import clock, settings
+from portal.core.errors import ServiceError
+from portal.core.people import Role, StaffRole, User
+from portal.core.places import Estate
+from portal.core.workflow import Step, Transition, Workflow, register
+from portal.extensions import db
+from portal.notify.outbox import tell
+
+DISPATCHERS = frozenset({Role.frontdesk, Role.supervisor, Role.manager, Role.admin})
+DESK = frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin})
+VISITORS = DESK | {Role.inspector}
+WORKERS = frozenset({Role.technician, Role.supervisor, Role.manager})
+RESIDENT = frozenset({Role.resident})
+
+LIMIT_DEFAULTS = {
+    Category.plumbing_electrical: 24,
+    Category.civil: 72,
+    Category.smart_systems: 48,
+    Category.elevator: 4,
+    Category.common_facilities: 48,
+    Category.other: 72,
+}
+for _category, _hours in LIMIT_DEFAULTS.items():
+    settings.declare(
+        f"repairs.limit_hours.{_category.value}",
+        _l("Repair time limit (hours): %(c)s", c=_category.label),
+        int,
+        _hours,
+        minimum=1,
+        maximum=720,
+    )
+settings.declare(
+    "repairs.limit_hours.urgent",
+    _l("Repair time limit (hours): urgent"),
+    int,
+    2,
+    minimum=1,
+    maximum=72,
+)
+
+
+def limit(repair: Repair) -> timedelta:
+    """How long a repair may take, from the settings of its estate."""
+    key = "urgent" if repair.urgent else repair.category
+    return timedelta(hours=settings.get(f"repairs.limit_hours.{key}", repair.estate_id))
+
+
+# ---- inputs ------------------------------------------------------------------------------
+
+
+class Assign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    technician_id: int
+
+
+class Reassign(Assign):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Complete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000)
+    materials: str | None = Field(None, max_length=500)
+    charge: str | None = Field(None, description="Yuan with at most two decimals, e.g. 80.00")
+
+    @field_validator("charge")
+    @classmethod
+    def money(cls, value):
+        if value in (None, ""):
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("a charge is an amount like 80.00") from None
+        if (
+            not amount.is_finite()
+            or amount <= 0
+            or amount.as_tuple().exponent < -2
+            or amount >= 100000
+        ):
+            raise ValueError("a charge is more than 0, below 100000, with two decimals at most")
+        return f"{amount:.2f}"
+
+
+class Confirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=1000)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Visit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: Literal["satisfied", "neutral", "dissatisfied"]
+    note: str = Field(min_length=1, max_length=1000)
+
+
+# ---- effects -----------------------------------------------------------------------------
+
+
+def technician_in_estate(repair: Repair, technician_id: int) -> User:
+    tech = db.session.scalar(
+        select(User)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(
+            User.id == technician_id,
+            User.is_active,
+            StaffRole.role == Role.technician,
+            StaffRole.estate_id == repair.estate_id,
+        )
+    )
+    if tech is None:
+        raise ServiceError(
+            _l("Choose a technician of this estate."), fields={"technician_id": "unknown"}
+        )
+    return tech
+
+
+def _assign(repair, data, actor):
+    repair.assignee_id = technician_in_estate(repair, data["technician_id"]).id
+
+
+def _complete(repair, data, actor):
+    repair.completed_at = clock.now()
+    repair.completion_note = data["note"]
+    repair.materials = data.get("materials")
+    repair.charge_fen = int(Decimal(data["charge"]) * 100) if data.get("charge") else None
+
+
+def _confirm(repair, data, actor):
+    repair.rating, repair.rating_comment = data["rating"], data.get("comment")
+
+
+def _reopen(repair, data, actor):
+    repair.reopened_count += 1
+    repair.assignee_id = None
+    repair.completed_at = None
+
+
+def _visit(repair, data, actor):
+    db.session.add(
+        ReturnVisit(
+            repair_id=repair.id,
+            result=data["result"],
+            note=data["note"],
+            visited_by_id=actor.id,
+            visited_at=clock.now(),
+        )
+    )
+
+
+# ---- guards ------------------------------------------------------------------------------
+
+
+def _own_order(repair, actor):
+    if actor.role == Role.technician and repair.assignee_id != actor.id:
+        return _l("This work order is assigned to another technician.")
+    return None
+
+
+def _resident_cancel(repair, actor):
+    if actor.role == Role.resident and repair.status != State.submitted:
+        return _l("It has been dispatched already: please call the service centre to cancel.")
+    return None
+
+
+def _overdue(repair, actor):
+    return None if repair.is_overdue else _l("You can urge a repair once it is overdue.")
+
+
+# ---- notices -----------------------------------------------------------------------------
+
+
+def _estate(repair) -> Estate:
+    return db.session.get(Estate, repair.estate_id)
+
+
+def _tell(user, repair, kind, subject, body, channels=("app",), urgent=False):
+    if user is not None:
+        tell(
+            user,
+            kind=kind,
+            estate=_estate(repair),
+            unit_id=repair.unit_id,
+            channels=channels,
+            urgent=urgent,
+            render=lambda: (subject(), body()),
+        )
+
+
+def _staff_of(repair, *roles):
+    return db.session.scalars(
+        select(User)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(StaffRole.estate_id == repair.estate_id, StaffRole.role.in_(roles), User.is_active)
+    ).all()
+
+
+def notify_received(repair):
+    _tell(
+        repair.reporter,
+        repair,
+        "repair_received",
+        lambda: _l("Repair %(n)s received", n=repair.number),
+        lambda: _l("We have your repair request and will dispatch it within the time limit."),
+    )
+
+
+def _notify_assigned(repair, data, actor):
+    _tell(
+        repair.reporter,
+        repair,
+        "repair_assigned",
+        lambda: _l("Repair %(n)s dispatched", n=repair.number),
+        lambda: _l("A technician is on the way for your repair."),
+    )
+    _tell(
+        db.session.get(User, repair.assignee_id),
+        repair,
+        "repair_new_order",
+        lambda: _l("New work order %(n)s", n=repair.number),
+        lambda: repair.description[:200],
+        channels=("app", "sms"),
+        urgent=repair.urgent,
+    )
+
+
+def _notify_completed(repair, data, actor):
+    _tell(
+        repair.reporter,
+        repair,
+        "repair_completed",
+        lambda: _l("Repair %(n)s completed — please rate it", n=repair.number),
+        lambda: _l("Please confirm the repair and rate our work, or tell us it is not fixed."),
+    )
+
+
+def _notify_reopened(repair, data, actor):
+    _tell(
+        repair.reporter,
+        repair,
+        "repair_reopened",
+        lambda: _l("Repair %(n)s reopened", n=repair.number),
+        lambda: _l("We will dispatch a technician again."),
+    )
+
+
+def _notify_visit(repair, data, actor):
+    if data["result"] == "dissatisfied":
+        for supervisor in _staff_of(repair, Role.supervisor):
+            _tell(
+                supervisor,
+                repair,
+                "repair_dissatisfied",
+                lambda: _l("Dissatisfied return visit: %(n)s", n=repair.number),
+                lambda: data["note"][:200],
+            )
+
+
+def _notify_urge(repair, data, actor):
+    for person in [db.session.get(User, repair.assignee_id), *_staff_of(repair, Role.supervisor)]:
+        _tell(
+            person,
+            repair,
+            "repair_urged",
+            lambda: _l("Resident urges %(n)s", n=repair.number),
+            lambda: _l("The repair is overdue and the resident is waiting."),
+        )
+
+
+def _warn(repair, step):
+    _tell(
+        db.session.get(User, repair.assignee_id) if repair.assignee_id else None,
+        repair,
+        "repair_due_soon",
+        lambda: _l("Work order %(n)s is due soon", n=repair.number),
+        lambda: repair.description[:200],
+    )
+
+
+def _escalate(*roles):
+    def notify(repair, step):
+        for person in _staff_of(repair, *roles):
+            _tell(
+                person,
+                repair,
+                f"repair_{step.name}",
+                lambda: _l("Overdue repair %(n)s", n=repair.number),
+                lambda: repair.description[:200],
+            )
+
+    return notify
+
+
+def _due_from_now(repair, data):
+    return clock.now() + limit(repair)
+
+
+REPAIR = register(
+    Workflow(
+        kind="repair",
+        model=Repair,
+        prefix="BX",
+        initial=State.submitted,
+        open_states=OPEN_STATES,
+        ladder=(
+            Step("warn", timedelta(hours=-1), _warn),
+            Step("escalate_supervisor", timedelta(0), _escalate(Role.supervisor)),
+            Step("escalate_manager", timedelta(hours=4), _escalate(Role.manager)),
+        ),
+    )
+)
+for _t in (
+    Transition(
+        "assign",
+        (State.submitted, State.reopened),
+        State.assigned,
+        DISPATCHERS,
+        Assign,
+        _assign,
+        notify=_notify_assigned,
+    ),
+    Transition(
+        "reassign",
+        (State.assigned, State.in_progress),
+        State.assigned,
+        DISPATCHERS,
+        Reassign,
+        _assign,
+        notify=_notify_assigned,
+    ),
+    Transition("start", (State.assigned,), State.in_progress, WORKERS, guard=_own_order),
+    Transition(
+        "complete",
+        (State.in_progress,),
+        State.completed,
+        WORKERS,
+        Complete,
+        _complete,
+        notify=_notify_completed,
+        guard=_own_order,
+    ),
+    Transition(
+        "confirm", (State.completed,), State.closed, RESIDENT | {Role.frontdesk}, Confirm, _confirm
+    ),
+    Transition(
+        "reopen",
+        (State.completed, State.closed),
+        State.reopened,
+        RESIDENT | DESK,
+        Reason,
+        _reopen,
+        due=_due_from_now,
+        notify=_notify_reopened,
+    ),
+    Transition(
+        "cancel",
+        (State.submitted, State.assigned, State.in_progress, State.reopened),
+        State.cancelled,
+        RESIDENT | DESK,
+        Reason,
+        guard=_resident_cancel,
+    ),
+    Transition(
+        "return-visit",
+        (State.completed, State.closed),
+        None,
+        VISITORS,
+        Visit,
+        _visit,
+        notify=_notify_visit,
+    ),
+    Transition("urge", tuple(OPEN_STATES), None, RESIDENT, notify=_notify_urge, guard=_overdue),
+):
+    REPAIR.add(_t)
