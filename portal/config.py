@@ -37,7 +37,9 @@ class Config:
     SESSION_IDLE_MINUTES = int(_env("PORTAL_SESSION_IDLE_MINUTES", "30"))
     API_TOKEN_DAYS = int(_env("PORTAL_API_TOKEN_DAYS", "30"))
 
-    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Six 10 MB photos fit; each feature checks its own limit (imports: 20 MB).
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    UPLOAD_DIR = _env("PORTAL_UPLOAD_DIR")  # default: instance/uploads
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     BABEL_DEFAULT_LOCALE = "zh_CN"

@@ -150,3 +150,16 @@ def make_world():
         other_frontdesk=other_frontdesk,
         **staff,
     )
+
+
+def png_upload(name="photo.png", size=(8, 8)):
+    """A real PNG as an uploaded file."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    data = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(data, "PNG")
+    data.seek(0)
+    return FileStorage(data, filename=name, content_type="image/png")

@@ -68,11 +68,15 @@ class TicketEscalation(db.Model):
 class Ticket:
     """Columns every ticket kind has: number, state, first-contact owner, due time, place."""
 
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(20))  # unique per estate (the counter is)
     status: Mapped[str] = mapped_column(String(30), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (UniqueConstraint("estate_id", "number"),)
 
     @declared_attr
     def estate_id(cls) -> Mapped[int]:

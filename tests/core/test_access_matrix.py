@@ -85,11 +85,22 @@ EXPECT = {
     ("api.create_notice", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
     ("api.notice_receipts", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404),
     ("api.get_job", "GET"): row(401, 404, 404, 200, other=404),
+    ("repairs.index", "GET"): SIGNED_IN,
+    ("repairs.new", "GET"): SIGNED_IN,
+    ("repairs.new", "POST"): row(302, 400, 400, 400),
+    ("repairs.detail", "GET"): RESIDENT2_OBJECT,
+    # An action the state or role does not allow: flashed on the repair page (303).
+    ("repairs.act", "POST"): row(302, 404, 303, 303, other=404),
+    ("repairs.work_order", "GET"): row(302, 403, 403, 200, other=404),
+    ("repairs.visits", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("files.download", "GET"): RESIDENT2_OBJECT,
     ("api.create_repair", "POST"): row(401, 400, 400, 400),
     ("api.list_repairs", "GET"): API_SIGNED_IN,
     ("api.get_repair", "GET"): API_RESIDENT2_OBJECT,
     # "start" on resident2's submitted repair: workers' roles get 409, others 403.
     ("api.repair_action", "POST"): (401, 404, 403, 403, 409, 409, 409, 403, 404),
+    # No from/to given: the roles that may see the report get 400 naming them.
+    ("api.service_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
     ("api.openapi", "GET"): everyone(200),
     ("api.create_token", "POST"): everyone(400),
     ("api.delete_token", "DELETE"): row(401, 400, 400, 400),
@@ -155,6 +166,18 @@ def resident2_objects(world, tmp_path):
     repair = submit_repair(
         world.resident2, category="civil", location="unit", description="门锁坏了"
     )
+    from flask import current_app
+
+    from portal.core import uploads
+    from tests.factories import png_upload
+
+    current_app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    (photo,) = uploads.store(
+        uploads.check_images([png_upload()], limit=6),
+        entity=repair,
+        purpose="report",
+        actor=world.resident2,
+    )
     db.session.commit()
     return {
         "notice_id": notice.id,
@@ -163,6 +186,7 @@ def resident2_objects(world, tmp_path):
         "outbox_id": failed.id,
         "repair_id": repair.id,
         "action": "start",
+        "file_id": photo.id,
     }
 
 

@@ -20,12 +20,15 @@ from portal.notify.models import Delivery, OutboxMessage
 from portal.notify.tasks import retry_failed
 
 bp = Blueprint("admin", __name__)
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
 @bp.route("/imports", methods=["GET", "POST"])
 @managers_only
 def imports():
     """Upload units or residents; every bad row is listed and nothing is written."""
+    if request.method == "POST" and (request.content_length or 0) > IMPORT_MAX_BYTES:
+        abort(413)
     form = ImportForm()
     report = None
     if form.validate_on_submit():

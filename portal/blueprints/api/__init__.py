@@ -24,4 +24,4 @@ def protect_cookie_writes():
             csrf.protect()
 
 
-from portal.blueprints.api import notices, repairs, views  # noqa: E402,F401 - routes
+from portal.blueprints.api import notices, repairs, reports, views  # noqa: E402,F401 - routes

@@ -16,6 +16,27 @@ STAFF_NAV = [
         ALL_STAFF,
         _l("Find a unit by room number, resident name or phone."),
     ),
+    (
+        "repairs.index",
+        _l("Repairs"),
+        ALL_STAFF,
+        _l("Register, dispatch and follow repairs; technicians see their orders."),
+    ),
+    (
+        "repairs.visits",
+        _l("Return visits"),
+        frozenset(
+            {
+                Role.frontdesk,
+                Role.zone_butler,
+                Role.supervisor,
+                Role.manager,
+                Role.admin,
+                Role.inspector,
+            }
+        ),
+        _l("Completed repairs waiting for a return visit."),
+    ),
     ("notices.index", _l("Notices"), ALL_STAFF, _l("Send notices and see who has read them.")),
     ("admin.imports", _l("Imports"), MANAGERS, _l("Load units and residents from a spreadsheet.")),
     (

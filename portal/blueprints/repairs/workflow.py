@@ -142,6 +142,9 @@ def _assign(repair, data, actor):
 
 
 def _complete(repair, data, actor):
+    # The due time in force at completion goes into the event, so timeliness is exact
+    # even after a reopen moves the due time.
+    data["due_at"] = repair.due_at.isoformat() if repair.due_at else None
     repair.completed_at = clock.now()
     repair.completion_note = data["note"]
     repair.materials = data.get("materials")

@@ -1,8 +1,8 @@
-"""workflow engine and repairs
+"""workflow engine, repairs and uploads
 
-Revision ID: f819229f69d7
+Revision ID: b3ea91d64740
 Revises: d1a288016350
-Create Date: 2026-11-22 18:22:52.501378
+Create Date: 2026-11-22 18:32:47.335192
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f819229f69d7'
+revision = 'b3ea91d64740'
 down_revision = 'd1a288016350'
 branch_labels = None
 depends_on = None
@@ -43,6 +43,23 @@ def upgrade():
     )
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_events_ticket', ['kind', 'ticket_id', 'id'], unique=False)
+
+    op.create_table('uploads',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=30), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=30), nullable=False),
+    sa.Column('content_type', sa.String(length=50), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('original_name', sa.String(length=200), nullable=False),
+    sa.Column('path', sa.String(length=300), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_uploads_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_uploads'))
+    )
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.create_index('ix_uploads_entity', ['entity_type', 'entity_id'], unique=False)
 
     op.create_table('ticket_counters',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -87,7 +104,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_repairs_reporter_id_users')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_repairs_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_repairs')),
-    sa.UniqueConstraint('number', name=op.f('uq_repairs_number'))
+    sa.UniqueConstraint('estate_id', 'number', name=op.f('uq_repairs_estate_id_number'))
     )
     with op.batch_alter_table('repairs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_repairs_assignee_id'), ['assignee_id'], unique=False)
@@ -138,6 +155,10 @@ def downgrade():
 
     op.drop_table('repairs')
     op.drop_table('ticket_counters')
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.drop_index('ix_uploads_entity')
+
+    op.drop_table('uploads')
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_events_ticket')
 

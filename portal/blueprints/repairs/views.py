@@ -1,0 +1,211 @@
+"""Repairs: residents report and follow them, staff register, dispatch, work and visit."""
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.blueprints.repairs import services
+from portal.blueprints.repairs.forms import ActionForm, RepairForm
+from portal.blueprints.repairs.models import Category, Repair, ReturnVisit, State
+from portal.blueprints.repairs.workflow import REPAIR, VISITORS
+from portal.core import uploads, workflow
+from portal.core.access import get_or_404, roles_required, staff_required
+from portal.core.errors import ServiceError
+from portal.core.people import Role, User
+from portal.core.places import Estate
+from portal.core.units import labels_for, residents_of
+from portal.extensions import db
+from portal.pdf import render_pdf
+
+bp = Blueprint("repairs", __name__)
+PER_PAGE = 30
+BOARD_ROLES = (Role.supervisor, Role.manager, Role.admin)
+MAX_PHOTOS = 6
+
+
+def get_repair_or_404(repair_id) -> Repair:
+    """A repair in the caller's scope (their units, or their estate), else 404."""
+    return get_or_404(Repair, repair_id)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Residents: my repairs. Technicians: my orders by due time. Staff: all, with the board."""
+    mine = current_user.role == Role.technician
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    stmt = services.repairs_for(current_user, status=status, category=category, assigned_to_me=mine)
+    if mine and not status:
+        stmt = stmt.where(Repair.status.in_([State.assigned, State.in_progress]))
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "repairs/index.html",
+        page=page,
+        status=status,
+        category=category,
+        mine=mine,
+        labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
+        board=services.board(current_user) if current_user.role in BOARD_ROLES else None,
+        State=State,
+        Category=Category,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Report a repair (resident on a phone) or register one for a caller or a patrol."""
+    if current_user.role in (Role.inspector,):
+        abort(403)
+    form = RepairForm()
+    staff = current_user.is_staff
+    unit_id = request.args.get("unit", type=int) or form.unit.data
+    if staff:
+        form.unit.choices = (
+            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
+        )
+        form.reporter.choices = [SelectChoice(current_user.id, _("Myself (staff)"))] + [
+            SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
+            for r in (residents_of([unit_id]) if unit_id else [])
+        ]
+    else:
+        form.unit.choices = [
+            SelectChoice(uid, label)
+            for uid, label in labels_for(current_user.current_unit_ids).items()
+        ]
+    if form.validate_on_submit():
+        try:
+            photos = uploads.check_images(form.photos.data or [], limit=MAX_PHOTOS)
+            repair = services.submit_repair(
+                current_user,
+                category=form.category.data,
+                location=form.location.data,
+                description=form.description.data,
+                unit_id=form.unit.data or None,
+                channel=form.channel.data if staff else None,
+                urgent=form.urgent.data,
+                preferred_time=form.preferred_time.data,
+                reporter_id=form.reporter.data if staff else None,
+            )
+            uploads.store(photos, entity=repair, purpose="report", actor=current_user)
+        except ServiceError as exc:
+            db.session.rollback()
+            field = {"unit_id": "unit", "reporter_id": "reporter"}.get(
+                next(iter(exc.fields), "description"), next(iter(exc.fields), "description")
+            )
+            getattr(form, field, form.description).errors.append(str(exc.message))
+            return render_template("repairs/new.html", form=form, staff=staff), exc.status
+        db.session.commit()
+        flash(_("Repair %(n)s received.", n=repair.number), "success")
+        return redirect(url_for("repairs.detail", repair_id=repair.id))
+    return render_template("repairs/new.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+@bp.route("/<int:repair_id>")
+@login_required
+def detail(repair_id):
+    """A repair's timeline, photos and the actions the caller may take now."""
+    repair = get_repair_or_404(repair_id)
+    events = workflow.history(repair)
+    people = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_({e.actor_id for e in events} | {repair.reporter_id, repair.owner_id})
+            )
+        )
+    }
+    allowed = REPAIR.allowed(repair, current_user)
+    return render_template(
+        "repairs/detail.html",
+        repair=repair,
+        events=events,
+        people=people,
+        allowed=allowed,
+        photos=uploads.files_of(repair),
+        form=ActionForm(),
+        technicians=services.technicians_for(repair)
+        if {"assign", "reassign"} & set(allowed)
+        else [],
+        visits=db.session.scalars(
+            select(ReturnVisit).where(ReturnVisit.repair_id == repair.id).order_by(ReturnVisit.id)
+        ).all(),
+        unit_label=labels_for([repair.unit_id]).get(repair.unit_id) if repair.unit_id else None,
+        visit_due=services.visit_due(repair),
+        State=State,
+    )
+
+
+@bp.route("/<int:repair_id>/act/<action>", methods=["POST"])
+@login_required
+def act(repair_id, action):
+    """Take one workflow action with the fields of its form."""
+    repair = get_repair_or_404(repair_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "submit") and v}
+    for number in ("technician_id", "rating"):
+        if number in data:
+            data[number] = int(data[number]) if data[number].isdigit() else data[number]
+    try:
+        photos = (
+            uploads.check_images(
+                request.files.getlist("photos"),
+                limit=MAX_PHOTOS - uploads.count_of(repair, "completion"),
+            )
+            if action == "complete"
+            else []
+        )
+        services.act(repair, action, actor=current_user, data=data)
+        uploads.store(photos, entity=repair, purpose="completion", actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if k != "allowed")
+        flash(f"{exc.message} {details}".strip(), "danger")
+        return redirect(url_for("repairs.detail", repair_id=repair_id), 303)
+    db.session.commit()
+    flash(_("Done."), "success")
+    return redirect(url_for("repairs.detail", repair_id=repair_id), 303)
+
+
+@bp.route("/<int:repair_id>/work-order.pdf")
+@staff_required
+def work_order(repair_id):
+    """The printable work order (派工单) to take to the job."""
+    repair = get_repair_or_404(repair_id)
+    pdf = render_pdf(
+        "repairs/work_order.html",
+        repair=repair,
+        unit_label=labels_for([repair.unit_id]).get(repair.unit_id) if repair.unit_id else None,
+        residents=residents_of([repair.unit_id]) if repair.unit_id else [],
+        estate=db.session.get(Estate, repair.estate_id),
+    )
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{repair.number}.pdf"'
+    return response
+
+
+@bp.route("/visits")
+@roles_required(*VISITORS)
+def visits():
+    """Completed repairs waiting for their return visit, with the date each is due."""
+    page = db.paginate(services.visit_queue(current_user), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "repairs/visits.html",
+        page=page,
+        due=services.visit_due,
+        labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
+    )

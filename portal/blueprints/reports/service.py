@@ -1,0 +1,212 @@
+"""The service report (contracts §6): repairs received, completed, on time and reworked.
+
+Every figure comes from one aggregate query (GROUP BY category with conditional counts,
+DESIGN §6); Python only adds up the per-category counts into totals and divides them into
+rates. The number of queries does not depend on the number of repairs.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Float, and_, case, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from portal.blueprints.repairs.models import Category, Repair
+from portal.core.access import estate_ids_for, visible
+from portal.core.errors import ServiceError
+from portal.core.places import Estate
+from portal.core.workflow import TicketEvent
+from portal.extensions import db
+
+REPORT_TZ = ZoneInfo("Asia/Shanghai")
+MAX_DAYS = 366
+FIGURES = (
+    "received",
+    "completed",
+    "handling_rate",
+    "completed_on_time",
+    "timeliness_rate",
+    "reopened",
+    "rework_rate",
+)
+_COUNTS = ("received", "completed", "completed_on_time", "reopened")
+
+
+class seconds_between(FunctionElement):
+    """`end - start` in seconds, in SQL, alike on PostgreSQL and SQLite (to the millisecond)."""
+
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_between_pg(element, compiler, **kw):
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end}) - ({start}))"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element, compiler, **kw):
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of the local days `date_from` … `date_to` inclusive.
+
+    Raises ServiceError (400) when the period ends before it starts or is longer than
+    MAX_DAYS days.
+    """
+    if date_from > date_to:
+        raise ServiceError(
+            _l("The period must not start after it ends."), fields={"from": "after_to"}
+        )
+    if (date_to - date_from).days + 1 > MAX_DAYS:
+        raise ServiceError(
+            _l("A report covers at most %(days)s days.", days=MAX_DAYS),
+            fields={"to": "range_too_long"},
+        )
+    try:
+        start = datetime.combine(date_from, time.min, tzinfo=REPORT_TZ).astimezone(UTC)
+        end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=REPORT_TZ)
+        end = end.astimezone(UTC)
+    except OverflowError:
+        raise ServiceError(
+            _l("The dates are out of range."), fields={"from": "out_of_range"}
+        ) from None
+    return start, end
+
+
+def scoped_estate(actor, estate_id: int | None) -> int | None:
+    """The estate a company-wide actor restricts the report to, checked (one query).
+
+    Anyone else naming an estate, or an estate outside the actor's company, is answered
+    404 so that its existence is not revealed.
+    """
+    if estate_id is None:
+        return None
+    found = actor.is_company_wide and db.session.scalar(
+        select(Estate.id).where(Estate.id == estate_id, estate_ids_for(actor))
+    )
+    if not found:
+        raise ServiceError(_l("There is no such estate."), fields={"estate": "unknown"}, status=404)
+    return estate_id
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole as a number 0..1 with four decimals (half up), or None for 0 / 0."""
+    if not whole:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def _with_rates(counts: dict) -> dict:
+    return {
+        "received": counts["received"],
+        "completed": counts["completed"],
+        "handling_rate": rate(counts["completed"], counts["received"]),
+        "completed_on_time": counts["completed_on_time"],
+        "timeliness_rate": rate(counts["completed_on_time"], counts["completed"]),
+        "reopened": counts["reopened"],
+        "rework_rate": rate(counts["reopened"], counts["completed"]),
+    }
+
+
+def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None = None) -> dict:
+    """The repairs part of the service report, per category and in total.
+
+    Which repairs: those CREATED from 00:00 of `date_from` to the end of `date_to`, estate
+    time (Asia/Shanghai), that `actor` may see; a company-wide actor may restrict them to
+    one estate of the company with `estate_id`.
+
+    - received: how many there are (whatever their state, cancelled ones included).
+    - completed: those with at least one `complete` event in the ticket history, i.e. that
+      reached "completed" at least once, even if reopened since (a reopen clears
+      `completed_at` and changes the status, the history keeps the event).
+    - completed_on_time: completed ones whose FIRST `complete` event is at or before the
+      due time in force at that moment. The only transition that moves `due_at` is reopen
+      (to reopen time + the category's limit), and a reopen always comes after a
+      completion, so:
+        * never reopened (no `reopen` event): first complete `at` <= `repairs.due_at`;
+        * reopened: the due time of the first completion is no longer stored, so it is
+          rebuilt from the limit the last reopen applied: the first completion is on time
+          when (first complete - created_at) <= round(due_at - last reopen `at`), in
+          seconds (limits are whole hours; rounding absorbs the microseconds between the
+          two clock readings of one reopen). This assumes the estate's limit for the
+          category did not change between creation and the last reopen.
+      A repair without `due_at` is never on time.
+    - reopened: completed ones with `reopened_count > 0`, each counted once however often
+      it was reopened.
+    - handling_rate = completed / received, timeliness_rate = completed_on_time /
+      completed, rework_rate = reopened / completed: numbers 0..1 rounded half up to four
+      decimals, None when the denominator is 0.
+
+    `by_category` lists every Category in enum order, zero rows included, with the label
+    in the request's language. Totals are the sums of the per-category counts.
+    Queries: one aggregate query, plus one to check `estate_id` when given.
+    """
+    start, end = period_bounds(date_from, date_to)
+    estate_id = scoped_estate(actor, estate_id)
+    scope = [visible(Repair, actor), Repair.created_at >= start, Repair.created_at < end]
+    if estate_id is not None:
+        scope.append(Repair.estate_id == estate_id)
+
+    events = (
+        select(
+            TicketEvent.ticket_id.label("repair_id"),
+            func.min(case((TicketEvent.action == "complete", TicketEvent.at))).label("first_done"),
+            func.max(case((TicketEvent.action == "reopen", TicketEvent.at))).label("last_reopen"),
+        )
+        .join(Repair, Repair.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.kind == "repair",
+            TicketEvent.action.in_(("complete", "reopen")),
+            *scope,
+        )
+        .group_by(TicketEvent.ticket_id)
+        .subquery("ev")
+    )
+    done = events.c.first_done.is_not(None)
+    on_time = and_(
+        done,
+        or_(
+            and_(events.c.last_reopen.is_(None), events.c.first_done <= Repair.due_at),
+            and_(
+                events.c.last_reopen.is_not(None),
+                seconds_between(events.c.first_done, Repair.created_at)
+                <= func.round(seconds_between(Repair.due_at, events.c.last_reopen)),
+            ),
+        ),
+    )
+    rows = db.session.execute(
+        select(
+            Repair.category,
+            func.count(Repair.id).label("received"),
+            func.count(events.c.first_done).label("completed"),
+            func.count(case((on_time, 1))).label("completed_on_time"),
+            func.count(case((and_(done, Repair.reopened_count > 0), 1))).label("reopened"),
+        )
+        .select_from(Repair)
+        .outerjoin(events, events.c.repair_id == Repair.id)
+        .where(*scope)
+        .group_by(Repair.category)
+    ).all()
+
+    counts = {row.category: {name: int(getattr(row, name)) for name in _COUNTS} for row in rows}
+    zero = dict.fromkeys(_COUNTS, 0)
+    totals = {name: sum(c[name] for c in counts.values()) for name in _COUNTS}
+    return {
+        "totals": _with_rates(totals),
+        "by_category": [
+            {
+                "category": category.value,
+                "label": str(category.label),
+                **_with_rates(counts.get(category.value, zero)),
+            }
+            for category in Category
+        ],
+    }

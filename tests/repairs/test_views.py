@@ -1,0 +1,211 @@
+"""Repairs through the pages: report with photos, dispatch, work, rate, visit, print."""
+
+import io
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.blueprints.repairs.models import Repair, ReturnVisit
+from portal.core import clock
+from portal.core.uploads import StoredFile
+from portal.extensions import db
+from tests.factories import make_resident, make_unit, png_upload
+
+
+@pytest.fixture(autouse=True)
+def setup(app, tmp_path):
+    clock.freeze(datetime(2026, 11, 23, 4, 0, tzinfo=UTC))
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+
+
+def report(client, **form):
+    data = {
+        "category": "plumbing_electrical",
+        "location": "unit",
+        "description": "卫生间下水堵了",
+        **form,
+    }
+    return client.post("/repairs/new", data=data, content_type="multipart/form-data")
+
+
+def only_repair():
+    return db.session.scalar(select(Repair))
+
+
+def test_resident_reports_with_photos_and_follows_it(client, world, login_as):
+    login_as("resident")
+    response = report(
+        client, photos=[png_upload("a.png"), png_upload("b.png")], preferred_time="工作日晚上"
+    )
+    assert response.status_code == 302
+    repair = only_repair()
+    assert repair.unit_id == world.unit.id and repair.channel == "online"
+    page = client.get(f"/repairs/{repair.id}").get_data(as_text=True)
+    assert "卫生间下水堵了" in page and 'data-testid="photos"' in page
+    photo = db.session.scalar(select(StoredFile))
+    image = client.get(f"/files/{photo.id}")
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert image.data.startswith(b"\x89PNG")
+    assert 'data-action="cancel"' in page  # before dispatch the resident may cancel
+    login_as("resident2")
+    assert client.get(f"/files/{photo.id}").status_code == 404
+    assert client.get(f"/repairs/{repair.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "make_photos, reason",
+    [
+        (lambda: [(io.BytesIO(b"%PDF-1.4 not a photo"), "x.jpg")], "is not a JPEG"),
+        (lambda: [png_upload(f"{n}.png") for n in range(7)], "At most 6 photos"),
+    ],
+)
+def test_bad_photos_store_nothing(client, world, login_as, make_photos, reason):
+    login_as("resident")
+    data = {
+        "category": "civil",
+        "location": "unit",
+        "description": "墙裂了",
+        "photos": make_photos(),
+    }
+    response = client.post(
+        "/repairs/new",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 400
+    assert reason in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Repair.id))) == 0
+    assert db.session.scalar(select(func.count(StoredFile.id))) == 0
+
+
+def test_a_photo_over_10_mb_is_413(client, world, login_as):
+    from PIL import Image
+
+    big = io.BytesIO()
+    Image.effect_noise((1900, 1900), 100).convert("RGB").save(big, "BMP")  # ~10.8 MB
+    assert big.tell() > 10 * 1024 * 1024
+    big.seek(0)
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    login_as("resident")
+    boundary, body = encode_multipart(
+        {  # in memory: no spooled temp file to leak
+            "category": "civil",
+            "location": "unit",
+            "description": "墙裂了",
+            "photos": FileStorage(big, "huge.bmp"),
+        }
+    )
+    response = client.post(
+        "/repairs/new", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 413
+    assert db.session.scalar(select(func.count(Repair.id))) == 0
+
+
+def test_front_desk_registers_dispatches_and_the_work_is_done(client, world, login_as):
+    login_as("frontdesk")
+    form = client.get(f"/repairs/new?unit={world.unit2.id}").get_data(as_text=True)
+    assert "林邻居" in form  # the unit's residents can be the reporter
+    response = report(
+        client,
+        unit=str(world.unit2.id),
+        reporter=str(world.resident2.id),
+        channel="phone",
+        category="civil",
+        description="阳台门关不上",
+    )
+    assert response.status_code == 302
+    repair = only_repair()
+    assert (repair.reporter_id, repair.owner_id, repair.channel) == (
+        world.resident2.id,
+        world.frontdesk.id,
+        "phone",
+    )
+    page = client.get(f"/repairs/{repair.id}").get_data(as_text=True)
+    assert world.technician.name in page and "(0)" in page  # open load shown
+    client.post(f"/repairs/{repair.id}/act/assign", data={"technician_id": world.technician.id})
+    login_as("technician")
+    orders = client.get("/repairs/").get_data(as_text=True)
+    assert repair.number in orders
+    client.post(f"/repairs/{repair.id}/act/start")
+    done = client.post(
+        f"/repairs/{repair.id}/act/complete",
+        data={
+            "note": "调整合页",
+            "materials": "合页螺丝",
+            "charge": "30.00",
+            "photos": [png_upload("after.png")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 303
+    db.session.refresh(repair)
+    assert repair.status == "completed" and repair.charge_fen == 3000
+    assert (
+        db.session.scalar(select(StoredFile.purpose).where(StoredFile.purpose == "completion"))
+        == "completion"
+    )
+    login_as("resident2")
+    client.post(f"/repairs/{repair.id}/act/confirm", data={"rating": "4", "comment": "不错"})
+    db.session.refresh(repair)
+    assert (repair.status, repair.rating) == ("closed", 4)
+    login_as("supervisor")
+    queue = client.get("/repairs/visits").get_data(as_text=True)
+    assert repair.number in queue
+    client.post(
+        f"/repairs/{repair.id}/act/return-visit",
+        data={"result": "dissatisfied", "note": "师傅迟到"},
+    )
+    assert db.session.scalar(select(ReturnVisit.result)) == "dissatisfied"
+    assert repair.number not in client.get("/repairs/visits").get_data(as_text=True)
+
+
+def test_an_action_the_state_does_not_allow_changes_nothing(client, world, login_as):
+    login_as("resident")
+    report(client)
+    repair = only_repair()
+    login_as("supervisor")
+    response = client.post(
+        f"/repairs/{repair.id}/act/complete",
+        data={"note": "x"},
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "Allowed now: assign, cancel" in response.get_data(as_text=True)
+    db.session.refresh(repair)
+    assert repair.status == "submitted"
+
+
+def test_work_order_pdf(client, world, login_as, tmp_path):
+    login_as("resident")
+    report(client, description="客厅灯不亮")
+    login_as("frontdesk")
+    pdf = client.get(f"/repairs/{only_repair().id}/work-order.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "order.pdf"
+    path.write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "派工单" in text and "客厅灯不亮" in text and "A区 1栋 1单元101" in text
+
+
+def test_repair_list_query_count_does_not_grow(client, world, login_as, count_queries):
+    from portal.blueprints.repairs.services import submit_repair
+
+    login_as("supervisor")
+    submit_repair(world.resident, category="civil", location="unit", description="x")
+    db.session.commit()
+    with count_queries() as few:
+        client.get("/repairs/")
+    for n in range(15):
+        unit = make_unit(world.estate, zone="C区", building="1栋", number=f"r{n}")
+        person = make_resident(unit)
+        submit_repair(person, category="other", location="unit", description=f"第{n}个")
+    db.session.commit()
+    with count_queries() as many:
+        page = client.get("/repairs/").get_data(as_text=True)
+    assert "第14个" in page and many.count == few.count
