@@ -209,3 +209,29 @@ def test_repair_list_query_count_does_not_grow(client, world, login_as, count_qu
     with count_queries() as many:
         page = client.get("/repairs/").get_data(as_text=True)
     assert "第14个" in page and many.count == few.count
+
+
+def test_supervisor_board_shows_figures_per_technician_and_followups(client, world, login_as):
+    from portal.blueprints.repairs.services import act, submit_repair
+
+    repair = submit_repair(world.resident, category="civil", location="unit", description="门")
+    act(repair, "assign", actor=world.frontdesk, data={"technician_id": world.technician.id})
+    act(repair, "start", actor=world.technician)
+    act(repair, "complete", actor=world.technician, data={"note": "修好"})
+    act(repair, "reopen", actor=world.resident, data={"reason": "又坏了"})
+    act(repair, "assign", actor=world.frontdesk, data={"technician_id": world.technician.id})
+    act(repair, "start", actor=world.technician)
+    act(repair, "complete", actor=world.technician, data={"note": "换锁"})
+    act(
+        repair,
+        "return-visit",
+        actor=world.frontdesk,
+        data={"result": "dissatisfied", "note": "等太久"},
+    )
+    db.session.commit()
+    login_as("supervisor")
+    page = client.get("/repairs/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    row = page.split('data-testid="technician-row"')[1].split("</tr>")[0]
+    # one repair, completed on time, reworked once: 100.0% / 100.0% / 100.0%
+    assert world.technician.name in row and row.count("100.0%") == 3
+    assert 'data-testid="followups"' in page and "1 dissatisfied return visit" in page

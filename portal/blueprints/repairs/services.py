@@ -187,7 +187,10 @@ def board(actor):
     overdue, unassigned = db.session.execute(
         select(
             func.coalesce(func.sum(case((Repair.due_at < now, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Repair.assignee_id.is_(None), 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((Repair.status.in_([State.submitted, State.reopened]), 1), else_=0)),
+                0,
+            ),
         ).where(visible(Repair, actor), Repair.status.in_(OPEN_STATES))
     ).one()
     visits_due = db.session.scalar(
@@ -198,11 +201,22 @@ def board(actor):
             Repair.completed_at <= now - VISIT_WITHIN + timedelta(days=1),
         )
     )
+    # Dissatisfied visits that nobody has acted on yet (the repair was not reopened since).
+    followups = db.session.scalar(
+        select(func.count(func.distinct(ReturnVisit.repair_id)))
+        .join(Repair, Repair.id == ReturnVisit.repair_id)
+        .where(
+            visible(Repair, actor),
+            ReturnVisit.result == "dissatisfied",
+            Repair.status.in_([State.completed, State.closed]),
+        )
+    )
     return {
         "by_state": by_state,
         "overdue": int(overdue),
         "unassigned": int(unassigned),
         "visits_due_today": visits_due or 0,
+        "followups": followups or 0,
     }
 
 

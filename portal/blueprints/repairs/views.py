@@ -1,5 +1,7 @@
 """Repairs: residents report and follow them, staff register, dispatch, work and visit."""
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     abort,
@@ -19,7 +21,7 @@ from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import ActionForm, RepairForm
 from portal.blueprints.repairs.models import Category, Repair, ReturnVisit, State
 from portal.blueprints.repairs.workflow import REPAIR, VISITORS
-from portal.core import uploads, workflow
+from portal.core import clock, uploads, workflow
 from portal.core.access import get_or_404, roles_required, staff_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role, User
@@ -58,9 +60,22 @@ def index():
         mine=mine,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
         board=services.board(current_user) if current_user.role in BOARD_ROLES else None,
+        figures=_last_30_days() if current_user.role in BOARD_ROLES and not status else None,
         State=State,
         Category=Category,
     )
+
+
+def _last_30_days():
+    """Handling, timeliness and rework by category and by technician, the last 30 days."""
+    from portal.blueprints.reports.service import repairs_figures, technician_figures
+
+    today = clock.local_today()
+    start = today - timedelta(days=29)
+    return {
+        "by": repairs_figures(current_user, start, today),
+        "technicians": technician_figures(current_user, start, today),
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -156,8 +156,9 @@ def _confirm(repair, data, actor):
 
 
 def _reopen(repair, data, actor):
+    # The last technician stays on record (rework is counted against them) until the
+    # repair is assigned again.
     repair.reopened_count += 1
-    repair.assignee_id = None
     repair.completed_at = None
 
 

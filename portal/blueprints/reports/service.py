@@ -17,6 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from portal.blueprints.repairs.models import Category, Repair
 from portal.core.access import estate_ids_for, visible
 from portal.core.errors import ServiceError
+from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.workflow import TicketEvent
 from portal.extensions import db
@@ -149,6 +150,39 @@ def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None
     in the request's language. Totals are the sums of the per-category counts.
     Queries: one aggregate query, plus one to check `estate_id` when given.
     """
+    counts = _grouped_counts(actor, date_from, date_to, estate_id, Repair.category)
+    zero = dict.fromkeys(_COUNTS, 0)
+    totals = {name: sum(c[name] for c in counts.values()) for name in _COUNTS}
+    return {
+        "totals": _with_rates(totals),
+        "by_category": [
+            {
+                "category": category.value,
+                "label": str(category.label),
+                **_with_rates(counts.get(category.value, zero)),
+            }
+            for category in Category
+        ],
+    }
+
+
+def technician_figures(actor, date_from: date, date_to: date, estate_id=None) -> list[dict]:
+    """The same figures per technician (the last one a repair was assigned to), from the
+    same aggregate query grouped by assignee; repairs never assigned are left out."""
+    counts = _grouped_counts(actor, date_from, date_to, estate_id, Repair.assignee_id)
+    counts.pop(None, None)
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(counts))).all())
+    return sorted(
+        (
+            {"technician_id": tech, "name": names.get(tech, ""), **_with_rates(c)}
+            for tech, c in counts.items()
+        ),
+        key=lambda row: row["name"],
+    )
+
+
+def _grouped_counts(actor, date_from, date_to, estate_id, group) -> dict:
+    """received / completed / on time / reopened per value of `group`, in one query."""
     start, end = period_bounds(date_from, date_to)
     estate_id = scoped_estate(actor, estate_id)
     scope = [visible(Repair, actor), Repair.created_at >= start, Repair.created_at < end]
@@ -184,7 +218,7 @@ def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None
     )
     rows = db.session.execute(
         select(
-            Repair.category,
+            group.label("key"),
             func.count(Repair.id).label("received"),
             func.count(events.c.first_done).label("completed"),
             func.count(case((on_time, 1))).label("completed_on_time"),
@@ -193,20 +227,6 @@ def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None
         .select_from(Repair)
         .outerjoin(events, events.c.repair_id == Repair.id)
         .where(*scope)
-        .group_by(Repair.category)
+        .group_by(group)
     ).all()
-
-    counts = {row.category: {name: int(getattr(row, name)) for name in _COUNTS} for row in rows}
-    zero = dict.fromkeys(_COUNTS, 0)
-    totals = {name: sum(c[name] for c in counts.values()) for name in _COUNTS}
-    return {
-        "totals": _with_rates(totals),
-        "by_category": [
-            {
-                "category": category.value,
-                "label": str(category.label),
-                **_with_rates(counts.get(category.value, zero)),
-            }
-            for category in Category
-        ],
-    }
+    return {row.key: {name: int(getattr(row, name)) for name in _COUNTS} for row in rows}
