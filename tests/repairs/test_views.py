@@ -235,3 +235,14 @@ def test_supervisor_board_shows_figures_per_technician_and_followups(client, wor
     # one repair, completed on time, reworked once: 100.0% / 100.0% / 100.0%
     assert world.technician.name in row and row.count("100.0%") == 3
     assert 'data-testid="followups"' in page and "1 dissatisfied return visit" in page
+    response = client.post(f"/repairs/{repair.id}/act/review", data={"note": "已当面致歉"})
+    assert response.status_code == 303
+    page = client.get("/repairs/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'data-testid="followups"' not in page
+    again = client.post(
+        f"/repairs/{repair.id}/act/review",
+        data={"note": "x"},
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "no dissatisfied return visit to review" in again.get_data(as_text=True)

@@ -129,7 +129,7 @@ def get_repair(repair_id):
     "/repairs/<int:repair_id>/<action>",
     method="POST",
     summary="Take an action: "
-    "assign, reassign, start, complete, confirm, reopen, cancel, return-visit, urge",
+    "assign, reassign, start, complete, confirm, reopen, cancel, return-visit, review, urge",
     response=s.RepairDetailOut,
     errors=(403, 404, 409),
     tags=("repairs",),

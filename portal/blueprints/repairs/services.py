@@ -14,7 +14,12 @@ from portal.blueprints.repairs.models import (
     Source,
     State,
 )
-from portal.blueprints.repairs.workflow import REPAIR, limit, notify_received
+from portal.blueprints.repairs.workflow import (
+    REPAIR,
+    limit,
+    notify_received,
+    unreviewed_dissatisfied,
+)
 from portal.core import clock, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
@@ -203,12 +208,10 @@ def board(actor):
     )
     # Dissatisfied visits that nobody has acted on yet (the repair was not reopened since).
     followups = db.session.scalar(
-        select(func.count(func.distinct(ReturnVisit.repair_id)))
-        .join(Repair, Repair.id == ReturnVisit.repair_id)
-        .where(
+        select(func.count(Repair.id)).where(
             visible(Repair, actor),
-            ReturnVisit.result == "dissatisfied",
             Repair.status.in_([State.completed, State.closed]),
+            unreviewed_dissatisfied(Repair.id),
         )
     )
     return {

@@ -28,6 +28,7 @@ DESK = frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manage
 VISITORS = DESK | {Role.inspector}
 WORKERS = frozenset({Role.technician, Role.supervisor, Role.manager})
 RESIDENT = frozenset({Role.resident})
+SUPERVISORS = frozenset({Role.supervisor, Role.manager, Role.admin})
 
 LIMIT_DEFAULTS = {
     Category.plumbing_electrical: 24,
@@ -110,6 +111,11 @@ class Reason(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=1000)
+
+
 class Visit(BaseModel):
     model_config = ConfigDict(extra="forbid")
     result: Literal["satisfied", "neutral", "dissatisfied"]
@@ -187,6 +193,36 @@ def _resident_cancel(repair, actor):
     if actor.role == Role.resident and repair.status != State.submitted:
         return _l("It has been dispatched already: please call the service centre to cancel.")
     return None
+
+
+def unreviewed_dissatisfied(repair_id_column):
+    """SQL: a dissatisfied visit of this repair with no review recorded after it."""
+    from sqlalchemy import and_, exists
+
+    from portal.core.workflow import TicketEvent
+
+    return exists(
+        select(ReturnVisit.id).where(
+            ReturnVisit.repair_id == repair_id_column,
+            ReturnVisit.result == "dissatisfied",
+            ~exists(
+                select(TicketEvent.id).where(
+                    and_(
+                        TicketEvent.kind == "repair",
+                        TicketEvent.ticket_id == repair_id_column,
+                        TicketEvent.action == "review",
+                        TicketEvent.at >= ReturnVisit.visited_at,
+                    )
+                )
+            ),
+        )
+    )
+
+
+def _needs_review(repair, actor):
+    if db.session.scalar(select(unreviewed_dissatisfied(repair.id))):
+        return None
+    return _l("There is no dissatisfied return visit to review.")
 
 
 def _overdue(repair, actor):
@@ -396,5 +432,9 @@ for _t in (
         notify=_notify_visit,
     ),
     Transition("urge", tuple(OPEN_STATES), None, RESIDENT, notify=_notify_urge, guard=_overdue),
+    # After a dissatisfied visit: reopen, or record why no more work is needed.
+    Transition(
+        "review", (State.completed, State.closed), None, SUPERVISORS, Note, guard=_needs_review
+    ),
 ):
     REPAIR.add(_t)
