@@ -87,8 +87,9 @@ class Ticket:
         return mapped_column(ForeignKey("units.id"), index=True)
 
     @declared_attr
-    def owner_id(cls) -> Mapped[int]:
-        """首问负责制: whoever first received the request owns it until handed over."""
+    def owner_id(cls) -> Mapped[int | None]:
+        """首问负责制: the staff member who first received the request owns it until it is
+        handed over; for a resident's online request, the first staff member to act on it."""
         return mapped_column(ForeignKey("users.id"))
 
     @declared_attr
@@ -183,7 +184,8 @@ def open_ticket(workflow: Workflow, ticket, *, actor, data=None) -> Any:
     """Give a new ticket its number, first state and owner, and record its first event."""
     ticket.number = next_number(workflow, ticket.estate_id)
     ticket.status = workflow.initial
-    ticket.owner_id = ticket.owner_id or actor.id
+    if ticket.owner_id is None and actor.is_staff:
+        ticket.owner_id = actor.id
     ticket.created_by_id = actor.id
     ticket.created_at = ticket.updated_at = clock.now()
     db.session.add(ticket)
@@ -220,6 +222,8 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
             fields={"allowed": allowed},
         )
     clean = _validate(transition, data or {})
+    if ticket.owner_id is None and actor.is_staff:
+        ticket.owner_id = actor.id
     before = ticket.status
     if transition.effect:
         transition.effect(ticket, clean, actor)

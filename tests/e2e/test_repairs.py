@@ -15,7 +15,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import LOCALES
+from tests.e2e.conftest import LOCALES, SCREENSHOTS
 from tests.e2e.test_notices import pdf_has_text
 from tests.e2e.test_sign_in import Language, sign_in, text_of
 
@@ -29,7 +29,11 @@ CATEGORY_LABEL = "Plumbing & electrical"
 RATING = 4
 CHARGE = "50.00"
 NUMBER = re.compile(r"BX\d{8}\d{4}")  # prefix, local day, counter
-RAW_WORKFLOW_WORDS = re.compile(r"\b(submit|assign|start|complete|confirm|in_progress|assigned)\b")
+# The workflow's own identifiers and data, which a page should put into words.
+RAW_WORKFLOW_WORDS = re.compile(
+    r"\b(submit|assign|start|complete|confirm|in_progress|assigned|plumbing_electrical)\b"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"  # an ISO timestamp
+)
 
 
 def png_photo(name: str) -> dict:
@@ -57,9 +61,9 @@ def state_is(tab, msgid: str):
     expect(tab.page.get_by_test_id("repair-state")).to_have_text(tab.t(msgid))
 
 
-def done(tab):
-    """An action went through: back on the repair page with the success message."""
-    expect(tab.page.get_by_role("alert")).to_have_text(tab.t("Done."))
+def done(tab, msgid: str):
+    """An action went through: back on the repair page with its success message."""
+    expect(tab.page.get_by_role("alert")).to_have_text(tab.t(msgid))
 
 
 def action(page, name: str):
@@ -114,25 +118,18 @@ def report(tab, language: Language, description: str) -> str:
     requests = page.get_by_test_id("my-requests")
     expect(requests).to_be_visible()
     tab.shot("home")
-    # The home page should lead to the repairs; else the resident types the address.
-    link = page.locator("main a[href$='/repairs/'], main a[href$='/repairs']")
-    if link.count():
-        link.first.click()
-    else:
-        language.problems.append(
-            "home page: no link to the repairs (my-requests says: "
-            f"{text_of(requests.locator('.card-body'))!r})"
-        )
-        tab.goto("/repairs/")
+    # The home page leads to the report form, and "My repairs" lists them.
+    start = requests.get_by_test_id("report-repair")
+    language.says(start, "Report a repair", "home report button")
+    tab.goto("/repairs/")
     expect(page).to_have_url(tab.path_is("/repairs/"))
     language.lang("repairs page")
     language.says(page.get_by_role("heading", level=1), "My repairs", "repairs heading")
-    new = page.get_by_test_id("new-repair")
-    expect(new).to_be_visible()
-    language.says(new, "Report a repair", "report button")
+    expect(page.get_by_test_id("new-repair")).to_be_visible()
     phone_fits(tab)
     tab.shot("repairs")
-    new.click()
+    tab.goto("/")
+    start.click()
 
     expect(page).to_have_url(tab.path_is("/repairs/new"))
     form = page.locator("main form")
@@ -166,9 +163,7 @@ def report(tab, language: Language, description: str) -> str:
     expect(page.locator("main")).to_contain_text(RESIDENT_UNIT)
     expect(page.locator("main .card .pre-line")).to_have_text(description)
     photos_load(tab, 1)
-    expect(page.get_by_test_id("photos").locator("img")).to_have_attribute(
-        "alt", "leaking-tap.png"
-    )
+    expect(page.get_by_test_id("photos").locator("img")).to_have_attribute("alt", "leaking-tap.png")
     check_timeline(tab, language, 1, "reported repair")
     # Before dispatch the resident may only cancel; nothing to confirm yet.
     assert actions_offered(page) == ["cancel"], actions_offered(page)
@@ -216,7 +211,7 @@ def dispatch(tab, language: Language, description: str, path: str):
     button.click()
 
     expect(page).to_have_url(tab.path_is(path))
-    done(tab)
+    done(tab, "Dispatched.")
     state_is(tab, "Dispatched")
     check_timeline(tab, language, 2, "dispatched repair")
     expect(timeline_entries(page).last).to_contain_text(DESK_NAME)  # who dispatched
@@ -235,6 +230,8 @@ def dispatch(tab, language: Language, description: str, path: str):
     pdf = response.body()
     assert pdf.startswith(b"%PDF"), pdf[:20]
     assert pdf_has_text(pdf), "the work order is a blank page"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{tab.name}-work-order.pdf").write_bytes(pdf)  # to look at, beside the PNGs
     tab.shot("dispatched")
 
 
@@ -273,7 +270,7 @@ def work(tab, language: Language, description: str, path: str, note: str):
     start.click()
 
     expect(page).to_have_url(tab.path_is(path))
-    done(tab)
+    done(tab, "Work started.")
     state_is(tab, "In progress")
     assert actions_offered(page) == ["complete"], actions_offered(page)
     form = action(page, "complete")
@@ -290,13 +287,15 @@ def work(tab, language: Language, description: str, path: str, note: str):
     button.click()
 
     expect(page).to_have_url(tab.path_is(path))
-    done(tab)
+    done(tab, "Completed; the resident is asked to confirm.")
     state_is(tab, "Completed, awaiting confirmation")
     card = page.locator("main .card").first
     expect(card).to_contain_text(note)
     expect(card).to_contain_text("阀芯 ×1")
     expect(card).to_contain_text(f"¥{CHARGE}")
-    language.says(card.locator("strong").filter(has_text=tab.t("Work done:")), "Work done:", "work done")
+    language.says(
+        card.locator("strong").filter(has_text=tab.t("Work done:")), "Work done:", "work done"
+    )
     expect(page.get_by_test_id("actions").locator("form[data-action]")).to_have_count(0)
     check_timeline(tab, language, 4, "completed repair")
     phone_fits(tab)
@@ -328,10 +327,9 @@ def rate(tab, language: Language, description: str, path: str, comment: str):
     form = action(page, "confirm")
     language.says(form.locator("legend"), "How was the repair?", "rating question")
     expect(form.locator("input[name=rating]")).to_have_count(5)
-    expect(form.locator("input[name=rating][value='5']")).to_be_checked()  # the default
-    stars = form.locator(f"input[name=rating][value='{RATING}']")
-    stars.check()
-    expect(stars).to_be_checked()
+    expect(form.locator("input[name=rating]:checked")).to_have_count(0)  # no preset rating
+    form.locator(f"label[for=rating{RATING}]").click()  # the stars are the labels
+    expect(form.locator(f"input[name=rating][value='{RATING}']")).to_be_checked()
     form.locator("input[name=comment]").fill(comment)
     button = form.locator("[type=submit]")
     language.says(button, "Confirm and rate", "confirm button")
@@ -341,7 +339,7 @@ def rate(tab, language: Language, description: str, path: str, comment: str):
     button.click()
 
     expect(page).to_have_url(tab.path_is(path))
-    done(tab)
+    done(tab, "Thank you for your rating!")
     state_is(tab, "Closed")
     rating = page.locator("main .card").first.locator("p").filter(has_text=tab.t("Rating:"))
     expect(rating).to_have_count(1)

@@ -234,7 +234,7 @@ class RepairOut(BaseModel):
     due_at: datetime | None
     overdue: bool
     reporter_id: int
-    owner_id: int
+    owner_id: int | None
     assignee: UserRef | None
     completion_note: str | None
     charge: str | None

@@ -61,8 +61,17 @@ STAFF_NAV = [
 ]
 
 
+RESIDENT_NAV = [
+    ("home.index", _l("Home"), frozenset({Role.resident}), ""),
+    ("repairs.index", _l("My repairs"), frozenset({Role.resident}), ""),
+    ("notices.index", _l("My notices"), frozenset({Role.resident}), ""),
+]
+
+
 def nav_for(user):
-    """The navigation entries a signed-in staff member sees."""
-    if not user.is_authenticated or not user.is_staff:
+    """The navigation entries a signed-in person sees."""
+    if not user.is_authenticated:
         return []
+    if not user.is_staff:
+        return RESIDENT_NAV
     return [entry for entry in STAFF_NAV if user.role in entry[2]]

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from portal.blueprints.auth.views import safe_next
 from portal.blueprints.home import services
 from portal.blueprints.home.navigation import nav_for
+from portal.blueprints.repairs.services import repairs_for
 from portal.core import settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
@@ -30,10 +31,12 @@ def index():
             hotline=hotline,
         )
     inbox = db.session.scalars(notices.inbox_for(current_user).limit(3)).all()
+    repairs = db.session.scalars(repairs_for(current_user).limit(3)).all()
     return render_template(
         "home/resident.html",
         units=services.my_units(current_user),
         inbox=inbox,
+        repairs=repairs,
         hotline=hotline,
         Occupancy=Occupancy,
         Relation=Relation,

@@ -113,6 +113,10 @@ class Repair(Ticket, db.Model):
         return Category(self.category)
 
     @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    @property
     def is_overdue(self) -> bool:
         return self.status in OPEN_STATES and self.due_at is not None and self.due_at < clock.now()
 

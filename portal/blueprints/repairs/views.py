@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -34,6 +35,38 @@ bp = Blueprint("repairs", __name__)
 PER_PAGE = 30
 BOARD_ROLES = (Role.supervisor, Role.manager, Role.admin)
 MAX_PHOTOS = 6
+
+
+ACTION_LABELS = {
+    "submit": _l("Repair reported"),
+    "assign": _l("Dispatched"),
+    "reassign": _l("Reassigned"),
+    "start": _l("Work started"),
+    "complete": _l("Completed"),
+    "confirm": _l("Confirmed and rated"),
+    "reopen": _l("Reopened: not fixed"),
+    "cancel": _l("Cancelled"),
+    "return-visit": _l("Return visit"),
+    "review": _l("Reviewed"),
+    "urge": _l("Urged"),
+}
+VISIT_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "neutral": _l("Neutral"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+DONE_MESSAGES = {
+    "assign": _l("Dispatched."),
+    "reassign": _l("Reassigned."),
+    "start": _l("Work started."),
+    "complete": _l("Completed; the resident is asked to confirm."),
+    "confirm": _l("Thank you for your rating!"),
+    "reopen": _l("Reopened; we will send a technician again."),
+    "cancel": _l("The repair is cancelled."),
+    "return-visit": _l("Return visit recorded."),
+    "review": _l("Review recorded."),
+    "urge": _l("We have reminded the technician and the supervisor."),
+}
 
 
 def get_repair_or_404(repair_id) -> Repair:
@@ -134,14 +167,12 @@ def detail(repair_id):
     """A repair's timeline, photos and the actions the caller may take now."""
     repair = get_repair_or_404(repair_id)
     events = workflow.history(repair)
-    people = {
-        u.id: u
-        for u in db.session.scalars(
-            select(User).where(
-                User.id.in_({e.actor_id for e in events} | {repair.reporter_id, repair.owner_id})
-            )
-        )
-    }
+    wanted = (
+        {e.actor_id for e in events}
+        | {repair.reporter_id, repair.owner_id}
+        | {(e.data or {}).get("technician_id") for e in events}
+    )
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted - {None})))}
     allowed = REPAIR.allowed(repair, current_user)
     return render_template(
         "repairs/detail.html",
@@ -160,6 +191,8 @@ def detail(repair_id):
         unit_label=labels_for([repair.unit_id]).get(repair.unit_id) if repair.unit_id else None,
         visit_due=services.visit_due(repair),
         State=State,
+        action_labels=ACTION_LABELS,
+        visit_labels=VISIT_LABELS,
     )
 
 
@@ -191,7 +224,7 @@ def act(repair_id, action):
         flash(f"{exc.message} {details}".strip(), "danger")
         return redirect(url_for("repairs.detail", repair_id=repair_id), 303)
     db.session.commit()
-    flash(_("Done."), "success")
+    flash(DONE_MESSAGES.get(action, _("Done.")), "success")
     return redirect(url_for("repairs.detail", repair_id=repair_id), 303)
 
 
