@@ -257,24 +257,39 @@ def _staff_of(repair, *roles):
     ).all()
 
 
-def notify_received(repair):
-    _tell(
-        repair.reporter,
-        repair,
-        "repair_received",
-        lambda: _l("Repair %(n)s received", n=repair.number),
-        lambda: _l("We have your repair request and will dispatch it within the time limit."),
-    )
+def _to_reporter(kind, subject, body):
+    """A notice to whoever reported the repair; `subject(repair)` names it by number."""
+
+    def notify(repair, data=None, actor=None):
+        _tell(repair.reporter, repair, kind, lambda: subject(repair), lambda: body)
+
+    return notify
+
+
+notify_received = _to_reporter(
+    "repair_received",
+    lambda r: _l("Repair %(n)s received", n=r.number),
+    _l("We have your repair request and will dispatch it within the time limit."),
+)
+_notify_completed = _to_reporter(
+    "repair_completed",
+    lambda r: _l("Repair %(n)s completed — please rate it", n=r.number),
+    _l("Please confirm the repair and rate our work, or tell us it is not fixed."),
+)
+_notify_reopened = _to_reporter(
+    "repair_reopened",
+    lambda r: _l("Repair %(n)s reopened", n=r.number),
+    _l("We will dispatch a technician again."),
+)
+_notify_dispatched = _to_reporter(
+    "repair_assigned",
+    lambda r: _l("Repair %(n)s dispatched", n=r.number),
+    _l("A technician is on the way for your repair."),
+)
 
 
 def _notify_assigned(repair, data, actor):
-    _tell(
-        repair.reporter,
-        repair,
-        "repair_assigned",
-        lambda: _l("Repair %(n)s dispatched", n=repair.number),
-        lambda: _l("A technician is on the way for your repair."),
-    )
+    _notify_dispatched(repair)
     _tell(
         db.session.get(User, repair.assignee_id),
         repair,
@@ -283,26 +298,6 @@ def _notify_assigned(repair, data, actor):
         lambda: repair.description[:200],
         channels=("app", "sms"),
         urgent=repair.urgent,
-    )
-
-
-def _notify_completed(repair, data, actor):
-    _tell(
-        repair.reporter,
-        repair,
-        "repair_completed",
-        lambda: _l("Repair %(n)s completed — please rate it", n=repair.number),
-        lambda: _l("Please confirm the repair and rate our work, or tell us it is not fixed."),
-    )
-
-
-def _notify_reopened(repair, data, actor):
-    _tell(
-        repair.reporter,
-        repair,
-        "repair_reopened",
-        lambda: _l("Repair %(n)s reopened", n=repair.number),
-        lambda: _l("We will dispatch a technician again."),
     )
 
 
