@@ -20,6 +20,8 @@ PERIODIC = [
     Periodic("portal.notify.tasks.sweep_outbox", interval=60),
     # Repairs: warn before the time limit, escalate at it and after it (each rung once).
     Periodic("portal.blueprints.repairs.services.sweep_overdue", interval=300),
+    # Complaints: replies overdue (48 h, or the agreed next reply time) go up the ladder.
+    Periodic("portal.blueprints.complaints.services.sweep_overdue_replies", interval=300),
     # Start jobs whose row was committed while the queue was unreachable.
     Periodic("portal.jobs.sweep_jobs", interval=60),
 ]

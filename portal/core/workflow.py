@@ -103,7 +103,9 @@ class Transition:
 
     action: str
     sources: tuple[str, ...]
-    target: str | None  # None: the state does not change (e.g. a return visit)
+    # The next state; None keeps the state (e.g. a note); a callable(ticket, data) chooses
+    # from the input (e.g. an assessment: valid → accepted, not valid → closed).
+    target: str | Callable | None
     roles: frozenset
     schema: type[BaseModel] | None = None
     effect: Callable | None = None  # effect(ticket, data, actor) before the state changes
@@ -227,8 +229,9 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
     before = ticket.status
     if transition.effect:
         transition.effect(ticket, clean, actor)
-    if transition.target:
-        ticket.status = transition.target
+    target = transition.target(ticket, clean) if callable(transition.target) else transition.target
+    if target:
+        ticket.status = target
     if transition.due:
         ticket.due_at = transition.due(ticket, clean)
     ticket.updated_at = clock.now()

@@ -94,6 +94,11 @@ EXPECT = {
     ("repairs.work_order", "GET"): row(302, 403, 403, 200, other=404),
     ("repairs.visits", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
     ("files.download", "GET"): RESIDENT2_OBJECT,
+    ("api.create_complaint", "POST"): row(401, 400, 400, 400),
+    ("api.list_complaints", "GET"): API_SIGNED_IN,
+    ("api.get_complaint", "GET"): API_RESIDENT2_OBJECT,
+    # "start" is no complaint action: 409 naming the allowed ones, for whoever may see it.
+    ("api.complaint_action", "POST"): (401, 404, 409, 409, 409, 409, 409, 409, 404),
     ("api.create_repair", "POST"): row(401, 400, 400, 400),
     ("api.list_repairs", "GET"): API_SIGNED_IN,
     ("api.get_repair", "GET"): API_RESIDENT2_OBJECT,
@@ -168,9 +173,13 @@ def resident2_objects(world, tmp_path):
     )
     from flask import current_app
 
+    from portal.blueprints.complaints.services import register_complaint
     from portal.core import uploads
     from tests.factories import png_upload
 
+    complaint = register_complaint(
+        world.resident2, category="neighbours_noise", content="楼上装修太吵"
+    )
     current_app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     (photo,) = uploads.store(
         uploads.check_images([png_upload()], limit=6),
@@ -187,6 +196,7 @@ def resident2_objects(world, tmp_path):
         "repair_id": repair.id,
         "action": "start",
         "file_id": photo.id,
+        "complaint_id": complaint.id,
     }
 
 

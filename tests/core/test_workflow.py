@@ -115,3 +115,23 @@ def test_the_ladder_takes_each_rung_once(world, parcels):
     clock.freeze(start + timedelta(hours=2, minutes=1))
     assert workflow.sweep_overdue(PARCEL) == 1
     assert [parcel.id, parcel.id] == ESCALATED
+
+
+def test_a_transition_may_choose_its_target_from_the_input(world, parcels):
+    PARCEL.add(
+        workflow.Transition(
+            "inspect",
+            ("held",),
+            lambda t, d: "returned" if d["damaged"] else None,
+            frozenset({Role.frontdesk}),
+            type("Inspect", (BaseModel,), {"__annotations__": {"damaged": bool}}),
+        )
+    )
+    try:
+        good, bad = new_parcel(world), new_parcel(world)
+        workflow.apply(good, "inspect", actor=world.frontdesk, data={"damaged": False})
+        workflow.apply(bad, "inspect", actor=world.frontdesk, data={"damaged": True})
+        assert (good.status, bad.status) == ("held", "returned")
+        assert workflow.history(bad)[-1].to_state == "returned"
+    finally:
+        PARCEL.transitions.pop("inspect")

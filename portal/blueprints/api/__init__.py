@@ -24,4 +24,10 @@ def protect_cookie_writes():
             csrf.protect()
 
 
-from portal.blueprints.api import notices, repairs, reports, views  # noqa: E402,F401 - routes
+from portal.blueprints.api import (  # noqa: E402,F401 - routes
+    complaints,
+    notices,
+    repairs,
+    reports,
+    views,
+)

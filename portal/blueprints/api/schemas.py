@@ -248,3 +248,57 @@ class RepairDetailOut(RepairOut):
 
 class RepairPage(Page[RepairOut]):
     """A page of repairs."""
+
+
+class ComplaintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(
+        description="service_attitude, maintenance, security_traffic, "
+        "cleaning_greening, fees, neighbours_noise, other"
+    )
+    content: str = Field(max_length=20000)
+    kind: str = Field("complaint", description="complaint, inquiry or suggestion")
+    unit_id: int | None = None
+    channel: str | None = None
+    reporter_id: int | None = None
+    repair_id: int | None = None
+
+
+class ComplaintQuery(PageQuery):
+    status: str | None = None
+    category: str | None = None
+    unit_id: int | None = None
+    kind: str | None = None
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    number: str
+    kind: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    unit_id: int | None
+    category: str
+    channel: str
+    content: str
+    reporter_id: int
+    owner_id: int | None
+    reply_due_at: datetime | None
+    first_reply_at: datetime | None
+    valid: bool | None
+    department: str | None
+    plan: str | None
+    result: str | None
+    reply: str | None
+    resident_accepted: bool | None
+    visit_result: str | None
+    allowed_actions: list[str]
+
+
+class ComplaintDetailOut(ComplaintOut):
+    events: list[EventOut]
+
+
+class ComplaintPage(Page[ComplaintOut]):
+    """A page of complaints."""

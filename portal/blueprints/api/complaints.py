@@ -1,0 +1,147 @@
+"""API: complaints, inquiries and suggestions on the shared workflow (contracts §5)."""
+
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.blueprints.api import bp
+from portal.blueprints.api import schemas as s
+from portal.blueprints.api.spec import route
+from portal.blueprints.complaints import services
+from portal.blueprints.complaints.models import Complaint
+from portal.blueprints.complaints.workflow import COMPLAINT
+from portal.core import workflow
+from portal.core.access import get_or_404
+from portal.core.people import User
+from portal.extensions import db
+
+
+def complaint_out(c: Complaint, cls=s.ComplaintOut, **extra):
+    return cls(
+        id=c.id,
+        number=c.number,
+        kind=c.kind,
+        status=c.status,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        unit_id=c.unit_id,
+        category=c.category,
+        channel=c.channel,
+        content=c.content,
+        reporter_id=c.reporter_id,
+        owner_id=c.owner_id,
+        reply_due_at=c.due_at,
+        first_reply_at=c.first_reply_at,
+        valid=c.valid,
+        department=c.department,
+        plan=c.plan,
+        result=c.result,
+        reply=c.reply,
+        resident_accepted=c.resident_accepted,
+        visit_result=c.visit_result,
+        allowed_actions=COMPLAINT.allowed(c, current_user),
+        **extra,
+    )
+
+
+def complaint_detail(c: Complaint):
+    events = workflow.history(c)
+    actors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+
+    def ref(user):
+        return s.UserRef(id=user.id, name=user.name, role=user.role.value) if user else None
+
+    return complaint_out(
+        c,
+        s.ComplaintDetailOut,
+        events=[
+            s.EventOut(
+                action=e.action,
+                **{"from": e.from_state},
+                to=e.to_state,
+                actor=ref(actors.get(e.actor_id)),
+                at=e.at,
+                data=e.data or {},
+            )
+            for e in events
+        ],
+    )
+
+
+@route(
+    bp,
+    "/complaints",
+    method="POST",
+    summary="Register a complaint, inquiry or suggestion",
+    body=s.ComplaintIn,
+    response=s.ComplaintDetailOut,
+    status=201,
+    tags=("complaints",),
+)
+def create_complaint(body):
+    """Register it; the registering person is its first-contact owner."""
+    complaint = services.register_complaint(current_user, **body.model_dump())
+    db.session.commit()
+    return complaint_detail(complaint)
+
+
+@route(
+    bp,
+    "/complaints",
+    summary="Complaints the caller may see, newest first",
+    query=s.ComplaintQuery,
+    response=s.ComplaintPage,
+    tags=("complaints",),
+)
+def list_complaints(query):
+    """List complaints with filters."""
+    from portal.blueprints.api.views import page_of
+
+    stmt = services.complaints_for(
+        current_user,
+        status=query.status,
+        category=query.category,
+        unit_id=query.unit_id,
+        kind=query.kind,
+    )
+    return page_of(stmt, query, complaint_out)
+
+
+@route(
+    bp,
+    "/complaints/<int:complaint_id>",
+    summary="One complaint with its history",
+    response=s.ComplaintDetailOut,
+    errors=(404,),
+    tags=("complaints",),
+)
+def get_complaint(complaint_id):
+    """A complaint in the caller's scope, with its events."""
+    return complaint_detail(get_or_404(Complaint, complaint_id))
+
+
+@route(
+    bp,
+    "/complaints/<int:complaint_id>/<action>",
+    method="POST",
+    summary="Take an "
+    "action: assess, answer, investigate, propose, approve, send-back, resolve, respond, "
+    "return-visit, close, progress-reply, hand-over",
+    response=s.ComplaintDetailOut,
+    errors=(403, 404, 409),
+    tags=("complaints",),
+)
+def complaint_action(complaint_id, action):
+    """Apply a workflow action; 409 names the actions the state allows."""
+    complaint = get_or_404(Complaint, complaint_id)
+    data = request.get_json(silent=True)
+    if data is not None and not isinstance(data, dict):
+        abort(400)
+    services.act(complaint, action, actor=current_user, data=data or {})
+    db.session.commit()
+    return complaint_detail(complaint)

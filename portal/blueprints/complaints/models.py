@@ -1,0 +1,92 @@
+"""Complaints (投诉), inquiries (咨询) and suggestions (建议): one ticket kind, three weights."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.people import User
+from portal.core.types import UTCDateTime
+from portal.core.workflow import Ticket
+from portal.extensions import db
+
+
+class Kind(StrEnum):
+    complaint = "complaint"
+    inquiry = "inquiry"
+    suggestion = "suggestion"
+
+
+class Category(StrEnum):
+    service_attitude = "service_attitude"
+    maintenance = "maintenance"
+    security_traffic = "security_traffic"
+    cleaning_greening = "cleaning_greening"
+    fees = "fees"
+    neighbours_noise = "neighbours_noise"
+    other = "other"
+
+    @property
+    def label(self):
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.service_attitude: _l("Service attitude"),
+    Category.maintenance: _l("Logistics & maintenance"),
+    Category.security_traffic: _l("Security & traffic"),
+    Category.cleaning_greening: _l("Cleaning & greening"),
+    Category.fees: _l("Fees"),
+    Category.neighbours_noise: _l("Neighbours & noise"),
+    Category.other: _l("Other"),
+}
+
+
+class State(StrEnum):
+    registered = "registered"
+    accepted = "accepted"
+    plan_proposed = "plan_proposed"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+OPEN_STATES = frozenset({State.registered, State.accepted, State.plan_proposed, State.in_progress})
+
+
+class Complaint(Ticket, db.Model):
+    """A complaint through its closed loop, or a lighter inquiry or suggestion.
+
+    `due_at` is the reply due time: 48 h after registration, moved by each progress reply
+    to the next reply time agreed with the resident.
+    """
+
+    __tablename__ = "complaints"
+    __workflow__ = "complaint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default=Kind.complaint)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    category: Mapped[str] = mapped_column(String(30), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str] = mapped_column(Text)
+    repair_id: Mapped[int | None] = mapped_column(ForeignKey("repairs.id"))
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    department: Mapped[str | None] = mapped_column(String(100))
+    cause: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(100))
+    plan: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(Text)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resident_accepted: Mapped[bool | None] = mapped_column(Boolean)
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    visit_result: Mapped[str | None] = mapped_column(String(15))
+    dissatisfied_visits: Mapped[int] = mapped_column(default=0)
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+
+    @property
+    def state(self) -> State:
+        return State(self.status)

@@ -1,0 +1,115 @@
+"""Complaint services: register (the first-contact owner is whoever registers it), act,
+list, and the scheduled reply sweep."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.blueprints.complaints.models import Category, Complaint, Kind
+from portal.blueprints.complaints.workflow import COMPLAINT, REPLY_WITHIN, notify_registered
+from portal.blueprints.repairs.models import Repair, Source
+from portal.core import workflow
+from portal.core.access import visible
+from portal.core.errors import ServiceError
+from portal.core.people import User
+from portal.core.places import Unit
+from portal.extensions import db
+
+MAX_CONTENT = 2000
+
+
+def register_complaint(
+    actor,
+    *,
+    category,
+    content,
+    kind=Kind.complaint,
+    unit_id=None,
+    channel=None,
+    reporter_id=None,
+    repair_id=None,
+) -> Complaint:
+    """Register a complaint, inquiry or suggestion: a resident online, or staff for a caller."""
+    errors = {}
+    for name, enum, value in (("kind", Kind, kind), ("category", Category, category)):
+        try:
+            enum(value)
+        except ValueError:
+            errors[name] = "unknown"
+    content = (content or "").strip()
+    if not content:
+        errors["content"] = "required"
+    elif len(content) > MAX_CONTENT:
+        errors["content"] = "too_long"
+    if errors:
+        raise ServiceError(_l("Some fields are not valid."), fields=errors)
+    if actor.is_staff:
+        try:
+            channel = Source(channel or Source.phone)
+        except ValueError:
+            raise ServiceError(_l("Unknown channel."), fields={"channel": "unknown"}) from None
+        unit = (
+            db.session.scalar(select(Unit).where(Unit.id == unit_id, visible(Unit, actor)))
+            if unit_id
+            else None
+        )
+        if unit_id and unit is None:
+            raise ServiceError(_l("No such unit in your estate."), fields={"unit_id": "unknown"})
+        estate_id = unit.estate_id if unit else actor.estate_id
+        reporter = db.session.get(User, reporter_id) if reporter_id else actor
+        if estate_id is None or reporter is None:
+            raise ServiceError(_l("Name the unit and the person."), fields={"unit_id": "required"})
+    else:
+        channel = Source.online
+        if unit_id is None and len(actor.current_unit_ids) == 1:
+            unit_id = actor.current_unit_ids[0]
+        if unit_id not in actor.current_unit_ids:
+            raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
+        estate_id, reporter = actor.estate_id, actor
+    if (
+        repair_id is not None
+        and db.session.scalar(
+            select(Repair.id).where(Repair.id == repair_id, visible(Repair, actor))
+        )
+        is None
+    ):
+        raise ServiceError(_l("No such repair."), fields={"repair_id": "unknown"})
+    complaint = Complaint(
+        estate_id=estate_id,
+        unit_id=unit_id,
+        reporter_id=reporter.id,
+        kind=Kind(kind),
+        category=Category(category),
+        channel=channel,
+        content=content,
+        repair_id=repair_id,
+    )
+    workflow.open_ticket(
+        COMPLAINT, complaint, actor=actor, data={"kind": Kind(kind).value, "channel": channel.value}
+    )
+    complaint.due_at = complaint.created_at + REPLY_WITHIN
+    notify_registered(complaint)
+    return complaint
+
+
+def act(complaint, action, *, actor, data=None) -> Complaint:
+    """Take a workflow action on a complaint."""
+    return workflow.apply(complaint, action, actor=actor, data=data)
+
+
+def complaints_for(actor, *, status=None, category=None, unit_id=None, kind=None):
+    """A SELECT of the complaints an actor may see, newest first."""
+    stmt = select(Complaint).where(visible(Complaint, actor)).order_by(Complaint.id.desc())
+    for column, value in (
+        (Complaint.status, status),
+        (Complaint.category, category),
+        (Complaint.unit_id, unit_id),
+        (Complaint.kind, kind),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def sweep_overdue_replies() -> int:
+    """The scheduled job: replies not given in time go to the supervisor, then the manager."""
+    return workflow.sweep_overdue(COMPLAINT)

@@ -1,0 +1,310 @@
+"""The complaint loop on the shared engine (domain.md §2, contracts §5).
+
+registered —assess→ accepted (valid) | closed (not valid, with a polite reply);
+accepted —propose→ plan_proposed —approve→ in_progress (or —send-back→ accepted);
+in_progress —resolve→ resolved —return-visit→ (dissatisfied: back to accepted) —close→ closed.
+Inquiries and suggestions are answered and closed. Replies are due 48 h after registration;
+a progress reply agrees the next reply time.
+"""
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from portal.blueprints.complaints.models import OPEN_STATES, Complaint, Kind, State
+from portal.core import clock
+from portal.core.people import Role, StaffRole, User
+from portal.core.places import Estate
+from portal.core.workflow import Step, Transition, Workflow, register
+from portal.extensions import db
+from portal.notify.outbox import tell
+
+DESK = frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin})
+SUPERVISORS = frozenset({Role.supervisor, Role.manager, Role.admin})
+VISITORS = DESK | {Role.inspector}
+RESIDENT = frozenset({Role.resident})
+REPLY_WITHIN = timedelta(hours=48)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Assess(Strict):
+    valid: bool
+    department: str | None = Field(None, max_length=100)
+    reply: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def needs(self):
+        if self.valid and not (self.department or "").strip():
+            raise ValueError("a valid complaint names the responsible department")
+        if not self.valid and not (self.reply or "").strip():
+            raise ValueError("a complaint found not valid gets a polite reply")
+        return self
+
+
+class Investigate(Strict):
+    cause: str = Field(min_length=1, max_length=2000)
+    responsible: str | None = Field(None, max_length=100)
+
+
+class Plan(Strict):
+    plan: str = Field(min_length=1, max_length=2000)
+
+
+class Reason(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Result(Strict):
+    result: str = Field(min_length=1, max_length=2000)
+
+
+class Reply(Strict):
+    reply: str = Field(min_length=1, max_length=2000)
+
+
+class ProgressReply(Strict):
+    message: str = Field(min_length=1, max_length=2000)
+    next_reply_at: datetime
+
+    @model_validator(mode="after")
+    def in_future(self):
+        if self.next_reply_at.tzinfo is None:
+            raise ValueError("give the next reply time with its time zone")
+        if self.next_reply_at <= clock.now():
+            raise ValueError("the next reply time must be in the future")
+        return self
+
+
+class Respond(Strict):
+    accepted: bool
+    comment: str | None = Field(None, max_length=1000)
+
+
+class Visit(Strict):
+    result: Literal["satisfied", "neutral", "dissatisfied"]
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class HandOver(Strict):
+    to_user_id: int
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _tell_reporter(complaint, kind, subject, body):
+    tell(
+        complaint.reporter,
+        kind=kind,
+        estate=db.session.get(Estate, complaint.estate_id),
+        unit_id=complaint.unit_id,
+        render=lambda: (subject, body),
+    )
+
+
+def _staff(complaint, *roles):
+    from sqlalchemy import select
+
+    return db.session.scalars(
+        select(User)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(
+            StaffRole.estate_id == complaint.estate_id, StaffRole.role.in_(roles), User.is_active
+        )
+    ).all()
+
+
+def _replied(complaint):
+    if complaint.first_reply_at is None:
+        complaint.first_reply_at = clock.now()
+
+
+def notify_registered(complaint):
+    _tell_reporter(
+        complaint,
+        "complaint_registered",
+        _l("We have received your %(what)s %(n)s", what=_kind_word(complaint), n=complaint.number),
+        _l("We will reply within 48 hours."),
+    )
+
+
+def _kind_word(complaint):
+    return {
+        Kind.complaint: _l("complaint"),
+        Kind.inquiry: _l("inquiry"),
+        Kind.suggestion: _l("suggestion"),
+    }[Kind(complaint.kind)]
+
+
+# ---- effects -----------------------------------------------------------------------------
+
+
+def _assess(c, data, actor):
+    c.valid, c.department = data["valid"], data.get("department")
+    if not data["valid"]:
+        c.reply = data["reply"]
+        _replied(c)
+        _tell_reporter(c, "complaint_reply", _l("Reply to %(n)s", n=c.number), data["reply"])
+
+
+def _investigate(c, data, actor):
+    c.cause, c.responsible = data["cause"], data.get("responsible")
+
+
+def _propose(c, data, actor):
+    c.plan = data["plan"]
+    for supervisor in _staff(c, Role.supervisor):
+        tell(
+            supervisor,
+            kind="complaint_approval",
+            estate=db.session.get(Estate, c.estate_id),
+            render=lambda: (_l("A plan for %(n)s waits for approval", n=c.number), c.plan),
+        )
+
+
+def _resolve(c, data, actor):
+    c.result = data["result"]
+    _replied(c)
+    _tell_reporter(
+        c, "complaint_resolved", _l("%(n)s has been resolved", n=c.number), data["result"]
+    )
+
+
+def _answer(c, data, actor):
+    c.reply = data["reply"]
+    _replied(c)
+    _tell_reporter(c, "complaint_reply", _l("Reply to %(n)s", n=c.number), data["reply"])
+
+
+def _progress(c, data, actor):
+    _replied(c)
+    _tell_reporter(c, "complaint_progress", _l("Progress on %(n)s", n=c.number), data["message"])
+
+
+def _respond(c, data, actor):
+    c.resident_accepted = data["accepted"]
+
+
+def _visit(c, data, actor):
+    c.visited_at, c.visit_result = clock.now(), data["result"]
+    if data["result"] == "dissatisfied":
+        c.dissatisfied_visits += 1
+
+
+def _hand_over(c, data, actor):
+    from sqlalchemy import select
+
+    staff = db.session.scalar(
+        select(User)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(User.id == data["to_user_id"], StaffRole.estate_id == c.estate_id, User.is_active)
+    )
+    if staff is None:
+        from portal.core.errors import ServiceError
+
+        raise ServiceError(
+            _l("Hand over to a staff member of this estate."), fields={"to_user_id": "unknown"}
+        )
+    c.owner_id = staff.id
+
+
+# ---- guards and targets -----------------------------------------------------------------
+
+
+def _complaints_only(c, actor):
+    return None if c.kind == Kind.complaint else _l("Inquiries and suggestions are answered.")
+
+
+def _light_only(c, actor):
+    return None if c.kind != Kind.complaint else _l("A complaint is assessed, not answered.")
+
+
+def _visited(c, actor):
+    if c.visited_at is None or c.visit_result == "dissatisfied":
+        return _l("Make the return visit before closing the complaint.")
+    return None
+
+
+def _own_complaint(c, actor):
+    return (
+        None
+        if actor.id == c.reporter_id or actor.is_staff
+        else _l("Only the person who complained can answer this.")
+    )
+
+
+def _assessed_state(c, data):
+    return State.accepted if data["valid"] else State.closed
+
+
+def _after_visit(c, data):
+    return State.accepted if data["result"] == "dissatisfied" else None
+
+
+def _reply_due(c, data):
+    return datetime.fromisoformat(data["next_reply_at"])
+
+
+def _escalate(*roles):
+    def notify(complaint, step):
+        for person in _staff(complaint, *roles):
+            tell(
+                person,
+                kind=f"complaint_{step.name}",
+                estate=db.session.get(Estate, complaint.estate_id),
+                render=lambda: (
+                    _l("Reply overdue: %(n)s", n=complaint.number),
+                    complaint.content[:200],
+                ),
+            )
+
+    return notify
+
+
+COMPLAINT = register(
+    Workflow(
+        kind="complaint",
+        model=Complaint,
+        prefix="TS",
+        initial=State.registered,
+        open_states=OPEN_STATES,
+        ladder=(
+            Step("escalate_supervisor", timedelta(0), _escalate(Role.supervisor)),
+            Step("escalate_manager", timedelta(hours=24), _escalate(Role.manager)),
+        ),
+    )
+)
+for _t in (
+    Transition(
+        "assess",
+        (State.registered,),
+        _assessed_state,
+        DESK,
+        Assess,
+        _assess,
+        guard=_complaints_only,
+    ),
+    Transition(
+        "answer", (State.registered,), State.closed, DESK, Reply, _answer, guard=_light_only
+    ),
+    Transition("investigate", (State.accepted,), None, DESK, Investigate, _investigate),
+    Transition("propose", (State.accepted,), State.plan_proposed, DESK, Plan, _propose),
+    Transition("approve", (State.plan_proposed,), State.in_progress, SUPERVISORS),
+    Transition("send-back", (State.plan_proposed,), State.accepted, SUPERVISORS, Reason),
+    Transition("resolve", (State.in_progress,), State.resolved, DESK, Result, _resolve),
+    Transition(
+        "respond", (State.resolved,), None, RESIDENT, Respond, _respond, guard=_own_complaint
+    ),
+    Transition("return-visit", (State.resolved,), _after_visit, VISITORS, Visit, _visit),
+    Transition("close", (State.resolved,), State.closed, DESK, guard=_visited),
+    Transition(
+        "progress-reply", tuple(OPEN_STATES), None, DESK, ProgressReply, _progress, due=_reply_due
+    ),
+    Transition(
+        "hand-over", tuple(OPEN_STATES | {State.resolved}), None, DESK, HandOver, _hand_over
+    ),
+):
+    COMPLAINT.add(_t)
