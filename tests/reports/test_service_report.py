@@ -166,7 +166,7 @@ def test_repairs_figures_counted_by_hand(client, world, api_token, november):
     response = client.get(URL, query_string=NOVEMBER, headers={**api_token("manager"), **EN})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert list(body) == ["repairs"]  # the complaints part comes later
+    assert sorted(body) == ["complaints", "repairs"]
     repairs = body["repairs"]
     assert repairs["totals"] == TOTALS
     rows = repairs["by_category"]
@@ -317,3 +317,45 @@ def test_query_count_does_not_grow_with_data(client, world, api_token, desk, cou
     assert totals["received"] == 31 and totals["completed"] == 10 and totals["reopened"] == 5
     assert totals["completed_on_time"] == 10  # within the hour, reopened ones included
     assert after == before
+
+
+def test_complaint_figures(client, world, api_token):
+    """Three complaints and an inquiry: one closed after a visit, one replied to late."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.blueprints.complaints.services import act, register_complaint
+    from portal.core import clock
+
+    start = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+    clock.freeze(start)
+    quick = register_complaint(world.resident, category="cleaning_greening", content="垃圾未清")
+    late = register_complaint(world.resident, category="cleaning_greening", content="绿化带枯死")
+    register_complaint(world.resident2, category="fees", content="收费不明")
+    register_complaint(world.resident2, kind="inquiry", category="fees", content="怎么交费")
+    act(quick, "assess", actor=world.frontdesk, data={"valid": True, "department": "保洁"})
+    act(quick, "propose", actor=world.frontdesk, data={"plan": "当天清运"})
+    act(quick, "approve", actor=world.supervisor)
+    act(quick, "resolve", actor=world.frontdesk, data={"result": "已清运"})
+    act(quick, "return-visit", actor=world.frontdesk, data={"result": "satisfied", "note": "好"})
+    act(quick, "close", actor=world.frontdesk)
+    clock.freeze(start + timedelta(hours=50))
+    act(
+        late,
+        "progress-reply",
+        actor=world.frontdesk,
+        data={"message": "联系园林公司", "next_reply_at": (start + timedelta(days=4)).isoformat()},
+    )
+    db.session.commit()
+    body = client.get(
+        "/api/v1/reports/service?from=2026-11-01&to=2026-11-30", headers=api_token("manager")
+    ).get_json()["complaints"]
+    assert body["totals"] == {
+        "received": 3,
+        "closed": 1,
+        "handling_rate": 0.3333,
+        "replied_on_time": 1,
+        "return_visits": 1,
+    }
+    cleaning = next(c for c in body["by_category"] if c["category"] == "cleaning_greening")
+    assert (cleaning["received"], cleaning["closed"], cleaning["replied_on_time"]) == (2, 1, 1)
+    assert len(body["by_category"]) == 7

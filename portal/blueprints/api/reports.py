@@ -67,14 +67,33 @@ class RepairsReport(BaseModel):
     by_category: list[RepairCategoryFigures]
 
 
+class ComplaintFigures(BaseModel):
+    received: int
+    closed: int
+    handling_rate: float | None = Field(description="closed / received, 0..1")
+    replied_on_time: int = Field(description="First reply within 48 h of registration")
+    return_visits: int
+
+
+class ComplaintCategoryFigures(ComplaintFigures):
+    category: str
+    label: str
+
+
+class ComplaintsReport(BaseModel):
+    totals: ComplaintFigures
+    by_category: list[ComplaintCategoryFigures]
+
+
 class ServiceReportOut(BaseModel):
     repairs: RepairsReport
+    complaints: ComplaintsReport
 
 
 @route(
     bp,
     "/reports/service",
-    summary="Service report: repairs created in [from, to] — handling, timeliness, rework",
+    summary="Service report: repairs and complaints created in [from, to] (contracts §6)",
     query=ServiceReportQuery,
     response=ServiceReportOut,
     roles=REPORT_ROLES,
@@ -83,5 +102,8 @@ class ServiceReportOut(BaseModel):
 )
 def service_report(query):
     """Repairs received, completed, on time and reopened, per category and in total."""
-    repairs = service.repairs_figures(current_user, query.date_from, query.to, query.estate)
-    return ServiceReportOut(repairs=RepairsReport.model_validate(repairs))
+    period = (current_user, query.date_from, query.to, query.estate)
+    return ServiceReportOut(
+        repairs=RepairsReport.model_validate(service.repairs_figures(*period)),
+        complaints=ComplaintsReport.model_validate(service.complaints_figures(*period)),
+    )
