@@ -5,6 +5,7 @@ def register_blueprints(app):
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.api import bp as api_bp
     from portal.blueprints.auth.views import bp as auth_bp
+    from portal.blueprints.complaints.views import bp as complaints_bp
     from portal.blueprints.files.views import bp as files_bp
     from portal.blueprints.home.views import bp as home_bp
     from portal.blueprints.jobs.views import bp as jobs_bp
@@ -16,6 +17,7 @@ def register_blueprints(app):
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(units_bp, url_prefix="/units")
     app.register_blueprint(repairs_bp, url_prefix="/repairs")
+    app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(notices_bp, url_prefix="/notices")
     app.register_blueprint(files_bp, url_prefix="/files")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")

@@ -37,6 +37,12 @@ STAFF_NAV = [
         ),
         _l("Completed repairs waiting for a return visit."),
     ),
+    (
+        "complaints.index",
+        _l("Complaints"),
+        ALL_STAFF - {Role.technician},
+        _l("Complaints, inquiries and suggestions: the closed loop with return visits."),
+    ),
     ("notices.index", _l("Notices"), ALL_STAFF, _l("Send notices and see who has read them.")),
     ("admin.imports", _l("Imports"), MANAGERS, _l("Load units and residents from a spreadsheet.")),
     (
@@ -64,6 +70,7 @@ STAFF_NAV = [
 RESIDENT_NAV = [
     ("home.index", _l("Home"), frozenset({Role.resident}), ""),
     ("repairs.index", _l("My repairs"), frozenset({Role.resident}), ""),
+    ("complaints.index", _l("Complaints & suggestions"), frozenset({Role.resident}), ""),
     ("notices.index", _l("My notices"), frozenset({Role.resident}), ""),
 ]
 

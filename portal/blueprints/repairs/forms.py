@@ -61,7 +61,3 @@ class RepairForm(FlaskForm):
         _l("Photos (up to 6, 10 MB each)"), render_kw={"accept": "image/*", "multiple": True}
     )
     submit = SubmitField(_l("Submit"))
-
-
-class ActionForm(FlaskForm):
-    """Carries the CSRF token of every action button; the fields are the action's own."""

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.repairs import services
-from portal.blueprints.repairs.forms import ActionForm, RepairForm
+from portal.blueprints.repairs.forms import RepairForm
 from portal.blueprints.repairs.models import Category, Repair, ReturnVisit, State
 from portal.blueprints.repairs.workflow import REPAIR, VISITORS
+from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
 from portal.core import clock, uploads, workflow
 from portal.core.access import get_or_404, roles_required, staff_required
 from portal.core.errors import ServiceError
@@ -192,6 +193,7 @@ def detail(repair_id):
         visit_due=services.visit_due(repair),
         State=State,
         action_labels=ACTION_LABELS,
+        state_label=lambda value: State(value).label,
         visit_labels=VISIT_LABELS,
     )
 
@@ -201,12 +203,7 @@ def detail(repair_id):
 def act(repair_id, action):
     """Take one workflow action with the fields of its form."""
     repair = get_repair_or_404(repair_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "submit") and v}
-    for number in ("technician_id", "rating"):
-        if number in data:
-            data[number] = int(data[number]) if data[number].isdigit() else data[number]
+    data = action_data(numbers=("technician_id", "rating"))
     try:
         photos = (
             uploads.check_images(
@@ -220,8 +217,7 @@ def act(repair_id, action):
         uploads.store(photos, entity=repair, purpose="completion", actor=current_user)
     except ServiceError as exc:
         db.session.rollback()
-        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if k != "allowed")
-        flash(f"{exc.message} {details}".strip(), "danger")
+        flash_refusal(exc)
         return redirect(url_for("repairs.detail", repair_id=repair_id), 303)
     db.session.commit()
     flash(DONE_MESSAGES.get(action, _("Done.")), "success")

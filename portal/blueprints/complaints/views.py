@@ -1,0 +1,198 @@
+"""Complaints, inquiries and suggestions: residents file and follow them; staff work the loop."""
+
+import contextlib
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.blueprints.complaints import services
+from portal.blueprints.complaints.forms import ComplaintForm
+from portal.blueprints.complaints.models import Category, Complaint, State
+from portal.blueprints.complaints.workflow import COMPLAINT
+from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
+from portal.core import workflow
+from portal.core.access import get_or_404
+from portal.core.errors import ServiceError
+from portal.core.people import StaffRole, User
+from portal.core.places import Estate
+from portal.core.units import labels_for, residents_of
+from portal.extensions import db
+
+bp = Blueprint("complaints", __name__)
+PER_PAGE = 30
+STATE_LABELS = {
+    State.registered: _l("Registered"),
+    State.accepted: _l("Accepted"),
+    State.plan_proposed: _l("Plan awaiting approval"),
+    State.in_progress: _l("In progress"),
+    State.resolved: _l("Resolved, awaiting return visit"),
+    State.closed: _l("Closed"),
+}
+ACTION_LABELS = {
+    "submit": _l("Registered"),
+    "assess": _l("Assessed"),
+    "answer": _l("Answered"),
+    "investigate": _l("Investigated"),
+    "propose": _l("Plan proposed"),
+    "approve": _l("Plan approved"),
+    "send-back": _l("Plan sent back"),
+    "resolve": _l("Resolved"),
+    "respond": _l("Resident's response"),
+    "return-visit": _l("Return visit"),
+    "close": _l("Closed"),
+    "progress-reply": _l("Progress reply"),
+    "hand-over": _l("Handed over"),
+}
+VISIT_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "neutral": _l("Neutral"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+
+
+def state_label(value):
+    return STATE_LABELS[State(value)]
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Residents: what I filed. Staff: the estate's complaints, with filters."""
+    status, category = request.args.get("status") or None, request.args.get("category") or None
+    page = db.paginate(
+        services.complaints_for(current_user, status=status, category=category),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "complaints/index.html",
+        page=page,
+        status=status,
+        category=category,
+        STATE_LABELS=STATE_LABELS,
+        Category=Category,
+        labels=labels_for([c.unit_id for c in page.items if c.unit_id]),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """File a complaint, inquiry or suggestion, or register one for a caller or walk-in."""
+    form = ComplaintForm()
+    staff = current_user.is_staff
+    unit_id = request.args.get("unit", type=int) or form.unit.data
+    if staff:
+        form.unit.choices = (
+            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
+        )
+        form.reporter.choices = [SelectChoice(current_user.id, _("Myself (staff)"))] + [
+            SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
+            for r in (residents_of([unit_id]) if unit_id else [])
+        ]
+    else:
+        form.unit.choices = [
+            SelectChoice(u, label) for u, label in labels_for(current_user.current_unit_ids).items()
+        ]
+    if form.validate_on_submit():
+        try:
+            complaint = services.register_complaint(
+                current_user,
+                kind=form.kind.data,
+                category=form.category.data,
+                content=form.content.data,
+                unit_id=form.unit.data or None,
+                channel=form.channel.data if staff else None,
+                reporter_id=form.reporter.data if staff else None,
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            field = {"unit_id": "unit"}.get(
+                next(iter(exc.fields), "content"), next(iter(exc.fields), "content")
+            )
+            getattr(form, field, form.content).errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            flash(
+                _("%(n)s registered. We will reply within 48 hours.", n=complaint.number), "success"
+            )
+            return redirect(url_for("complaints.detail", complaint_id=complaint.id))
+    return render_template(
+        "complaints/new.html", form=form, staff=staff
+    ), 400 if form.errors else 200
+
+
+@bp.route("/<int:complaint_id>")
+@login_required
+def detail(complaint_id):
+    """A complaint with its loop so far and the actions the caller may take now."""
+    complaint = get_or_404(Complaint, complaint_id)
+    events = workflow.history(complaint)
+    wanted = (
+        {e.actor_id for e in events}
+        | {complaint.reporter_id, complaint.owner_id}
+        | {(e.data or {}).get("to_user_id") for e in events}
+    )
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted - {None})))}
+    allowed = COMPLAINT.allowed(complaint, current_user)
+    colleagues = (
+        db.session.scalars(
+            select(User)
+            .join(StaffRole, StaffRole.user_id == User.id)
+            .where(
+                StaffRole.estate_id == complaint.estate_id,
+                User.id != current_user.id,
+                User.is_active,
+            )
+            .order_by(User.name)
+        ).all()
+        if "hand-over" in allowed
+        else []
+    )
+    return render_template(
+        "complaints/detail.html",
+        complaint=complaint,
+        events=events,
+        people=people,
+        allowed=allowed,
+        form=ActionForm(),
+        colleagues=colleagues,
+        state_label=state_label,
+        action_labels=ACTION_LABELS,
+        visit_labels=VISIT_LABELS,
+        unit_label=labels_for([complaint.unit_id]).get(complaint.unit_id)
+        if complaint.unit_id
+        else None,
+        category=Category(complaint.category),
+    )
+
+
+@bp.route("/<int:complaint_id>/act/<action>", methods=["POST"])
+@login_required
+def act(complaint_id, action):
+    """Take one step of the loop with the fields of its form."""
+    complaint = get_or_404(Complaint, complaint_id)
+    data = action_data(numbers=("to_user_id",), booleans=("valid", "accepted"))
+    if data.get("next_reply_at"):  # a datetime-local field, in estate time
+        estate = db.session.get(Estate, complaint.estate_id)
+        with contextlib.suppress(ValueError):  # if unreadable, the schema names the field
+            data["next_reply_at"] = (
+                datetime.fromisoformat(data["next_reply_at"])
+                .replace(tzinfo=ZoneInfo(estate.timezone))
+                .isoformat()
+            )
+    try:
+        services.act(complaint, action, actor=current_user, data=data)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_refusal(exc)
+    else:
+        db.session.commit()
+        flash(_("Saved: %(what)s.", what=ACTION_LABELS.get(action, action)), "success")
+    return redirect(url_for("complaints.detail", complaint_id=complaint_id), 303)

@@ -1,0 +1,30 @@
+"""What every ticket page shares: reading an action's form, reporting a refused action."""
+
+from flask import abort, flash, request
+from flask_wtf import FlaskForm
+
+from portal.core.errors import ServiceError
+
+
+class ActionForm(FlaskForm):
+    """Carries the CSRF token of every action button; the fields are the action's own."""
+
+
+def action_data(*, numbers=(), booleans=()) -> dict:
+    """The posted fields of an action (CSRF checked), typed for the workflow's schema."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "submit") and v}
+    for key in numbers:
+        if key in data and data[key].isdigit():
+            data[key] = int(data[key])
+    for key in booleans:
+        if key in data:
+            data[key] = data[key] in ("1", "true", "yes", "on")
+    return data
+
+
+def flash_refusal(exc: ServiceError) -> None:
+    """Tell the user why the action was refused, with the fields at fault."""
+    details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if k != "allowed")
+    flash(f"{exc.message} {details}".strip(), "danger")

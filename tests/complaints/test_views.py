@@ -1,0 +1,97 @@
+"""The complaint loop through the pages: resident files on a phone, the desk assesses and
+proposes, the supervisor approves, the desk resolves and visits, the resident answers."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from portal.blueprints.complaints.models import Complaint
+from portal.core import clock
+from portal.extensions import db
+
+
+@pytest.fixture(autouse=True)
+def noon():
+    clock.freeze(datetime(2026, 11, 23, 4, 0, tzinfo=UTC))
+
+
+def step(client, complaint, action, **data):
+    return client.post(
+        f"/complaints/{complaint.id}/act/{action}",
+        data=data,
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+
+
+def test_the_loop_through_the_pages(client, world, login_as):
+    login_as("resident")
+    filed = client.post(
+        "/complaints/new",
+        data={"kind": "complaint", "category": "cleaning_greening", "content": "楼道两天没打扫"},
+    )
+    assert filed.status_code == 302
+    complaint = db.session.scalar(select(Complaint))
+    page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert "楼道两天没打扫" in page and "data-action" not in page  # nothing for them yet
+    login_as("frontdesk")
+    page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert 'data-action="assess"' in page
+    step(client, complaint, "assess", valid="true", department="保洁部")
+    step(client, complaint, "propose", plan="今天补扫并检查排班")
+    refused = step(client, complaint, "approve")
+    assert "Your role may not do this." in refused.get_data(as_text=True)
+    login_as("supervisor")
+    step(client, complaint, "approve")
+    login_as("frontdesk")
+    step(client, complaint, "resolve", result="已补扫，保洁排班已调整")
+    early = step(client, complaint, "close")
+    assert "Make the return visit before closing" in early.get_data(as_text=True)
+    login_as("resident")
+    step(client, complaint, "respond", accepted="true")
+    login_as("frontdesk")
+    step(client, complaint, "return-visit", result="satisfied", note="住户满意")
+    done = step(client, complaint, "close")
+    db.session.refresh(complaint)
+    assert complaint.status == "closed" and complaint.resident_accepted is True
+    timeline = done.get_data(as_text=True).split('data-testid="timeline"')[1]
+    assert "Plan approved" in timeline and "保洁部" in timeline
+
+
+def test_progress_reply_from_the_page_uses_estate_time(client, world, login_as):
+    login_as("frontdesk")
+    client.post(
+        f"/complaints/new?unit={world.unit.id}",
+        data={
+            "kind": "complaint",
+            "category": "neighbours_noise",
+            "content": "楼上噪音",
+            "unit": str(world.unit.id),
+            "reporter": str(world.resident.id),
+            "channel": "phone",
+        },
+    )
+    complaint = db.session.scalar(select(Complaint))
+    step(
+        client,
+        complaint,
+        "progress-reply",
+        message="已联系楼上住户",
+        next_reply_at="2026-11-26T10:00",
+    )
+    db.session.refresh(complaint)
+    assert complaint.due_at == datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def test_bad_complaints_are_refused_on_the_page(client, world, login_as):
+    login_as("resident")
+    long = client.post(
+        "/complaints/new", data={"kind": "complaint", "category": "fees", "content": "长" * 20_000}
+    )
+    assert long.status_code == 400
+    unknown = client.post(
+        "/complaints/new", data={"kind": "complaint", "category": "weather", "content": "x"}
+    )
+    assert unknown.status_code == 400
+    assert db.session.scalar(select(Complaint.id)) is None
