@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, and_, case, func, or_, select
+from sqlalchemy import Float, String, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -235,6 +235,26 @@ def _grouped_counts(actor, date_from, date_to, estate_id, group) -> dict:
 _COMPLAINT_COUNTS = ("received", "closed", "replied_on_time", "return_visits")
 
 
+class local_month(FunctionElement):
+    """'YYYY-MM' of a UTC timestamp in estate time (Asia/Shanghai: UTC+8, no DST)."""
+
+    type = String()
+    name = "local_month"
+    inherit_cache = True
+
+
+@compiles(local_month)
+def _local_month_pg(element, compiler, **kw):
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"to_char(({column}) + interval '8 hours', 'YYYY-MM')"
+
+
+@compiles(local_month, "sqlite")
+def _local_month_sqlite(element, compiler, **kw):
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m', {column}, '+8 hours')"
+
+
 def complaints_figures(actor, date_from: date, date_to: date, estate_id=None) -> dict:
     """The complaints part of the service report, per category and in total.
 
@@ -245,6 +265,33 @@ def complaints_figures(actor, date_from: date, date_to: date, estate_id=None) ->
     handling_rate = closed / received. One GROUP BY query.
     """
     from portal.blueprints.complaints.models import Category as ComplaintCategory
+    from portal.blueprints.complaints.models import Complaint
+
+    counts = complaint_counts(actor, date_from, date_to, estate_id, Complaint.category)
+    zero = dict.fromkeys(_COMPLAINT_COUNTS, 0)
+    totals = {n: sum(c[n] for c in counts.values()) for n in _COMPLAINT_COUNTS}
+    return {
+        "totals": complaint_rates(totals),
+        "by_category": [
+            {
+                "category": cat.value,
+                "label": str(cat.label),
+                **complaint_rates(counts.get(cat.value, zero)),
+            }
+            for cat in ComplaintCategory
+        ],
+    }
+
+
+def complaint_rates(counts: dict) -> dict:
+    return {**counts, "handling_rate": rate(counts["closed"], counts["received"])}
+
+
+def complaint_counts(actor, date_from, date_to, estate_id, group) -> dict:
+    """received / closed / replied on time / return visits per value of `group` (one query).
+
+    `group` is a column or SQL expression of Complaint (category, department, local_month).
+    """
     from portal.blueprints.complaints.models import Complaint, Kind, State
     from portal.blueprints.complaints.workflow import REPLY_WITHIN
 
@@ -265,26 +312,14 @@ def complaints_figures(actor, date_from: date, date_to: date, estate_id=None) ->
     )
     rows = db.session.execute(
         select(
-            Complaint.category.label("key"),
+            group.label("key"),
             func.count(Complaint.id).label("received"),
             func.count(case((Complaint.status == State.closed, 1))).label("closed"),
             func.count(case((on_time, 1))).label("replied_on_time"),
             func.count(Complaint.visited_at).label("return_visits"),
         )
         .where(*scope)
-        .group_by(Complaint.category)
+        .group_by(group)
+        .order_by(group)
     ).all()
-    counts = {r.key: {n: int(getattr(r, n)) for n in _COMPLAINT_COUNTS} for r in rows}
-    zero = dict.fromkeys(_COMPLAINT_COUNTS, 0)
-
-    def figures(c):
-        return {**c, "handling_rate": rate(c["closed"], c["received"])}
-
-    totals = {n: sum(c[n] for c in counts.values()) for n in _COMPLAINT_COUNTS}
-    return {
-        "totals": figures(totals),
-        "by_category": [
-            {"category": cat.value, "label": str(cat.label), **figures(counts.get(cat.value, zero))}
-            for cat in ComplaintCategory
-        ],
-    }
+    return {r.key: {n: int(getattr(r, n)) for n in _COMPLAINT_COUNTS} for r in rows}

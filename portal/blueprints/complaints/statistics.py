@@ -1,0 +1,135 @@
+"""The complaint register (投诉登记表) and statistics (投诉统计表): SQL aggregates by
+category, department and month, units with repeated complaints, and the .xlsx export."""
+
+import io
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal.blueprints.complaints.models import Category, Complaint, Kind
+from portal.blueprints.reports.service import (
+    complaint_counts,
+    complaint_rates,
+    local_month,
+    period_bounds,
+)
+from portal.core.access import visible
+from portal.core.units import labels_for
+from portal.extensions import db
+
+REPEAT_AT = 2  # a unit with this many complaints in the period is flagged
+
+
+def statistics(actor, date_from: date, date_to: date) -> dict:
+    """Figures by category, department and month, and the units that complained repeatedly."""
+    by_category = complaint_counts(actor, date_from, date_to, None, Complaint.category)
+    by_department = complaint_counts(
+        actor, date_from, date_to, None, func.coalesce(Complaint.department, "")
+    )
+    by_month = complaint_counts(actor, date_from, date_to, None, local_month(Complaint.created_at))
+    start, end = period_bounds(date_from, date_to)
+    repeated = db.session.execute(
+        select(Complaint.unit_id, func.count(Complaint.id))
+        .where(
+            visible(Complaint, actor),
+            Complaint.kind == Kind.complaint,
+            Complaint.unit_id.is_not(None),
+            Complaint.created_at >= start,
+            Complaint.created_at < end,
+        )
+        .group_by(Complaint.unit_id)
+        .having(func.count(Complaint.id) >= REPEAT_AT)
+        .order_by(func.count(Complaint.id).desc())
+    ).all()
+    labels = labels_for([unit_id for unit_id, _n in repeated])
+    return {
+        "by_category": [
+            {"key": str(Category(k).label), **complaint_rates(v)} for k, v in by_category.items()
+        ],
+        "by_department": [
+            {"key": k or _("(not assessed)"), **complaint_rates(v)}
+            for k, v in by_department.items()
+        ],
+        "by_month": [{"key": k, **complaint_rates(v)} for k, v in by_month.items()],
+        "repeated": [{"unit": labels.get(u, ""), "count": n} for u, n in repeated],
+    }
+
+
+def register_rows(actor, date_from: date, date_to: date):
+    """The register's rows (complaints of the period, oldest first) with their unit labels."""
+    start, end = period_bounds(date_from, date_to)
+    rows = db.session.scalars(
+        select(Complaint)
+        .where(visible(Complaint, actor), Complaint.created_at >= start, Complaint.created_at < end)
+        .order_by(Complaint.id)
+    ).all()
+    return rows, labels_for([c.unit_id for c in rows if c.unit_id])
+
+
+FIGURE_COLUMNS = ("received", "closed", "handling_rate", "replied_on_time", "return_visits")
+
+
+def workbook(actor, date_from: date, date_to: date, state_label) -> bytes:
+    """The register and the statistics as one .xlsx (two sheets)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    register = book.active
+    register.title = _("Register")
+    register.append(
+        [
+            _("Number"),
+            _("Registered"),
+            _("Unit"),
+            _("Channel"),
+            _("Category"),
+            _("What happened"),
+            _("Responsible department"),
+            _("Status"),
+            _("First reply"),
+            _("Return visit"),
+        ]
+    )
+    rows, labels = register_rows(actor, date_from, date_to)
+    for c in rows:
+        register.append(
+            [
+                c.number,
+                c.created_at.replace(tzinfo=None),
+                labels.get(c.unit_id, ""),
+                c.channel,
+                str(Category(c.category).label),
+                c.content,
+                c.department or "",
+                str(state_label(c.status)),
+                c.first_reply_at.replace(tzinfo=None) if c.first_reply_at else None,
+                c.visit_result or "",
+            ]
+        )
+    stats = statistics(actor, date_from, date_to)
+    sheet = book.create_sheet(_("Statistics"))
+    headings = [
+        _("Received"),
+        _("Closed"),
+        _("Handling rate"),
+        _("Replied on time"),
+        _("Return visits"),
+    ]
+    for title, key in (
+        (_("By category"), "by_category"),
+        (_("By department"), "by_department"),
+        (_("By month"), "by_month"),
+    ):
+        sheet.append([title, *headings])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        for row in stats[key]:
+            sheet.append([row["key"], *(row[c] for c in FIGURE_COLUMNS)])
+        sheet.append([])
+    sheet.append([_("Units with repeated complaints"), _("Complaints")])
+    for row in stats["repeated"]:
+        sheet.append([row["unit"], row["count"]])
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
