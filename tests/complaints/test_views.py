@@ -4,7 +4,7 @@ proposes, the supervisor approves, the desk resolves and visits, the resident an
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.blueprints.complaints.models import Complaint
 from portal.core import clock
@@ -128,3 +128,38 @@ def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
     assert "投诉统计" in text or "Complaint statistics" in text
     assert "财务部" in text
     assert client.get("/complaints/statistics?from=2026-12-01&to=2026-11-01").status_code == 400
+
+
+def test_photos_with_a_complaint_and_who_may_see_them(client, world, login_as, app, tmp_path):
+    from portal.core.uploads import StoredFile
+    from tests.factories import png_upload
+
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    login_as("resident")
+    client.post(
+        "/complaints/new",
+        content_type="multipart/form-data",
+        data={
+            "kind": "complaint",
+            "category": "cleaning_greening",
+            "content": "垃圾堆在楼道",
+            "photos": [png_upload("trash.png")],
+        },
+    )
+    photo = db.session.scalar(select(StoredFile))
+    assert photo.entity_type == "complaints"
+    assert client.get(f"/files/{photo.id}").status_code == 200
+    login_as("resident2")
+    assert client.get(f"/files/{photo.id}").status_code == 404
+    not_image = client.post(
+        "/complaints/new",
+        content_type="multipart/form-data",
+        data={
+            "kind": "complaint",
+            "category": "fees",
+            "content": "x",
+            "photos": [(__import__("io").BytesIO(b"MZ\x90\x00"), "virus.jpg")],
+        },
+    )
+    assert not_image.status_code == 400
+    assert db.session.scalar(select(func.count(Complaint.id))) == 1

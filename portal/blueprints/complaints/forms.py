@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms import MultipleFileField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -34,5 +34,8 @@ class ComplaintForm(FlaskForm):
     )
     content = TextAreaField(
         _l("What happened"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 5}
+    )
+    photos = MultipleFileField(
+        _l("Photos (up to 6, 10 MB each)"), render_kw={"accept": "image/*", "multiple": True}
     )
     submit = SubmitField(_l("Submit"))

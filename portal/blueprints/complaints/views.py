@@ -26,7 +26,7 @@ from portal.blueprints.complaints.forms import ComplaintForm
 from portal.blueprints.complaints.models import Category, Complaint, State
 from portal.blueprints.complaints.workflow import COMPLAINT
 from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
-from portal.core import clock, workflow
+from portal.core import clock, uploads, workflow
 from portal.core.access import get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
@@ -191,6 +191,7 @@ def new():
         ]
     if form.validate_on_submit():
         try:
+            photos = uploads.check_images(form.photos.data or [], limit=6)
             complaint = services.register_complaint(
                 current_user,
                 kind=form.kind.data,
@@ -200,12 +201,14 @@ def new():
                 channel=form.channel.data if staff else None,
                 reporter_id=form.reporter.data if staff else None,
             )
+            uploads.store(photos, entity=complaint, purpose="report", actor=current_user)
         except ServiceError as exc:
             db.session.rollback()
             field = {"unit_id": "unit"}.get(
                 next(iter(exc.fields), "content"), next(iter(exc.fields), "content")
             )
             getattr(form, field, form.content).errors.append(str(exc.message))
+            return render_template("complaints/new.html", form=form, staff=staff), exc.status
         else:
             db.session.commit()
             flash(
@@ -259,6 +262,7 @@ def detail(complaint_id):
         if complaint.unit_id
         else None,
         category=Category(complaint.category),
+        photos=uploads.files_of(complaint),
     )
 
 

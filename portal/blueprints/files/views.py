@@ -12,9 +12,10 @@ bp = Blueprint("files", __name__)
 
 def owners():
     """Which model owns files of each entity type (one explicit list)."""
+    from portal.blueprints.complaints.models import Complaint
     from portal.blueprints.repairs.models import Repair
 
-    return {"repairs": Repair}
+    return {"repairs": Repair, "complaints": Complaint}
 
 
 @bp.route("/<int:file_id>")
