@@ -28,3 +28,25 @@ def flash_refusal(exc: ServiceError) -> None:
     """Tell the user why the action was refused, with the fields at fault."""
     details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if k != "allowed")
     flash(f"{exc.message} {details}".strip(), "danger")
+
+
+def fill_intake_choices(form, actor, unit_id) -> None:
+    """The unit and reporter choices of a new ticket's form: staff register for one unit's
+    residents (or themselves); residents choose among their own units."""
+    from flask_babel import gettext as _
+    from wtforms.fields.choices import SelectChoice
+
+    from portal.core.units import labels_for, residents_of
+
+    if actor.is_staff:
+        form.unit.choices = (
+            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
+        )
+        form.reporter.choices = [SelectChoice(actor.id, _("Myself (staff)"))] + [
+            SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
+            for r in (residents_of([unit_id]) if unit_id else [])
+        ]
+    else:
+        form.unit.choices = [
+            SelectChoice(uid, label) for uid, label in labels_for(actor.current_unit_ids).items()
+        ]

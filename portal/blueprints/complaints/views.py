@@ -18,20 +18,24 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints import statistics as stats
 from portal.blueprints.complaints.forms import ComplaintForm
 from portal.blueprints.complaints.models import Category, Complaint, State
 from portal.blueprints.complaints.workflow import COMPLAINT
-from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
+from portal.blueprints.tickets import (
+    ActionForm,
+    action_data,
+    fill_intake_choices,
+    flash_refusal,
+)
 from portal.core import clock, uploads, workflow
 from portal.core.access import get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Estate
-from portal.core.units import labels_for, residents_of
+from portal.core.units import labels_for
 from portal.extensions import db
 from portal.pdf import render_pdf
 
@@ -177,18 +181,7 @@ def new():
     form = ComplaintForm()
     staff = current_user.is_staff
     unit_id = request.args.get("unit", type=int) or form.unit.data
-    if staff:
-        form.unit.choices = (
-            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
-        )
-        form.reporter.choices = [SelectChoice(current_user.id, _("Myself (staff)"))] + [
-            SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
-            for r in (residents_of([unit_id]) if unit_id else [])
-        ]
-    else:
-        form.unit.choices = [
-            SelectChoice(u, label) for u, label in labels_for(current_user.current_unit_ids).items()
-        ]
+    fill_intake_choices(form, current_user, unit_id)
     if form.validate_on_submit():
         try:
             photos = uploads.check_images(form.photos.data or [], limit=6)

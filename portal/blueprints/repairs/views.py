@@ -16,13 +16,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import RepairForm
 from portal.blueprints.repairs.models import Category, Repair, ReturnVisit, State
 from portal.blueprints.repairs.workflow import REPAIR, VISITORS
-from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
+from portal.blueprints.tickets import (
+    ActionForm,
+    action_data,
+    fill_intake_choices,
+    flash_refusal,
+)
 from portal.core import clock, uploads, workflow
 from portal.core.access import get_or_404, roles_required, staff_required
 from portal.core.errors import ServiceError
@@ -121,19 +125,7 @@ def new():
     form = RepairForm()
     staff = current_user.is_staff
     unit_id = request.args.get("unit", type=int) or form.unit.data
-    if staff:
-        form.unit.choices = (
-            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
-        )
-        form.reporter.choices = [SelectChoice(current_user.id, _("Myself (staff)"))] + [
-            SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
-            for r in (residents_of([unit_id]) if unit_id else [])
-        ]
-    else:
-        form.unit.choices = [
-            SelectChoice(uid, label)
-            for uid, label in labels_for(current_user.current_unit_ids).items()
-        ]
+    fill_intake_choices(form, current_user, unit_id)
     if form.validate_on_submit():
         try:
             photos = uploads.check_images(form.photos.data or [], limit=MAX_PHOTOS)
