@@ -1,18 +1,15 @@
 """API: complaints, inquiries and suggestions on the shared workflow (contracts §5)."""
 
-from flask import abort, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.spec import route
+from portal.blueprints.api.tickets import action_data, events_out
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints.models import Complaint
 from portal.blueprints.complaints.workflow import COMPLAINT
-from portal.core import workflow
 from portal.core.access import get_or_404
-from portal.core.people import User
 from portal.extensions import db
 
 
@@ -45,32 +42,7 @@ def complaint_out(c: Complaint, cls=s.ComplaintOut, **extra):
 
 
 def complaint_detail(c: Complaint):
-    events = workflow.history(c)
-    actors = {
-        u.id: u
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
-        )
-    }
-
-    def ref(user):
-        return s.UserRef(id=user.id, name=user.name, role=user.role.value) if user else None
-
-    return complaint_out(
-        c,
-        s.ComplaintDetailOut,
-        events=[
-            s.EventOut(
-                action=e.action,
-                **{"from": e.from_state},
-                to=e.to_state,
-                actor=ref(actors.get(e.actor_id)),
-                at=e.at,
-                data=e.data or {},
-            )
-            for e in events
-        ],
-    )
+    return complaint_out(c, s.ComplaintDetailOut, events=events_out(c))
 
 
 @route(
@@ -139,9 +111,6 @@ def get_complaint(complaint_id):
 def complaint_action(complaint_id, action):
     """Apply a workflow action; 409 names the actions the state allows."""
     complaint = get_or_404(Complaint, complaint_id)
-    data = request.get_json(silent=True)
-    if data is not None and not isinstance(data, dict):
-        abort(400)
-    services.act(complaint, action, actor=current_user, data=data or {})
+    services.act(complaint, action, actor=current_user, data=action_data())
     db.session.commit()
     return complaint_detail(complaint)

@@ -1,23 +1,16 @@
 """API: repairs on the shared workflow (contracts §5)."""
 
-from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.spec import route
+from portal.blueprints.api.tickets import action_data, events_out, user_ref
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.models import Repair
 from portal.blueprints.repairs.workflow import REPAIR
-from portal.core import workflow
 from portal.core.access import get_or_404
-from portal.core.people import User
 from portal.extensions import db
-
-
-def _ref(user):
-    return s.UserRef(id=user.id, name=user.name, role=user.role.value) if user else None
 
 
 def repair_out(repair: Repair, cls=s.RepairOut, **extra):
@@ -38,7 +31,7 @@ def repair_out(repair: Repair, cls=s.RepairOut, **extra):
         overdue=repair.is_overdue,
         reporter_id=repair.reporter_id,
         owner_id=repair.owner_id,
-        assignee=_ref(repair.assignee),
+        assignee=user_ref(repair.assignee),
         completion_note=repair.completion_note,
         charge=f"{repair.charge_fen / 100:.2f}" if repair.charge_fen is not None else None,
         rating=repair.rating,
@@ -48,28 +41,7 @@ def repair_out(repair: Repair, cls=s.RepairOut, **extra):
 
 
 def repair_detail(repair: Repair):
-    events = workflow.history(repair)
-    actors = {
-        u.id: u
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
-        )
-    }
-    return repair_out(
-        repair,
-        s.RepairDetailOut,
-        events=[
-            s.EventOut(
-                action=e.action,
-                **{"from": e.from_state},
-                to=e.to_state,
-                actor=_ref(actors.get(e.actor_id)),
-                at=e.at,
-                data=e.data or {},
-            )
-            for e in events
-        ],
-    )
+    return repair_out(repair, s.RepairDetailOut, events=events_out(repair))
 
 
 @route(
@@ -136,12 +108,7 @@ def get_repair(repair_id):
 )
 def repair_action(repair_id, action):
     """Apply a workflow action; 409 names the actions the state allows."""
-    from flask import request
-
     repair = _load(repair_id)
-    data = request.get_json(silent=True)
-    if data is not None and not isinstance(data, dict):
-        abort(400)
-    services.act(repair, action, actor=current_user, data=data or {})
+    services.act(repair, action, actor=current_user, data=action_data())
     db.session.commit()
     return repair_detail(repair)

@@ -6,12 +6,11 @@ from sqlalchemy import select
 
 from portal.blueprints.complaints.models import Category, Complaint, Kind
 from portal.blueprints.complaints.workflow import COMPLAINT, REPLY_WITHIN, notify_registered
-from portal.blueprints.repairs.models import Repair, Source
+from portal.blueprints.repairs.models import Repair
 from portal.core import workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
-from portal.core.people import User
-from portal.core.places import Unit
+from portal.core.intake import take_in
 from portal.extensions import db
 
 MAX_CONTENT = 2000
@@ -42,29 +41,13 @@ def register_complaint(
         errors["content"] = "too_long"
     if errors:
         raise ServiceError(_l("Some fields are not valid."), fields=errors)
-    if actor.is_staff:
-        try:
-            channel = Source(channel or Source.phone)
-        except ValueError:
-            raise ServiceError(_l("Unknown channel."), fields={"channel": "unknown"}) from None
-        unit = (
-            db.session.scalar(select(Unit).where(Unit.id == unit_id, visible(Unit, actor)))
-            if unit_id
-            else None
-        )
-        if unit_id and unit is None:
-            raise ServiceError(_l("No such unit in your estate."), fields={"unit_id": "unknown"})
-        estate_id = unit.estate_id if unit else actor.estate_id
-        reporter = db.session.get(User, reporter_id) if reporter_id else actor
-        if estate_id is None or reporter is None:
-            raise ServiceError(_l("Name the unit and the person."), fields={"unit_id": "required"})
-    else:
-        channel = Source.online
-        if unit_id is None and len(actor.current_unit_ids) == 1:
-            unit_id = actor.current_unit_ids[0]
-        if unit_id not in actor.current_unit_ids:
-            raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
-        estate_id, reporter = actor.estate_id, actor
+    intake = take_in(actor, unit_id=unit_id, channel=channel, reporter_id=reporter_id)
+    channel, estate_id, unit_id, reporter = (
+        intake.channel,
+        intake.estate_id,
+        intake.unit_id,
+        intake.reporter,
+    )
     if (
         repair_id is not None
         and db.session.scalar(

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
+from portal.core.intake import Source  # noqa: F401 - repairs speak of it too
 from portal.core.people import User
 from portal.core.places import Unit
 from portal.core.types import UTCDateTime
@@ -41,15 +42,6 @@ CATEGORY_LABELS = {
 class Location(StrEnum):
     unit = "unit"
     common = "common"
-
-
-class Source(StrEnum):
-    """How the request reached the centre."""
-
-    online = "online"
-    phone = "phone"
-    walk_in = "walk_in"
-    patrol = "patrol"
 
 
 class State(StrEnum):

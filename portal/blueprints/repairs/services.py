@@ -11,7 +11,6 @@ from portal.blueprints.repairs.models import (
     Location,
     Repair,
     ReturnVisit,
-    Source,
     State,
 )
 from portal.blueprints.repairs.workflow import (
@@ -23,8 +22,8 @@ from portal.blueprints.repairs.workflow import (
 from portal.core import clock, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
+from portal.core.intake import take_in
 from portal.core.people import Role, StaffRole, User
-from portal.core.places import Unit
 from portal.extensions import db
 
 MAX_DESCRIPTION = 2000
@@ -60,15 +59,13 @@ def submit_repair(
         errors["description"] = "too_long"
     if errors:
         raise ServiceError(_l("Some fields are not valid."), fields=errors)
-    if actor.is_staff:
-        channel, estate_id, reporter = _staff_intake(actor, unit_id, channel, reporter_id)
-    else:
-        channel = Source.online
-        if unit_id is None and len(actor.current_unit_ids) == 1:
-            unit_id = actor.current_unit_ids[0]
-        if unit_id not in actor.current_unit_ids:
-            raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
-        estate_id, reporter = actor.estate_id, actor
+    intake = take_in(actor, unit_id=unit_id, channel=channel, reporter_id=reporter_id)
+    channel, estate_id, unit_id, reporter = (
+        intake.channel,
+        intake.estate_id,
+        intake.unit_id,
+        intake.reporter,
+    )
     if location == Location.unit and unit_id is None:
         raise ServiceError(_l("Say which unit needs the repair."), fields={"unit_id": "required"})
     repair = Repair(
@@ -88,27 +85,6 @@ def submit_repair(
     repair.due_at = repair.created_at + limit(repair)
     notify_received(repair)
     return repair
-
-
-def _staff_intake(actor, unit_id, channel, reporter_id):
-    try:
-        channel = Source(channel or Source.phone)
-    except ValueError:
-        raise ServiceError(_l("Unknown channel."), fields={"channel": "unknown"}) from None
-    unit = None
-    if unit_id is not None:
-        unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, visible(Unit, actor)))
-        if unit is None:
-            raise ServiceError(_l("No such unit in your estate."), fields={"unit_id": "unknown"})
-    estate_id = unit.estate_id if unit else actor.estate_id
-    if estate_id is None:
-        raise ServiceError(
-            _l("Name the unit, or sign in as staff of an estate."), fields={"unit_id": "required"}
-        )
-    reporter = db.session.get(User, reporter_id) if reporter_id else actor
-    if reporter is None:
-        raise ServiceError(_l("Unknown reporter."), fields={"reporter_id": "unknown"})
-    return channel, estate_id, reporter
 
 
 def act(repair, action, *, actor, data=None) -> Repair:

@@ -1,0 +1,63 @@
+"""How any ticket is taken in: through which channel, for which unit, from whom.
+
+A resident files online for one of their current units; staff register for a caller, a
+walk-in or a patrol finding, for a unit of their estate (or none: a common area), on behalf
+of a resident or themselves. Repairs, complaints and the kinds after them use this one rule.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.core.access import visible
+from portal.core.errors import ServiceError
+from portal.core.people import User
+from portal.core.places import Unit
+from portal.extensions import db
+
+
+class Source(StrEnum):
+    """How a request reached the centre."""
+
+    online = "online"
+    phone = "phone"
+    walk_in = "walk_in"
+    patrol = "patrol"
+
+
+@dataclass
+class Intake:
+    channel: Source
+    estate_id: int
+    unit_id: int | None
+    reporter: User
+
+
+def take_in(actor, *, unit_id=None, channel=None, reporter_id=None) -> Intake:
+    """Resolve channel, estate, unit and reporter of a new ticket, or raise ServiceError."""
+    if not actor.is_staff:
+        if unit_id is None and len(actor.current_unit_ids) == 1:
+            unit_id = actor.current_unit_ids[0]
+        if unit_id not in actor.current_unit_ids:
+            raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
+        return Intake(Source.online, actor.estate_id, unit_id, actor)
+    try:
+        channel = Source(channel or Source.phone)
+    except ValueError:
+        raise ServiceError(_l("Unknown channel."), fields={"channel": "unknown"}) from None
+    unit = None
+    if unit_id is not None:
+        unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, visible(Unit, actor)))
+        if unit is None:
+            raise ServiceError(_l("No such unit in your estate."), fields={"unit_id": "unknown"})
+    estate_id = unit.estate_id if unit else actor.estate_id
+    if estate_id is None:
+        raise ServiceError(
+            _l("Name the unit, or sign in as staff of an estate."), fields={"unit_id": "required"}
+        )
+    reporter = db.session.get(User, reporter_id) if reporter_id else actor
+    if reporter is None:
+        raise ServiceError(_l("Unknown reporter."), fields={"reporter_id": "unknown"})
+    return Intake(channel, estate_id, unit_id, reporter)
