@@ -163,3 +163,25 @@ def test_photos_with_a_complaint_and_who_may_see_them(client, world, login_as, a
     )
     assert not_image.status_code == 400
     assert db.session.scalar(select(func.count(Complaint.id))) == 1
+
+
+def test_resident_answers_once_and_does_not_see_internal_notes(client, world, login_as):
+    from portal.blueprints.complaints.services import act, register_complaint
+
+    c = register_complaint(world.resident, category="service_attitude", content="前台态度差")
+    act(c, "assess", actor=world.frontdesk, data={"valid": True, "department": "客服部"})
+    act(c, "investigate", actor=world.frontdesk, data={"cause": "新员工未培训"})
+    act(c, "propose", actor=world.frontdesk, data={"plan": "道歉并培训"})
+    act(c, "approve", actor=world.supervisor)
+    act(c, "resolve", actor=world.frontdesk, data={"result": "已道歉"})
+    db.session.commit()
+    login_as("resident")
+    page = client.get(f"/complaints/{c.id}").get_data(as_text=True)
+    timeline = page.split('data-testid="timeline"')[1]
+    assert "道歉并培训" in timeline and "新员工未培训" not in timeline
+    assert "客服部" not in timeline
+    step(client, c, "respond", accepted="false", comment="道歉不够")
+    again = step(client, c, "respond", accepted="true")
+    assert "You have already answered." in again.get_data(as_text=True)
+    db.session.refresh(c)
+    assert c.resident_accepted is False

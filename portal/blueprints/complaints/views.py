@@ -45,7 +45,7 @@ STATE_LABELS = {
     State.registered: _l("Registered"),
     State.accepted: _l("Accepted"),
     State.plan_proposed: _l("Plan awaiting approval"),
-    State.in_progress: _l("In progress"),
+    State.in_progress: _l("Being handled"),
     State.resolved: _l("Resolved, awaiting return visit"),
     State.closed: _l("Closed"),
 }
@@ -63,6 +63,20 @@ ACTION_LABELS = {
     "close": _l("Closed"),
     "progress-reply": _l("Progress reply"),
     "hand-over": _l("Handed over"),
+}
+DONE_MESSAGES = {
+    "assess": _l("Assessment recorded."),
+    "answer": _l("Answer sent; closed."),
+    "investigate": _l("Investigation recorded."),
+    "propose": _l("Plan proposed; waiting for the supervisor's approval."),
+    "approve": _l("Plan approved."),
+    "send-back": _l("Plan sent back."),
+    "resolve": _l("Resolution recorded; the resident is told."),
+    "respond": _l("Thank you for your answer."),
+    "return-visit": _l("Return visit recorded."),
+    "close": _l("Complaint closed."),
+    "progress-reply": _l("Progress reply sent."),
+    "hand-over": _l("Handed over."),
 }
 VISIT_LABELS = {
     "satisfied": _l("Satisfied"),
@@ -280,5 +294,5 @@ def act(complaint_id, action):
         flash_refusal(exc)
     else:
         db.session.commit()
-        flash(_("Saved: %(what)s.", what=ACTION_LABELS.get(action, action)), "success")
+        flash(DONE_MESSAGES.get(action, _("Done.")), "success")
     return redirect(url_for("complaints.detail", complaint_id=complaint_id), 303)

@@ -229,11 +229,11 @@ def _visited(c, actor):
 
 
 def _own_complaint(c, actor):
-    return (
-        None
-        if actor.id == c.reporter_id or actor.is_staff
-        else _l("Only the person who complained can answer this.")
-    )
+    if actor.id != c.reporter_id and not actor.is_staff:
+        return _l("Only the person who complained can answer this.")
+    if c.resident_accepted is not None:
+        return _l("You have already answered.")
+    return None
 
 
 def _assessed_state(c, data):
