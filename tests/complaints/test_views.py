@@ -185,3 +185,26 @@ def test_resident_answers_once_and_does_not_see_internal_notes(client, world, lo
     assert "You have already answered." in again.get_data(as_text=True)
     db.session.refresh(c)
     assert c.resident_accepted is False
+
+
+def test_a_complaint_about_a_repair(client, world, login_as):
+    from portal.blueprints.repairs.services import submit_repair
+
+    repair = submit_repair(world.resident, category="civil", location="unit", description="窗")
+    db.session.commit()
+    login_as("resident")
+    form = client.get("/complaints/new").get_data(as_text=True)
+    assert repair.number in form
+    client.post(
+        "/complaints/new",
+        data={
+            "kind": "complaint",
+            "category": "maintenance",
+            "content": "报修三天没人来",
+            "repair": str(repair.id),
+        },
+    )
+    complaint = db.session.scalar(select(Complaint))
+    assert complaint.repair_id == repair.id
+    page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
+    assert f"/repairs/{repair.id}" in page

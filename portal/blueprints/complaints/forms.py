@@ -32,6 +32,9 @@ class ComplaintForm(FlaskForm):
         validate_choice=False,
         validators=[Optional()],
     )
+    repair = SelectField(
+        _l("About a repair (optional)"), coerce=int, validate_choice=False, validators=[Optional()]
+    )
     content = TextAreaField(
         _l("What happened"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 5}
     )

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints import statistics as stats
@@ -87,6 +88,15 @@ VISIT_LABELS = {
 
 def state_label(value):
     return STATE_LABELS[State(value)]
+
+
+def recent_repairs(actor, unit_id, limit=10):
+    """The repairs a complaint may be about: the unit's (or, for a resident, their own)."""
+    from portal.blueprints.repairs.services import repairs_for
+
+    if actor.is_staff and not unit_id:
+        return []
+    return db.session.scalars(repairs_for(actor, unit_id=unit_id).limit(limit)).all()
 
 
 @bp.route("/")
@@ -196,6 +206,10 @@ def new():
     staff = current_user.is_staff
     unit_id = request.args.get("unit", type=int) or form.unit.data
     fill_intake_choices(form, current_user, unit_id)
+    form.repair.choices = [SelectChoice(0, _("None"))] + [
+        SelectChoice(r.id, f"{r.number} · {r.category_enum.label}")
+        for r in recent_repairs(current_user, unit_id)
+    ]
     if form.validate_on_submit():
         try:
             photos = uploads.check_images(form.photos.data or [], limit=6)
@@ -207,6 +221,7 @@ def new():
                 unit_id=form.unit.data or None,
                 channel=form.channel.data if staff else None,
                 reporter_id=form.reporter.data if staff else None,
+                repair_id=form.repair.data or None,
             )
             uploads.store(photos, entity=complaint, purpose="report", actor=current_user)
         except ServiceError as exc:
