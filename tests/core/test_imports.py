@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -246,7 +245,6 @@ def test_script_laden_names_are_stored_as_text_and_shown_escaped(client, world, 
 
 
 def test_users_create_command(app, world):
-    runner = CliRunner()
     cli = app.test_cli_runner()
     result = cli.invoke(
         args=["users", "create", "boss", "--role", "admin", "--password", "long-enough-pw"]
@@ -268,7 +266,6 @@ def test_users_create_command(app, world):
     assert result.exit_code == 1 and "taken" in result.output
     result = cli.invoke(args=["users", "create", "x", "--role", "admin", "--password", "short"])
     assert result.exit_code == 1
-    assert runner  # the Click runner is what test_cli_runner wraps
     client = app.test_client()
     assert (
         client.post("/auth/login", data={"login": "desk2", "password": "another-pw-1"}).status_code

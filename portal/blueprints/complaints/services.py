@@ -42,12 +42,6 @@ def register_complaint(
     if errors:
         raise ServiceError(_l("Some fields are not valid."), fields=errors)
     intake = take_in(actor, unit_id=unit_id, channel=channel, reporter_id=reporter_id)
-    channel, estate_id, unit_id, reporter = (
-        intake.channel,
-        intake.estate_id,
-        intake.unit_id,
-        intake.reporter,
-    )
     if (
         repair_id is not None
         and db.session.scalar(
@@ -57,17 +51,20 @@ def register_complaint(
     ):
         raise ServiceError(_l("No such repair."), fields={"repair_id": "unknown"})
     complaint = Complaint(
-        estate_id=estate_id,
-        unit_id=unit_id,
-        reporter_id=reporter.id,
+        estate_id=intake.estate_id,
+        unit_id=intake.unit_id,
+        reporter_id=intake.reporter.id,
         kind=Kind(kind),
         category=Category(category),
-        channel=channel,
+        channel=intake.channel,
         content=content,
         repair_id=repair_id,
     )
     workflow.open_ticket(
-        COMPLAINT, complaint, actor=actor, data={"kind": Kind(kind).value, "channel": channel.value}
+        COMPLAINT,
+        complaint,
+        actor=actor,
+        data={"kind": Kind(kind).value, "channel": intake.channel.value},
     )
     complaint.due_at = complaint.created_at + REPLY_WITHIN
     notify_registered(complaint)

@@ -60,27 +60,24 @@ def submit_repair(
     if errors:
         raise ServiceError(_l("Some fields are not valid."), fields=errors)
     intake = take_in(actor, unit_id=unit_id, channel=channel, reporter_id=reporter_id)
-    channel, estate_id, unit_id, reporter = (
-        intake.channel,
-        intake.estate_id,
-        intake.unit_id,
-        intake.reporter,
-    )
-    if location == Location.unit and unit_id is None:
+    if location == Location.unit and intake.unit_id is None:
         raise ServiceError(_l("Say which unit needs the repair."), fields={"unit_id": "required"})
     repair = Repair(
-        estate_id=estate_id,
-        unit_id=unit_id,
-        reporter_id=reporter.id,
+        estate_id=intake.estate_id,
+        unit_id=intake.unit_id,
+        reporter_id=intake.reporter.id,
         category=category,
         location=location,
-        channel=channel,
+        channel=intake.channel,
         description=description,
         urgent=bool(urgent),
         preferred_time=(preferred_time or "").strip()[:100] or None,
     )
     workflow.open_ticket(
-        REPAIR, repair, actor=actor, data={"channel": channel.value, "category": category.value}
+        REPAIR,
+        repair,
+        actor=actor,
+        data={"channel": intake.channel.value, "category": category.value},
     )
     repair.due_at = repair.created_at + limit(repair)
     notify_received(repair)
