@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from portal.core.people import User
 from portal.extensions import db, login_manager
 
+STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
@@ -63,6 +64,8 @@ def start_session(user: User) -> None:
 
 def enforce_timeouts():
     """End a session that was idle too long or has reached its absolute lifetime."""
+    if request.endpoint in STATIC_ENDPOINTS:
+        return None
     if not current_user.is_authenticated or g.get("api_token_auth"):
         return None
     now = int(time.time())
@@ -91,7 +94,9 @@ def add_security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config.get("PRODUCTION"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user and current_user.is_authenticated:
+    # Pages of a signed-in user are private; static files are public and need no user
+    # lookup (which would cost a query per file).
+    if request.endpoint not in STATIC_ENDPOINTS and current_user.is_authenticated:
         headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -255,3 +255,11 @@ def test_next_parameter_never_leaves_the_site(client, world):
         "/auth/login?next=/units/1", data={"login": "resident", "password": "portal-demo"}
     )
     assert response.location == "/units/1"
+
+
+def test_static_files_do_not_load_the_user(client, login_as, count_queries):
+    login_as("resident")
+    with count_queries() as counter:
+        response = client.get("/static/css/portal.css")
+    assert response.status_code == 200 and counter.count == 0
+    assert "no-store" not in response.headers.get("Cache-Control", "")

@@ -17,14 +17,14 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import LOCALES
 from tests.e2e.test_sign_in import Language, sign_in, text_of
+from tests.e2e.tickets import action, actions_offered, phone_fits, timeline_entries
 
 pytestmark = pytest.mark.browser
 
 RESIDENT_UNIT = "A区 1栋 1单元101"
 CATEGORY = "cleaning_greening"
 CATEGORY_LABEL = "Cleaning & greening"
-# The complaint's in-progress label. It shares its msgid with the repairs' (zh: 维修中, "under
-# repair"); if the portal gives complaints their own msgid (处理中), name it here.
+# The complaint's in-progress label (its own msgid: zh 处理中, not the repairs' 维修中).
 IN_PROGRESS = "Being handled"
 NUMBER = re.compile(r"TS\d{8}\d{4}")  # prefix, local day, counter
 # The workflow's own identifiers and data, which a page should put into words (lower case,
@@ -97,19 +97,6 @@ def saved(tab, action_msgid: str):
     expect(tab.page.get_by_role("alert")).to_have_text(tab.t(DONE[action_msgid]))
 
 
-def action(page, name: str):
-    return page.get_by_test_id("actions").locator(f"form[data-action='{name}']")
-
-
-def actions_offered(page) -> list[str]:
-    forms = page.get_by_test_id("actions").locator("form[data-action]")
-    return [f.get_attribute("data-action") for f in forms.all()]
-
-
-def timeline_entries(page):
-    return page.get_by_test_id("timeline").locator("li")
-
-
 def check_timeline(tab, language: Language, steps: int, where: str):
     """One entry per step taken, each named in words in the language of the page."""
     timeline = tab.page.get_by_test_id("timeline")
@@ -130,11 +117,6 @@ def check_timeline(tab, language: Language, steps: int, where: str):
             language.problems.append(
                 f"{where}: timeline entry {i + 1} is {name!r}, expected {tab.t(JOURNEY[i])!r}"
             )
-
-
-def phone_fits(tab):
-    if tab.phone:
-        tab.no_horizontal_scroll()
 
 
 def list_item(page, content: str):

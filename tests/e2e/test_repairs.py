@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import LOCALES, SCREENSHOTS
 from tests.e2e.test_notices import pdf_has_text
 from tests.e2e.test_sign_in import Language, sign_in, text_of
+from tests.e2e.tickets import action, actions_offered, phone_fits, timeline_entries
 
 pytestmark = pytest.mark.browser
 
@@ -66,19 +67,6 @@ def done(tab, msgid: str):
     expect(tab.page.get_by_role("alert")).to_have_text(tab.t(msgid))
 
 
-def action(page, name: str):
-    return page.get_by_test_id("actions").locator(f"form[data-action='{name}']")
-
-
-def actions_offered(page) -> list[str]:
-    forms = page.get_by_test_id("actions").locator("form[data-action]")
-    return [f.get_attribute("data-action") for f in forms.all()]
-
-
-def timeline_entries(page):
-    return page.get_by_test_id("timeline").locator("li")
-
-
 def check_timeline(tab, language: Language, entries: int, where: str):
     """One entry per step taken, and in the language of the page."""
     timeline = tab.page.get_by_test_id("timeline")
@@ -104,11 +92,6 @@ def photos_load(tab, count: int):
         response = page.request.get(tab.base_url + image.get_attribute("src"))
         assert response.ok, response.status
         assert response.headers["content-type"].startswith("image/png")
-
-
-def phone_fits(tab):
-    if tab.phone:
-        tab.no_horizontal_scroll()
 
 
 def report(tab, language: Language, description: str) -> str:
