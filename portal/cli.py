@@ -14,7 +14,7 @@ users_cli = AppGroup("users", help="Manage staff accounts.")
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(["units", "residents"]))
+@click.argument("kind", type=click.Choice(["units", "residents", "bills", "payments"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--estate", "estate_name", help="The estate the rows belong to.")
 @click.option("--check", is_flag=True, help="Validate only; write nothing.")

@@ -57,6 +57,7 @@ class Job(db.Model):
 # Every kind of job and the function run(job) that does its work: one explicit list.
 JOB_FUNCTIONS: dict[str, str] = {
     "notice_print": "portal.notify.printing.print_notice_for_building",
+    "billing_run": "portal.blueprints.fees.billing.run_billing_job",
 }
 
 

@@ -6,6 +6,7 @@ def register_blueprints(app):
     from portal.blueprints.api import bp as api_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.complaints.views import bp as complaints_bp
+    from portal.blueprints.fees.views import bp as fees_bp
     from portal.blueprints.files.views import bp as files_bp
     from portal.blueprints.home.views import bp as home_bp
     from portal.blueprints.jobs.views import bp as jobs_bp
@@ -19,6 +20,7 @@ def register_blueprints(app):
     app.register_blueprint(repairs_bp, url_prefix="/repairs")
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(notices_bp, url_prefix="/notices")
+    app.register_blueprint(fees_bp, url_prefix="/fees")
     app.register_blueprint(files_bp, url_prefix="/files")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(admin_bp, url_prefix="/admin")

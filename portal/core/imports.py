@@ -236,6 +236,7 @@ def run_import(kind, filename, data, *, estate_name=None, actor=None, dry_run=Fa
 
     Returns an ImportReport; the caller commits when report.ok and not dry_run.
     """
+    from portal.blueprints.fees import imports as fee_imports  # noqa: F401 - bills, payments
     from portal.core import place_imports  # noqa: F401 - registers units and residents
 
     if kind not in IMPORTERS:

@@ -164,22 +164,38 @@ def workflow_of(ticket) -> Workflow:
 
 def next_number(workflow: Workflow, estate_id: int) -> str:
     """A gap-free number per estate, kind and day: BX202611220001."""
+    return next_in_sequence(estate_id, workflow.kind, workflow.prefix)
+
+
+def next_in_sequence(estate_id: int, kind: str, prefix: str) -> str:
+    """The next number of a gap-free daily sequence per estate (tickets, receipts).
+
+    The counter row is locked until the caller's transaction ends, so a rolled-back
+    transaction gives its number back and concurrent callers queue for the next one.
+    """
     day = clock.local_today().strftime("%Y%m%d")
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(TicketCounter)
+        .values(estate_id=estate_id, kind=kind, day=day, value=0)
+        .on_conflict_do_nothing()
+    )
     counter = db.session.scalar(
         select(TicketCounter)
         .where(
             TicketCounter.estate_id == estate_id,
-            TicketCounter.kind == workflow.kind,
+            TicketCounter.kind == kind,
             TicketCounter.day == day,
         )
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if counter is None:
-        counter = TicketCounter(estate_id=estate_id, kind=workflow.kind, day=day, value=0)
-        db.session.add(counter)
     counter.value += 1
     db.session.flush()
-    return f"{workflow.prefix}{day}{counter.value:04d}"
+    return f"{prefix}{day}{counter.value:04d}"
 
 
 def open_ticket(workflow: Workflow, ticket, *, actor, data=None) -> Any:

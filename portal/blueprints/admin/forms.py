@@ -11,11 +11,16 @@ from portal.core.people import ROLE_LABELS, STAFF_ROLES
 
 
 class ImportForm(FlaskForm):
-    """Upload a units or residents file."""
+    """Upload a units, residents, bills or payments file."""
 
     kind = SelectField(
         _l("What the file holds"),
-        choices=[SelectChoice("units", _l("Units")), SelectChoice("residents", _l("Residents"))],
+        choices=[
+            SelectChoice("units", _l("Units")),
+            SelectChoice("residents", _l("Residents")),
+            SelectChoice("bills", _l("Bills")),
+            SelectChoice("payments", _l("Payments")),
+        ],
     )
     file = FileField(_l("File (.csv in UTF-8 or .xlsx)"), validators=[FileRequired()])
     check = SubmitField(_l("Check only"))

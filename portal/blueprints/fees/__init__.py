@@ -1,0 +1,1 @@
+"""Fees: fee items and rates, billing runs, payments, receipts, arrears and reminders."""

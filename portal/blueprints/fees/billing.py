@@ -1,0 +1,428 @@
+"""Billing runs: bill every billable unit for one month, once (issue: billing runs).
+
+Units whose occupancy did not change after the month began are billed by one
+INSERT … SELECT per item and category (the set-based work the database does best); the
+few whose category changed in or after the month are billed day by day in Python from
+their occupancy history. Paid services recorded by repairs become bills in the same run.
+The unique (unit, source_key) pair makes a second run of the same month bill nothing.
+"""
+
+import calendar
+import re
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, String, cast, func, insert, literal, select, type_coerce
+
+from portal.core import clock, settings
+from portal.core.errors import Conflict, ServiceError
+from portal.core.places import Occupancy, Unit, UnitOccupancy
+from portal.core.types import UTCDateTime
+from portal.extensions import db
+
+from .ledger import allocate, issue_bill, lock_unit, unspent_payments
+from .models import Allocation, Bill, BillingRun, FeeItem, Payment
+from .rules import (
+    DUE_DAYS,
+    NOT_BILLED,
+    PAID_SERVICE,
+    VACANT_PAY_PERCENT,
+    Rates,
+    item_by_code,
+    vacant_occupancies,
+)
+
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_period(raw: str) -> tuple[date, date]:
+    """'2026-12' → (2026-12-01, 2026-12-31), or a clear 400."""
+    match = PERIOD_RE.match((raw or "").strip())
+    if not match:
+        raise ServiceError(
+            _l("Give the month as YYYY-MM, e.g. 2026-12."), fields={"period": "format"}
+        )
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 2000 <= year <= 2100:
+        raise ServiceError(
+            _l("Give the month as YYYY-MM, e.g. 2026-12."), fields={"period": "range"}
+        )
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def start_run(estate_id: int, period: str, *, actor) -> BillingRun:
+    """Create the run and its job; refused (409) while another run of the estate is going."""
+    from portal.jobs import Job, JobStatus, start_job
+
+    parse_period(period)
+    busy = db.session.scalar(
+        select(BillingRun.id)
+        .join(Job, Job.id == BillingRun.job_id)
+        .where(
+            BillingRun.estate_id == estate_id,
+            Job.status.in_([JobStatus.queued, JobStatus.running]),
+        )
+    )
+    if busy:
+        raise Conflict(_l("A billing run for this estate is already under way."))
+    run = BillingRun(estate_id=estate_id, period=period.strip(), created_by_id=actor.id)
+    db.session.add(run)
+    db.session.flush()
+    job = start_job("billing_run", actor=actor, estate_id=estate_id, run_id=run.id)
+    run.job_id = job.id
+    return run
+
+
+def run_billing_job(job) -> None:
+    """The job function (jobs.JOB_FUNCTIONS['billing_run'])."""
+    from portal.jobs import set_progress
+
+    run = db.session.get(BillingRun, job.params["run_id"])
+    bill_month(run, progress=lambda done, total: set_progress(job, done, total))
+    db.session.commit()
+
+
+def bill_month(run: BillingRun, progress=None) -> dict:
+    """Bill the run's month for its estate; returns (and stores) the summary."""
+    start, end = parse_period(run.period)
+    estate_id = run.estate_id
+    due_on = start + timedelta(days=settings.get(DUE_DAYS.key, estate_id))
+    items = db.session.scalars(
+        select(FeeItem)
+        .where(FeeItem.estate_id == estate_id, FeeItem.active.is_(True))
+        .order_by(FeeItem.id)
+    ).all()
+    recurring = [i for i in items if i.basis_enum.recurring]
+    rates = Rates([i.id for i in recurring], start)
+    pay_percent = settings.get(VACANT_PAY_PERCENT.key, estate_id)
+    vacant = vacant_occupancies(estate_id)
+    billable = [o.value for o in Occupancy if o not in NOT_BILLED]
+    now = clock.now()
+    steps = [(i, o) for i in recurring for o in billable]
+    total_steps = len(steps) + len(recurring) + 1
+    no_rate = []
+    for done, (item, occupancy) in enumerate(steps):
+        rate = rates.rate(item.id, occupancy)
+        if rate is None:
+            count = _count_units(estate_id, item, occupancy)
+            if count:
+                no_rate.append({"item": item.code, "occupancy": occupancy, "units": count})
+            continue
+        if rate == 0:
+            continue
+        pay = pay_percent if occupancy in vacant else 100
+        _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now)
+        if progress:
+            progress(done + 1, total_steps)
+    changed = 0
+    for n, item in enumerate(recurring):
+        changed += _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_on)
+        if progress:
+            progress(len(steps) + n + 1, total_steps)
+    services = _bill_paid_services(run, due_on)
+    _allocate_credit(estate_id, run.id)
+    summary = _summary(run, start, end, items, no_rate, changed, services)
+    run.summary = summary
+    run.finished_at = clock.now()
+    db.session.flush()
+    return summary
+
+
+def _source_key(period: str, item: FeeItem) -> str:
+    return f"run:{period}:{item.code}"
+
+
+def _month_units(estate_id, item, start):
+    """Units an item bills for the month whose category held the whole month."""
+    conditions = [Unit.estate_id == estate_id, Unit.occupancy_since <= start, Unit.area_m2 > 0]
+    if item.unit_kind:
+        conditions.append(Unit.kind == item.unit_kind)
+    return conditions
+
+
+def _gross_expression(item, rate):
+    if item.basis == "per_m2_month":
+        # area is stored in hundredths of m²: round(area × rate) to the fen, half up.
+        area = type_coerce(Unit.area_m2, BigInteger)
+        return (area * literal(rate, BigInteger) + 50) // 100
+    return literal(rate, BigInteger)
+
+
+def _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now):
+    key = _source_key(run.period, item)
+    gross = _gross_expression(item, rate)
+    amount = gross if pay == 100 else (gross * literal(pay, BigInteger) + 50) // 100
+    rule = None if pay == 100 else "vacant"
+    note = None if pay == 100 else f"未入住按 {pay}% 收取"
+    already = select(Bill.id).where(Bill.unit_id == Unit.id, Bill.source_key == key).exists()
+    chosen = select(
+        Unit.estate_id,
+        Unit.id,
+        literal(item.id),
+        Unit.occupancy,
+        literal(start),
+        literal(end),
+        literal(due_on),
+        gross,
+        gross - amount,
+        amount,
+        literal(rule),
+        literal(note),
+        literal("run"),
+        literal(key),
+        literal(run.id),
+        literal(now, UTCDateTime),
+        literal(run.created_by_id),
+    ).where(
+        *_month_units(run.estate_id, item, start), Unit.occupancy == occupancy, ~already, amount > 0
+    )
+    db.session.execute(
+        insert(Bill).from_select(
+            [
+                "estate_id",
+                "unit_id",
+                "fee_item_id",
+                "occupancy",
+                "period_start",
+                "period_end",
+                "due_on",
+                "gross_fen",
+                "discount_fen",
+                "amount_fen",
+                "discount_rule",
+                "discount_note",
+                "source",
+                "source_key",
+                "run_id",
+                "created_at",
+                "created_by_id",
+            ],
+            chosen,
+        )
+    )
+
+
+def _count_units(estate_id, item, occupancy) -> int:
+    conditions = [Unit.estate_id == estate_id, Unit.occupancy == occupancy]
+    if item.unit_kind:
+        conditions.append(Unit.kind == item.unit_kind)
+    return db.session.scalar(select(func.count(Unit.id)).where(*conditions))
+
+
+def segments(history, start: date, end: date):
+    """(occupancy, days) for each stretch of [start, end] from a unit's history
+    (entries oldest first); days before the first entry are not billed."""
+    result = []
+    for index, (occupancy, since) in enumerate(history):
+        until = history[index + 1][1] - timedelta(days=1) if index + 1 < len(history) else end
+        first, last = max(since, start), min(until, end)
+        if first <= last:
+            result.append((occupancy, (last - first).days + 1))
+    return result
+
+
+def month_charge(item, area_hundredths, rate_of, pay_percent, vacant, parts, days_in_month):
+    """(gross, amount, vacant days) for a unit billed day by day over its stretches."""
+    from portal.core.money import share
+
+    gross = amount = vacant_days = 0
+    for occupancy, days in parts:
+        if occupancy in {o.value for o in NOT_BILLED}:
+            continue
+        rate = rate_of(occupancy)
+        if not rate:
+            continue
+        monthly = area_hundredths * rate if item.basis == "per_m2_month" else rate * 100
+        part = share(monthly, days, 100 * days_in_month)
+        gross += part
+        if occupancy in vacant:
+            amount += share(part, pay_percent, 100)
+            vacant_days += days
+        else:
+            amount += part
+    return gross, amount, vacant_days
+
+
+def _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_on) -> int:
+    conditions = [Unit.estate_id == run.estate_id, Unit.occupancy_since > start]
+    if item.unit_kind:
+        conditions.append(Unit.kind == item.unit_kind)
+    key = _source_key(run.period, item)
+    units = db.session.scalars(
+        select(Unit)
+        .where(
+            *conditions,
+            ~select(Bill.id).where(Bill.unit_id == Unit.id, Bill.source_key == key).exists(),
+        )
+        .order_by(Unit.id)
+    ).all()
+    if not units:
+        return 0
+    history: dict[int, list] = {}
+    for unit_id, occupancy, since in db.session.execute(
+        select(UnitOccupancy.unit_id, UnitOccupancy.occupancy, UnitOccupancy.effective_on)
+        .where(UnitOccupancy.unit_id.in_([u.id for u in units]), UnitOccupancy.effective_on <= end)
+        .order_by(UnitOccupancy.unit_id, UnitOccupancy.effective_on, UnitOccupancy.id)
+    ):
+        entries = history.setdefault(unit_id, [])
+        if entries and entries[-1][1] == since:
+            entries[-1] = (occupancy, since)  # a correction on the same day replaces it
+        else:
+            entries.append((occupancy, since))
+    days_in_month = (end - start).days + 1
+    billed = 0
+    for unit in units:
+        parts = segments(history.get(unit.id, []), start, end)
+        area = int(unit.area_m2 * 100)
+        gross, amount, vacant_days = month_charge(
+            item,
+            area,
+            lambda occupancy: rates.rate(item.id, occupancy),
+            pay_percent,
+            vacant,
+            parts,
+            days_in_month,
+        )
+        if amount <= 0:
+            continue
+        days = sum(d for o, d in parts if o not in {x.value for x in NOT_BILLED})
+        notes = []
+        if days < days_in_month:
+            notes.append(f"按 {days}/{days_in_month} 天计")
+        if vacant_days:
+            notes.append(f"未入住 {vacant_days} 天按 {pay_percent}% 收取")
+        issue_bill(
+            unit,
+            item,
+            amount_fen=amount,
+            discount_fen=gross - amount,
+            discount_rule="vacant" if gross > amount else None,
+            discount_note="；".join(notes) or None,
+            period_start=start,
+            period_end=end,
+            due_on=due_on,
+            source="run",
+            source_key=key,
+            occupancy=parts[-1][0] if parts else unit.occupancy,
+            run_id=run.id,
+            allocate_now=False,
+        )
+        billed += 1
+    return billed
+
+
+def _bill_paid_services(run, due_on) -> dict:
+    """Charges technicians recorded on completed repairs become bills (once each)."""
+    from portal.blueprints.repairs.models import Repair
+
+    item = item_by_code(run.estate_id, PAID_SERVICE)
+    if item is None:
+        return {"bills": 0, "amount_fen": 0, "missing_item": True}
+    repairs = db.session.execute(
+        select(Repair, Unit)
+        .join(Unit, Unit.id == Repair.unit_id)
+        .where(
+            Repair.estate_id == run.estate_id,
+            Repair.charge_fen > 0,
+            Repair.status.in_(["completed", "closed"]),
+            ~select(Bill.id)
+            .where(
+                Bill.unit_id == Repair.unit_id,
+                Bill.source_key == literal("repair:").concat(cast(Repair.id, String)),
+            )
+            .exists(),
+        )
+        .order_by(Repair.id)
+    ).all()
+    total = 0
+    for repair, unit in repairs:
+        bill = issue_bill(
+            unit,
+            item,
+            amount_fen=repair.charge_fen,
+            due_on=due_on,
+            source="repair",
+            source_key=f"repair:{repair.id}",
+            note=f"{repair.number} {repair.description[:80]}",
+            run_id=run.id,
+            allocate_now=False,
+        )
+        if bill is not None:
+            total += bill.amount_fen
+    return {"bills": len(repairs), "amount_fen": total, "missing_item": False}
+
+
+def _allocate_credit(estate_id: int, run_id: int) -> None:
+    """Units that had credit pay their new bills from it."""
+    used = (
+        select(Allocation.payment_id, func.sum(Allocation.amount_fen).label("used"))
+        .group_by(Allocation.payment_id)
+        .subquery()
+    )
+    with_credit = db.session.scalars(
+        select(Payment.unit_id)
+        .outerjoin(used, used.c.payment_id == Payment.id)
+        .where(
+            Payment.estate_id == estate_id,
+            Payment.unit_id.in_(select(Bill.unit_id).where(Bill.run_id == run_id)),
+        )
+        .group_by(Payment.unit_id)
+        .having(func.sum(Payment.amount_fen - func.coalesce(used.c.used, 0)) > 0)
+    ).all()
+    for unit_id in with_credit:
+        lock_unit(unit_id)
+        if unspent_payments(unit_id):
+            allocate(unit_id)
+
+
+def _summary(run, start, end, items, no_rate, changed, services) -> dict:
+    names = {i.id: (i.code, i.name) for i in items}
+    rows = db.session.execute(
+        select(
+            Bill.fee_item_id,
+            func.count(Bill.id),
+            func.sum(Bill.amount_fen),
+            func.sum(Bill.discount_fen),
+            func.count(Bill.discount_rule),
+        )
+        .where(Bill.run_id == run.id)
+        .group_by(Bill.fee_item_id)
+        .order_by(Bill.fee_item_id)
+    ).all()
+    by_item = [
+        {
+            "item": names.get(item_id, ("?", "?"))[0],
+            "name": names.get(item_id, ("?", "?"))[1],
+            "bills": count,
+            "amount_fen": int(amount or 0),
+            "discount_fen": int(discount or 0),
+            "discounted_bills": discounted,
+        }
+        for item_id, count, amount, discount, discounted in rows
+    ]
+    not_billed = db.session.execute(
+        select(Unit.occupancy, func.count(Unit.id))
+        .where(Unit.estate_id == run.estate_id, Unit.occupancy.in_([o.value for o in NOT_BILLED]))
+        .group_by(Unit.occupancy)
+    ).all()
+    earlier = db.session.scalar(
+        select(func.count(Bill.id)).where(
+            Bill.estate_id == run.estate_id,
+            Bill.source_key.in_([_source_key(run.period, i) for i in items]),
+            Bill.run_id != run.id,
+        )
+    )
+    return {
+        "period": run.period,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "bills": sum(r["bills"] for r in by_item),
+        "amount_fen": sum(r["amount_fen"] for r in by_item),
+        "discount_fen": sum(r["discount_fen"] for r in by_item),
+        "by_item": by_item,
+        "already_billed": int(earlier or 0),
+        "not_billed": {occupancy: count for occupancy, count in not_billed},
+        "no_rate": no_rate,
+        "prorated_units": changed,
+        "paid_services": services,
+    }

@@ -1,0 +1,377 @@
+"""The ledger: bills, payments, allocations and reversals (DESIGN §5).
+
+Every change to a unit's money happens here, with the unit's row locked, so two cashiers
+(or a cashier and an online callback) never allocate the same credit twice. Balances are
+derived: what a unit owes is its live bills less what is allocated to them; its credit is
+what it paid less what is allocated from its payments.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.core import audit, clock
+from portal.core.errors import Conflict, ServiceError
+from portal.core.places import Unit
+from portal.core.workflow import next_in_sequence
+from portal.extensions import db
+
+from .models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
+
+RECEIPT_PREFIX = "SJ"
+
+
+def lock_unit(unit_id: int) -> None:
+    """Hold the unit's row until the transaction ends: one money change per unit at a time."""
+    db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+
+
+def not_reversed(bill=Bill):
+    return ~select(BillReversal.id).where(BillReversal.bill_id == bill.id).exists()
+
+
+def payment_not_reversed(payment=Payment):
+    reversal = db.aliased(Payment)
+    return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
+
+
+def allocated_to_bills():
+    """bill_id → allocated fen, as a subquery."""
+    return (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .group_by(Allocation.bill_id)
+        .subquery()
+    )
+
+
+def outstanding_bills(unit_id: int) -> list[tuple[int, int]]:
+    """(bill id, fen still owed) of the unit's open bills, oldest due first."""
+    paid = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.bill_id == Bill.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Bill.id, Bill.amount_fen - paid)
+        .where(Bill.unit_id == unit_id, not_reversed(), Bill.amount_fen > paid)
+        .order_by(Bill.due_on, Bill.id)
+    ).all()
+    return [(bill_id, owed) for bill_id, owed in rows]
+
+
+def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
+    """(payment id, fen not yet allocated) of the unit's live payments, oldest first."""
+    used = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.payment_id == Payment.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Payment.id, Payment.amount_fen - used)
+        .where(
+            Payment.unit_id == unit_id,
+            Payment.amount_fen > 0,
+            payment_not_reversed(),
+            Payment.amount_fen > used,
+        )
+        .order_by(Payment.id)
+    ).all()
+    return [(payment_id, left) for payment_id, left in rows]
+
+
+def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
+    """Apply the unit's unspent payments to its oldest open bills. The caller holds the
+    unit's lock (every function here takes it first)."""
+    applied_on = applied_on or clock.local_today()
+    bills = outstanding_bills(unit_id)
+    payments = unspent_payments(unit_id)
+    made = []
+    b = p = 0
+    while b < len(bills) and p < len(payments):
+        bill_id, owed = bills[b]
+        payment_id, left = payments[p]
+        amount = min(owed, left)
+        made.append(
+            Allocation(
+                payment_id=payment_id, bill_id=bill_id, amount_fen=amount, applied_on=applied_on
+            )
+        )
+        bills[b] = (bill_id, owed - amount)
+        payments[p] = (payment_id, left - amount)
+        if owed == amount:
+            b += 1
+        if left == amount:
+            p += 1
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+@dataclass
+class Balance:
+    owed_fen: int = 0
+    credit_fen: int = 0
+
+
+def balances(unit_ids) -> dict[int, Balance]:
+    """What each unit owes and its credit, in two grouped queries."""
+    unit_ids = list(unit_ids)
+    result = {unit_id: Balance() for unit_id in unit_ids}
+    if not unit_ids:
+        return result
+    paid = allocated_to_bills()
+    owed = db.session.execute(
+        select(Bill.unit_id, func.sum(Bill.amount_fen - func.coalesce(paid.c.paid, 0)))
+        .outerjoin(paid, paid.c.bill_id == Bill.id)
+        .where(Bill.unit_id.in_(unit_ids), not_reversed())
+        .group_by(Bill.unit_id)
+    ).all()
+    for unit_id, fen in owed:
+        result[unit_id].owed_fen = int(fen or 0)
+    used = (
+        select(Allocation.payment_id, func.sum(Allocation.amount_fen).label("used"))
+        .group_by(Allocation.payment_id)
+        .subquery()
+    )
+    credit = db.session.execute(
+        select(Payment.unit_id, func.sum(Payment.amount_fen - func.coalesce(used.c.used, 0)))
+        .outerjoin(used, used.c.payment_id == Payment.id)
+        .where(Payment.unit_id.in_(unit_ids))
+        .group_by(Payment.unit_id)
+    ).all()
+    for unit_id, fen in credit:
+        result[unit_id].credit_fen = int(fen or 0)
+    return result
+
+
+def balance(unit_id: int) -> Balance:
+    return balances([unit_id])[unit_id]
+
+
+def issue_bill(
+    unit: Unit,
+    item: FeeItem,
+    *,
+    amount_fen: int,
+    due_on: date,
+    source: str,
+    source_key: str,
+    actor=None,
+    discount_fen: int = 0,
+    discount_rule: str | None = None,
+    discount_note: str | None = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    occupancy: str | None = None,
+    note: str | None = None,
+    run_id: int | None = None,
+    allocate_now: bool = True,
+) -> Bill | None:
+    """Charge a unit once for one cause (source_key); None when that cause is billed."""
+    if amount_fen <= 0 or discount_fen < 0:
+        raise ServiceError(_l("The amount must be more than zero."), fields={"amount": "positive"})
+    lock_unit(unit.id)
+    exists = db.session.scalar(
+        select(Bill.id).where(Bill.unit_id == unit.id, Bill.source_key == source_key)
+    )
+    if exists:
+        return None
+    bill = Bill(
+        estate_id=unit.estate_id,
+        unit_id=unit.id,
+        fee_item_id=item.id,
+        occupancy=occupancy or unit.occupancy,
+        period_start=period_start,
+        period_end=period_end,
+        due_on=due_on,
+        gross_fen=amount_fen + discount_fen,
+        discount_fen=discount_fen,
+        amount_fen=amount_fen,
+        discount_rule=discount_rule,
+        discount_note=discount_note,
+        source=source,
+        source_key=source_key,
+        run_id=run_id,
+        note=note,
+        created_by_id=actor.id if actor else None,
+        created_at=clock.now(),
+    )
+    db.session.add(bill)
+    db.session.flush()
+    if allocate_now:
+        allocate(unit.id)
+    return bill
+
+
+def request_hash(unit_id: int, amount_fen: int, method: str) -> str:
+    return hashlib.sha256(f"{unit_id}|{amount_fen}|{method}".encode()).hexdigest()
+
+
+def record_payment(
+    unit: Unit,
+    amount_fen: int,
+    method: str,
+    *,
+    actor,
+    source: str,
+    idempotency_key: str | None = None,
+    reference: str | None = None,
+    payer_name: str | None = None,
+    paid_on: date | None = None,
+) -> tuple[Payment, bool]:
+    """Take a payment for a unit and allocate it to the oldest open bills; what is left
+    over is credit. With an idempotency key, the same request again returns the first
+    payment (created False) and the same key with other values is a conflict (409)."""
+    if method not in Method.__members__:
+        raise ServiceError(_l("Unknown payment method."), fields={"method": "unknown"})
+    if amount_fen <= 0:
+        raise ServiceError(_l("The amount must be more than zero."), fields={"amount": "positive"})
+    digest = request_hash(unit.id, amount_fen, method)
+    lock_unit(unit.id)
+    if idempotency_key:
+        earlier = _by_key(idempotency_key, digest)
+        if earlier is not None:
+            return earlier, False
+    paid_on = paid_on or clock.local_today()
+    payment = Payment(
+        estate_id=unit.estate_id,
+        unit_id=unit.id,
+        amount_fen=amount_fen,
+        method=method,
+        paid_on=paid_on,
+        source=source,
+        reference=reference or None,
+        payer_name=payer_name or None,
+        idempotency_key=idempotency_key or None,
+        request_hash=digest,
+        cashier_id=actor.id if actor is not None and actor.is_staff else None,
+        created_at=clock.now(),
+    )
+    try:
+        with db.session.begin_nested():
+            payment.receipt_number = next_in_sequence(unit.estate_id, "receipt", RECEIPT_PREFIX)
+            db.session.add(payment)
+            db.session.flush()
+    except IntegrityError:
+        # Another request with this key won the race (on another unit's lock).
+        earlier = _by_key(idempotency_key, digest) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier, False
+    allocate(unit.id, paid_on)
+    audit.record(
+        "payment.record",
+        payment,
+        actor=actor,
+        estate_id=unit.estate_id,
+        after={"amount_fen": amount_fen, "method": method, "receipt": payment.receipt_number},
+    )
+    return payment, True
+
+
+def _by_key(key: str, digest: str) -> Payment | None:
+    earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if earlier is None:
+        return None
+    if earlier.request_hash != digest:
+        raise Conflict(
+            _l("This idempotency key was used for another payment."),
+            fields={"idempotency_key": "reused"},
+        )
+    return earlier
+
+
+def reverse_payment(payment: Payment, *, reason: str, actor) -> Payment:
+    """Undo a payment with a negative one (红冲): its allocations are undone, the bills it
+    paid reopen, and the unit's other credit is applied again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_l("Say why the payment is reversed."), fields={"reason": "required"})
+    if payment.reverses_id is not None:
+        raise Conflict(_l("A reversal cannot be reversed."))
+    lock_unit(payment.unit_id)
+    if db.session.scalar(select(Payment.id).where(Payment.reverses_id == payment.id)):
+        raise Conflict(_l("This payment has already been reversed."))
+    reversal = Payment(
+        estate_id=payment.estate_id,
+        unit_id=payment.unit_id,
+        amount_fen=-payment.amount_fen,
+        method=payment.method,
+        paid_on=clock.local_today(),
+        source=payment.source,
+        reverses_id=payment.id,
+        reason=reason[:200],
+        cashier_id=actor.id if actor is not None else None,
+        receipt_number=next_in_sequence(payment.estate_id, "receipt", RECEIPT_PREFIX),
+        created_at=clock.now(),
+    )
+    db.session.add(reversal)
+    _undo_allocations(Allocation.payment_id == payment.id, group=Allocation.bill_id)
+    db.session.flush()
+    allocate(payment.unit_id)
+    audit.record(
+        "payment.reverse",
+        payment,
+        actor=actor,
+        estate_id=payment.estate_id,
+        after={"reversal": reversal.receipt_number, "reason": reason},
+    )
+    return reversal
+
+
+def reverse_bill(bill: Bill, *, reason: str, actor) -> BillReversal:
+    """Withdraw a bill: what was paid on it returns to the unit's credit and pays the
+    next open bills."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_l("Say why the bill is withdrawn."), fields={"reason": "required"})
+    lock_unit(bill.unit_id)
+    if db.session.scalar(select(BillReversal.id).where(BillReversal.bill_id == bill.id)):
+        raise Conflict(_l("This bill has already been withdrawn."))
+    reversal = BillReversal(
+        bill_id=bill.id, reason=reason[:200], created_by_id=actor.id, created_at=clock.now()
+    )
+    db.session.add(reversal)
+    _undo_allocations(Allocation.bill_id == bill.id, group=Allocation.payment_id)
+    db.session.flush()
+    allocate(bill.unit_id)
+    audit.record(
+        "bill.reverse",
+        bill,
+        actor=actor,
+        estate_id=bill.estate_id,
+        after={"amount_fen": bill.amount_fen, "reason": reason},
+    )
+    return reversal
+
+
+def _undo_allocations(where, *, group) -> None:
+    """Add negative allocations that bring the matching allocations to zero."""
+    rows = db.session.execute(
+        select(Allocation.payment_id, Allocation.bill_id, func.sum(Allocation.amount_fen))
+        .where(where)
+        .group_by(Allocation.payment_id, Allocation.bill_id)
+        .having(func.sum(Allocation.amount_fen) != 0)
+    ).all()
+    today = clock.local_today()
+    db.session.add_all(
+        Allocation(payment_id=p, bill_id=b, amount_fen=-int(fen), applied_on=today)
+        for p, b, fen in rows
+    )
+
+
+def paid_on_bills(bill_ids) -> dict[int, int]:
+    """bill id → fen allocated to it (one query)."""
+    bill_ids = list(bill_ids)
+    if not bill_ids:
+        return {}
+    rows = db.session.execute(
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen))
+        .where(Allocation.bill_id.in_(bill_ids))
+        .group_by(Allocation.bill_id)
+    ).all()
+    return {bill_id: int(fen) for bill_id, fen in rows}

@@ -1,0 +1,102 @@
+"""The ledger: allocation oldest-first, credit, reversals, idempotency keys, receipts."""
+
+from datetime import date
+
+import pytest
+
+from portal.blueprints.fees import ledger
+from portal.blueprints.fees.models import Allocation
+from portal.core.errors import Conflict, ServiceError
+from portal.core.money import chinese_upper, parse_yuan, yuan
+from portal.extensions import db
+from tests.fees.helpers import bill, pay
+
+
+def test_money_parsing_and_formatting():
+    assert parse_yuan("1234.50") == 123450
+    assert parse_yuan("0.01") == 1
+    assert yuan(123450) == "1234.50" and yuan(-5) == "-0.05"
+    for bad in ("-1", "0", "1.234", "abc", "NaN", "Infinity", ""):
+        with pytest.raises(ServiceError):
+            parse_yuan(bad)
+    assert chinese_upper(123450) == "壹仟贰佰叁拾肆元伍角整"
+    assert chinese_upper(1000500) == "壹万零伍元整"
+    assert chinese_upper(30) == "叁角整"
+    assert chinese_upper(100000000) == "壹佰万元整"
+    assert chinese_upper(10000000005) == "壹亿元零伍分"
+
+
+def test_payment_pays_oldest_bills_first_and_keeps_the_rest_as_credit(world):
+    new = bill(world, world.unit, 20000, key="b2", due_on=date(2026, 11, 15))
+    old = bill(world, world.unit, 10000, key="b1", due_on=date(2026, 10, 15))
+    payment = pay(world, world.unit, 25000)
+    allocations = {a.bill_id: a.amount_fen for a in payment.allocations}
+    assert allocations == {old.id: 10000, new.id: 15000}
+    assert ledger.balance(world.unit.id).owed_fen == 5000
+    pay(world, world.unit, 8000)
+    b = ledger.balance(world.unit.id)
+    assert (b.owed_fen, b.credit_fen) == (0, 3000)
+    # The next bill is paid from the credit at once.
+    later = bill(world, world.unit, 2000, key="b3")
+    assert ledger.paid_on_bills([later.id]) == {later.id: 2000}
+    assert ledger.balance(world.unit.id).credit_fen == 1000
+
+
+def test_reversing_a_payment_reopens_its_bills_and_cannot_be_reversed_again(world):
+    b1 = bill(world, world.unit, 10000, key="b1")
+    payment = pay(world, world.unit, 10000)
+    reversal = ledger.reverse_payment(payment, reason="收错户", actor=world.frontdesk)
+    assert reversal.amount_fen == -10000 and reversal.receipt_number != payment.receipt_number
+    assert ledger.paid_on_bills([b1.id]) == {b1.id: 0}
+    assert ledger.balance(world.unit.id).owed_fen == 10000
+    with pytest.raises(Conflict):
+        ledger.reverse_payment(payment, reason="again", actor=world.frontdesk)
+    with pytest.raises(Conflict):
+        ledger.reverse_payment(reversal, reason="reversal of a reversal", actor=world.frontdesk)
+    # No row was edited: the original allocation is still there, undone by a negative one.
+    rows = db.session.query(Allocation).filter_by(bill_id=b1.id).order_by(Allocation.id).all()
+    assert [a.amount_fen for a in rows] == [10000, -10000]
+
+
+def test_withdrawing_a_bill_turns_what_was_paid_into_credit_for_the_next(world):
+    b1 = bill(world, world.unit, 10000, key="b1", due_on=date(2026, 9, 15))
+    b2 = bill(world, world.unit, 6000, key="b2", due_on=date(2026, 10, 15))
+    pay(world, world.unit, 10000)
+    assert ledger.paid_on_bills([b1.id, b2.id]) == {b1.id: 10000}
+    ledger.reverse_bill(b1, reason="面积录错", actor=world.manager)
+    assert ledger.paid_on_bills([b1.id, b2.id]) == {b1.id: 0, b2.id: 6000}
+    b = ledger.balance(world.unit.id)
+    assert (b.owed_fen, b.credit_fen) == (0, 4000)
+    with pytest.raises(Conflict):
+        ledger.reverse_bill(b1, reason="again", actor=world.manager)
+
+
+def test_idempotency_key_returns_the_first_payment_and_refuses_other_values(world):
+    bill(world, world.unit, 10000, key="b1")
+    first, created = ledger.record_payment(
+        world.unit, 5000, "wechat", actor=world.frontdesk, source="api", idempotency_key="k-1"
+    )
+    again, created_again = ledger.record_payment(
+        world.unit, 5000, "wechat", actor=world.frontdesk, source="api", idempotency_key="k-1"
+    )
+    assert created and not created_again and again.id == first.id
+    with pytest.raises(Conflict):
+        ledger.record_payment(
+            world.unit, 5001, "wechat", actor=world.frontdesk, source="api", idempotency_key="k-1"
+        )
+    with pytest.raises(Conflict):
+        ledger.record_payment(
+            world.unit2, 5000, "wechat", actor=world.frontdesk, source="api", idempotency_key="k-1"
+        )
+
+
+def test_receipt_numbers_are_gap_free_per_estate(world):
+    numbers = [pay(world, world.unit, 100).receipt_number for _ in range(3)]
+    assert [n[-4:] for n in numbers] == ["0001", "0002", "0003"]
+    other = pay(world, world.other_unit, 100)
+    assert other.receipt_number.endswith("0001")
+
+
+def test_a_cause_is_billed_once(world):
+    assert bill(world, world.unit, 100, key="same") is not None
+    assert bill(world, world.unit, 100, key="same") is None
