@@ -58,6 +58,7 @@ class Job(db.Model):
 JOB_FUNCTIONS: dict[str, str] = {
     "notice_print": "portal.notify.printing.print_notice_for_building",
     "billing_run": "portal.blueprints.fees.billing.run_billing_job",
+    "payment_slips": "portal.blueprints.fees.slips.print_slips",
 }
 
 

@@ -22,6 +22,9 @@ PERIODIC = [
     Periodic("portal.blueprints.repairs.services.sweep_overdue", interval=300),
     # Complaints: replies overdue (48 h, or the agreed next reply time) go up the ladder.
     Periodic("portal.blueprints.complaints.services.sweep_overdue_replies", interval=300),
+    # Fees: the reminder ladder (each step once per bill), and online orders that expired.
+    Periodic("portal.blueprints.fees.reminders.sweep_reminders", interval=900),
+    Periodic("portal.blueprints.fees.online.expire_orders", interval=300),
     # Start jobs whose row was committed while the queue was unreachable.
     Periodic("portal.jobs.sweep_jobs", interval=60),
 ]

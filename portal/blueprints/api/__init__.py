@@ -26,6 +26,8 @@ def protect_cookie_writes():
 
 from portal.blueprints.api import (  # noqa: E402,F401 - routes
     complaints,
+    fee_reports,
+    fees,
     notices,
     repairs,
     reports,

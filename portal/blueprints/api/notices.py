@@ -157,11 +157,11 @@ def notice_receipts(notice_id):
 def get_job(job_id):
     """Status and progress of a job the caller started or may see."""
     job = get_job_or_404(job_id)
-    result_url = (
-        url_for("jobs.result", job_id=job.id)
-        if job.status == JobStatus.finished and job.result_path
-        else None
-    )
+    result_url = None
+    if job.status == JobStatus.finished and job.result_path:
+        result_url = url_for("jobs.result", job_id=job.id)
+    elif job.status == JobStatus.finished and job.kind == "billing_run":
+        result_url = url_for("fees.run_detail", run_id=job.params["run_id"])
     return s.JobOut(
         id=job.id,
         kind=job.kind,

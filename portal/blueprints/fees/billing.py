@@ -174,7 +174,7 @@ def _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now):
         literal(now, UTCDateTime),
         literal(run.created_by_id),
     ).where(
-        *_month_units(run.estate_id, item, start), Unit.occupancy == occupancy, ~already, amount > 0
+        *_month_units(run.estate_id, item, start), Unit.occupancy == occupancy, ~already, gross > 0
     )
     db.session.execute(
         insert(Bill).from_select(
@@ -283,7 +283,7 @@ def _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_o
             parts,
             days_in_month,
         )
-        if amount <= 0:
+        if gross <= 0:
             continue
         days = sum(d for o, d in parts if o not in {x.value for x in NOT_BILLED})
         notes = []

@@ -172,7 +172,7 @@ def issue_bill(
     allocate_now: bool = True,
 ) -> Bill | None:
     """Charge a unit once for one cause (source_key); None when that cause is billed."""
-    if amount_fen <= 0 or discount_fen < 0:
+    if amount_fen < 0 or discount_fen < 0 or amount_fen + discount_fen <= 0:
         raise ServiceError(_l("The amount must be more than zero."), fields={"amount": "positive"})
     lock_unit(unit.id)
     exists = db.session.scalar(
@@ -262,7 +262,11 @@ def record_payment(
         if earlier is None:
             raise
         return earlier, False
-    allocate(unit.id, paid_on)
+    made = allocate(unit.id, paid_on)
+    payment.result = {
+        "allocations": [{"bill_id": a.bill_id, "amount_fen": a.amount_fen} for a in made],
+        "credit_fen": balance(unit.id).credit_fen,
+    }
     audit.record(
         "payment.record",
         payment,

@@ -141,7 +141,8 @@ class BillingRun(db.Model):
 
 
 class Bill(db.Model):
-    """A charge to a unit. `amount_fen` is what is owed after `discount_fen`.
+    """A charge to a unit. `amount_fen` is what is owed after `discount_fen` (zero only for
+    a month given free, whose whole value is the recorded discount).
 
     `source_key` names what caused the bill (a billing run's month and item, a repair, an
     import row); it is unique per unit, so the same cause never bills twice.
@@ -152,7 +153,7 @@ class Bill(db.Model):
         UniqueConstraint("unit_id", "source_key"),
         Index("ix_bills_estate_due", "estate_id", "due_on"),
         Index("ix_bills_unit_due", "unit_id", "due_on", "id"),
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         CheckConstraint("discount_fen >= 0", name="discount_not_negative"),
         CheckConstraint("gross_fen = amount_fen + discount_fen", name="gross_adds_up"),
     )
@@ -220,6 +221,9 @@ class Payment(db.Model):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # What the first request was answered (allocations, credit): a repeat of the same
+    # idempotency key gets the same body.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cashier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

@@ -44,6 +44,24 @@ STAFF_NAV = [
         _l("Complaints, inquiries and suggestions: the closed loop with return visits."),
     ),
     ("notices.index", _l("Notices"), ALL_STAFF, _l("Send notices and see who has read them.")),
+    (
+        "fees.cash",
+        _l("Daily cash report"),
+        frozenset({Role.frontdesk, Role.supervisor, Role.manager, Role.admin}),
+        _l("The day's takings per cashier and method. Payments are taken on a unit's account."),
+    ),
+    (
+        "fees.runs",
+        _l("Billing runs"),
+        MANAGERS,
+        _l("Bill a month for every unit; see what was billed and why."),
+    ),
+    (
+        "fees.items",
+        _l("Fee items and rates"),
+        frozenset({Role.frontdesk, Role.supervisor, Role.manager, Role.admin}),
+        _l("What the centre charges, with rates by category and date."),
+    ),
     ("admin.imports", _l("Imports"), MANAGERS, _l("Load units and residents from a spreadsheet.")),
     (
         "admin.users",
@@ -71,6 +89,7 @@ RESIDENT_NAV = [
     ("home.index", _l("Home"), frozenset({Role.resident}), ""),
     ("repairs.index", _l("My repairs"), frozenset({Role.resident}), ""),
     ("complaints.index", _l("Complaints & suggestions"), frozenset({Role.resident}), ""),
+    ("fees.mine", _l("My bills"), frozenset({Role.resident}), ""),
     ("notices.index", _l("My notices"), frozenset({Role.resident}), ""),
 ]
 

@@ -1,0 +1,41 @@
+"""Collection forms (催缴): shape only; the service checks the values again."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.blueprints.fees.reminders import CONTACT_OUTCOMES, OUTCOME_LABELS
+
+
+class ContactForm(FlaskForm):
+    """Record a call or a door visit about a household's arrears."""
+
+    channel = RadioField(
+        _l("Contact"),
+        choices=[SelectChoice("call", _l("Phone call")), SelectChoice("visit", _l("Door visit"))],
+        invalid_choice_message=_l("Choose a call or a door visit."),
+    )
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(code, OUTCOME_LABELS[code]) for code in CONTACT_OUTCOMES],
+        validators=[InputRequired(_l("Choose what came of it."))],
+        invalid_choice_message=_l("Choose what came of it."),
+    )
+    note = TextAreaField(
+        _l("Note (what was said, a promised date)"),
+        validators=[Optional(), Length(max=500)],
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField(_l("Record"))
+
+
+class SlipsForm(FlaskForm):
+    """Print payment notice slips for a zone or a building."""
+
+    place = SelectField(
+        _l("Zone or building"), validators=[InputRequired(_l("Choose a zone or a building."))]
+    )
+    submit = SubmitField(_l("Make the PDF"))

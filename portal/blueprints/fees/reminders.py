@@ -1,0 +1,431 @@
+"""The reminder ladder (催缴): rungs as data, the sweep that takes them, and staff contacts.
+
+The ladder is a setting such as "-7:app,0:sms,15:sms+print,30:call,90:review": days from a
+bill's due date and the channels used on that day. Each rung is taken once per bill and
+logged as a CollectionRecord whose step names it ("sms@15"); the unique (bill, step) keeps
+a second sweep — or two at once — from taking it again. Messages leave through the outbox
+(quiet hours are applied at delivery), one per household and channel listing its bills.
+"""
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.core import audit, clock, settings
+from portal.core.errors import ServiceError
+from portal.core.money import yuan
+from portal.core.people import Relation
+from portal.core.places import Estate
+from portal.core.units import labels_for, residents_of
+from portal.extensions import db
+from portal.notify.outbox import bulk_queue
+
+from .ledger import not_reversed
+from .models import Allocation, Bill, CollectionRecord, FeeItem
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("app", "sms", "print", "call", "review")
+MESSAGE_CHANNELS = frozenset({"app", "sms"})
+MAX_OFFSET_DAYS = 3650
+UNITS_PER_BATCH = 200  # households per transaction
+MAX_UNITS_PER_RUN = 5000  # the rest waits for the next run (every 15 minutes)
+_OFFSET = re.compile(r"^[+-]?\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One channel on one day of the ladder: `offset` days after the due date (negative:
+    before it)."""
+
+    offset: int
+    channel: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.channel}@{self.offset}"
+
+    def due(self, due_on: date, today: date) -> bool:
+        return due_on + timedelta(days=self.offset) <= today
+
+
+def parse_ladder(text: str) -> list[Rung]:
+    """The rungs of a ladder text, earliest first, or ServiceError saying what is wrong."""
+    parts = [part.strip() for part in (text or "").split(",")]
+    if not any(parts):
+        raise ServiceError(
+            _l("Write the ladder like -7:app,0:sms,15:sms+print,30:call,90:review."),
+            fields={"value": "format"},
+        )
+    rungs: list[Rung] = []
+    for part in parts:
+        if not part:
+            raise ServiceError(
+                _l("The ladder has an empty step: remove the extra comma."),
+                fields={"value": "format"},
+            )
+        days, colon, channels = part.partition(":")
+        if not colon or not channels.strip():
+            raise ServiceError(
+                _l("Step “%(step)s” needs days and channels, e.g. 15:sms+print.", step=part),
+                fields={"value": "format"},
+            )
+        if not _OFFSET.match(days.strip()):
+            raise ServiceError(
+                _l("Step “%(step)s”: the days must be a whole number, e.g. 15 or -7.", step=part),
+                fields={"value": "offset"},
+            )
+        offset = int(days.strip())
+        if abs(offset) > MAX_OFFSET_DAYS:
+            raise ServiceError(
+                _l(
+                    "Step “%(step)s”: at most %(n)d days before or after the due date.",
+                    step=part,
+                    n=MAX_OFFSET_DAYS,
+                ),
+                fields={"value": "offset"},
+            )
+        for channel in (c.strip().lower() for c in channels.split("+")):
+            if channel not in CHANNELS:
+                raise ServiceError(
+                    _l(
+                        "Step “%(step)s”: unknown channel “%(channel)s”; "
+                        "use app, sms, print, call or review.",
+                        step=part,
+                        channel=channel,
+                    ),
+                    fields={"value": "channel"},
+                )
+            if Rung(offset, channel) in rungs:
+                raise ServiceError(
+                    _l("%(channel)s appears twice on day %(n)d.", channel=channel, n=offset),
+                    fields={"value": "duplicate"},
+                )
+            rungs.append(Rung(offset, channel))
+    return sorted(rungs, key=lambda r: (r.offset, CHANNELS.index(r.channel)))
+
+
+LADDER = settings.declare(
+    "fees.reminder_ladder",
+    _l("Arrears reminder ladder"),
+    str,
+    "-7:app,0:sms,15:sms+print,30:call,90:review",
+    help=_l(
+        "Days from the due date and channels, e.g. -7:app,0:sms,15:sms+print,30:call,90:review. "
+        "Channels: app, sms, print (payment slip), call (butler's call list), "
+        "review (manager's review list)."
+    ),
+    validate=parse_ladder,
+)
+
+
+def ladder(estate_id: int | None = None) -> list[Rung]:
+    """The estate's ladder; a stored value that no longer parses falls back to the default."""
+    try:
+        return parse_ladder(settings.get(LADDER.key, estate_id))
+    except ServiceError:
+        log.warning("fees.reminder_ladder of estate %s does not parse; default used", estate_id)
+        return parse_ladder(LADDER.default)
+
+
+def offset_of(step: str | None) -> int | None:
+    """The day of a step name ("sms@15" → 15)."""
+    try:
+        return int(step.rpartition("@")[2]) if step else None
+    except ValueError:
+        return None
+
+
+# ---- the sweep ---------------------------------------------------------------------------
+
+
+def paid_fen():
+    """SQL: what has been allocated to the bill in the enclosing query."""
+    return (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.bill_id == Bill.id)
+        .scalar_subquery()
+    )
+
+
+def open_bill():
+    """SQL: the bill is live (not withdrawn) and not fully paid."""
+    return and_(not_reversed(), Bill.amount_fen > paid_fen())
+
+
+def _untaken(rungs, today: date):
+    """SQL: some rung of the ladder has come due for the bill and is not recorded."""
+    return or_(
+        *(
+            and_(
+                Bill.due_on <= today - timedelta(days=rung.offset),
+                ~select(CollectionRecord.id)
+                .where(CollectionRecord.bill_id == Bill.id, CollectionRecord.step == rung.name)
+                .exists(),
+            )
+            for rung in rungs
+        )
+    )
+
+
+def sweep_reminders(today: date | None = None) -> int:
+    """The scheduled job: take every rung that has come due, once per bill, estate by
+    estate, a batch of households per transaction; returns the rungs taken."""
+    taken, budget = 0, MAX_UNITS_PER_RUN
+    for estate in db.session.scalars(select(Estate).order_by(Estate.id)).all():
+        if budget <= 0:
+            break
+        units, rungs = _sweep_estate(estate, today or clock.local_today(estate.timezone), budget)
+        taken += rungs
+        budget -= units
+    return taken
+
+
+def _sweep_estate(estate: Estate, today: date, budget: int) -> tuple[int, int]:
+    rungs = ladder(estate.id)
+    estate_id = estate.id
+    untaken = _untaken(rungs, today)
+    last_unit, units, taken = 0, 0, 0
+    while units < budget:
+        unit_ids = db.session.scalars(
+            select(Bill.unit_id)
+            .where(Bill.estate_id == estate_id, Bill.unit_id > last_unit, open_bill(), untaken)
+            .group_by(Bill.unit_id)
+            .order_by(Bill.unit_id)
+            .limit(min(UNITS_PER_BATCH, budget - units))
+        ).all()
+        if not unit_ids:
+            break
+        last_unit, units = unit_ids[-1], units + len(unit_ids)
+        try:
+            taken += _take_rungs(db.session.get(Estate, estate_id), rungs, today, unit_ids)
+            db.session.commit()
+        except IntegrityError:
+            # Another sweep took some of these rungs first; its notices are the ones sent.
+            db.session.rollback()
+            log.info("reminder batch of estate %s taken by another sweep", estate_id)
+    return units, taken
+
+
+RUNG_OUTCOMES = {"print": "waiting", "call": "to_call", "review": "to_review"}
+
+
+def _take_rungs(estate: Estate, rungs, today: date, unit_ids) -> int:
+    """Record the untaken rungs of these households' open bills and queue their messages."""
+    bills = db.session.execute(
+        select(
+            Bill.id,
+            Bill.unit_id,
+            Bill.due_on,
+            Bill.period_start,
+            Bill.period_end,
+            (Bill.amount_fen - paid_fen()).label("owed"),
+            FeeItem.name.label("item"),
+        )
+        .join(FeeItem, FeeItem.id == Bill.fee_item_id)
+        .where(Bill.estate_id == estate.id, Bill.unit_id.in_(unit_ids), open_bill())
+        .order_by(Bill.unit_id, Bill.due_on, Bill.id)
+    ).all()
+    taken = set(
+        db.session.execute(
+            select(CollectionRecord.bill_id, CollectionRecord.step).where(
+                CollectionRecord.bill_id.in_([b.id for b in bills]),
+                CollectionRecord.step.in_([r.name for r in rungs]),
+            )
+        ).all()
+    )
+    now, records = clock.now(), []
+    messages = defaultdict(list)  # (unit id, channel) → [(bill, record)]
+    for bill in bills:
+        due = [r for r in rungs if r.due(bill.due_on, today)]
+        # A late first reminder says so once: earlier message rungs are passed over.
+        latest = max((r.offset for r in due if r.channel in MESSAGE_CHANNELS), default=None)
+        for rung in due:
+            if (bill.id, rung.name) in taken:
+                continue
+            record = {
+                "estate_id": estate.id,
+                "unit_id": bill.unit_id,
+                "bill_id": bill.id,
+                "step": rung.name,
+                "channel": rung.channel,
+                "outcome": RUNG_OUTCOMES.get(rung.channel),
+                "at": now,
+            }
+            if rung.channel in MESSAGE_CHANNELS:
+                if rung.offset < latest:
+                    record["outcome"] = "skipped"
+                else:
+                    messages[(bill.unit_id, rung.channel)].append((bill, record))
+            records.append(record)
+    if not records:
+        return 0
+    _send(estate, today, messages)
+    db.session.execute(CollectionRecord.__table__.insert(), records)
+    return len(records)
+
+
+def _send(estate: Estate, today: date, messages) -> None:
+    """One message per household and channel, to its current owners and tenants."""
+    unit_ids = {unit_id for unit_id, _channel in messages}
+    if not unit_ids:
+        return
+    labels = labels_for(list(unit_ids))
+    hotline = settings.get("centre.hotline", estate.id)
+    people = defaultdict(list)
+    for residency in residents_of(list(unit_ids)):
+        if residency.relation in (Relation.owner, Relation.tenant):
+            people[residency.unit_id].append(residency.user)
+    for (unit_id, channel), items in messages.items():
+        bills = [bill for bill, _record in items]
+        by_locale = defaultdict(list)
+        for user in people[unit_id]:
+            by_locale[user.locale or "zh_CN"].append((user, unit_id))
+        sent = False
+        for locale, recipients in by_locale.items():
+            with force_locale(locale):
+                subject, body = render_reminder(channel, labels[unit_id], bills, today, hotline)
+            sent |= bool(
+                bulk_queue(
+                    recipients,
+                    [channel],
+                    kind="fee_reminder",
+                    subject=subject,
+                    body=body,
+                    estate=estate,
+                    locale=locale,
+                )
+            )
+        for _bill, record in items:
+            record["outcome"] = "sent" if sent else "no_contact"
+
+
+def period_text(start: date | None, end: date | None) -> str:
+    """ "2026-10" for a calendar month, "2026-10-01–2026-12-31" otherwise, "" for none."""
+    if not start:
+        return ""
+    if end and start.day == 1 and (end + timedelta(days=1)).day == 1 and start.month == end.month:
+        return start.strftime("%Y-%m")
+    return f"{start.isoformat()}–{end.isoformat()}" if end else start.isoformat()
+
+
+def render_reminder(channel: str, unit: str, bills, today: date, hotline: str):
+    """Subject and text of a reminder listing a household's bills (in the current locale)."""
+    total = yuan(sum(b.owed for b in bills))
+    first_due = min(b.due_on for b in bills).isoformat()
+    if all(b.due_on > today for b in bills):
+        subject = _("Fees due soon: %(unit)s", unit=unit)
+    else:
+        subject = _("Fees overdue: %(unit)s", unit=unit)
+    if channel == "sms":
+        items = _(", ").join(b.item for b in bills[:5]) + ("…" if len(bills) > 5 else "")
+        body = _(
+            "%(unit)s owes %(total)s yuan (%(items)s), due %(due)s. Please pay at the service "
+            "centre or online. Hotline %(hotline)s",
+            unit=unit,
+            total=total,
+            items=items,
+            due=first_due,
+            hotline=hotline,
+        )
+        return subject, body
+    lines = [_("Dear resident of %(unit)s, these bills are open:", unit=unit)]
+    for b in bills:
+        lines.append(
+            _(
+                "· %(item)s %(period)s: %(owed)s yuan owed, due %(due)s",
+                item=b.item,
+                period=period_text(b.period_start, b.period_end),
+                owed=yuan(b.owed),
+                due=b.due_on.isoformat(),
+            )
+        )
+    lines.append(_("Total: %(total)s yuan.", total=total))
+    lines.append(
+        _(
+            "Please pay at the service centre counter or online in the portal. "
+            "Questions: %(hotline)s",
+            hotline=hotline,
+        )
+    )
+    return subject, "\n".join(lines)
+
+
+# ---- what staff record -------------------------------------------------------------------
+
+CONTACT_CHANNELS = ("call", "visit")
+CONTACT_OUTCOMES = ("promised", "refused", "no_answer", "paid", "other")
+RECORD_CHANNEL_LABELS = {
+    "app": _l("In-app reminder"),
+    "sms": _l("SMS reminder"),
+    "print": _l("Payment notice slip"),
+    "call": _l("Phone call"),
+    "visit": _l("Door visit"),
+    "review": _l("Manager's review"),
+}
+OUTCOME_LABELS = {
+    "sent": _l("Sent"),
+    "no_contact": _l("Nobody to send it to"),
+    "skipped": _l("Passed over (a later reminder went out)"),
+    "waiting": _l("Waiting for the next slip batch"),
+    "printed": _l("Printed"),
+    "to_call": _l("On the call list"),
+    "to_review": _l("On the manager's review list"),
+    "promised": _l("Promised to pay"),
+    "refused": _l("Refused to pay"),
+    "no_answer": _l("No answer / nobody home"),
+    "paid": _l("Says they have paid"),
+    "other": _l("Other (see note)"),
+}
+
+
+def step_label(step: str | None) -> str:
+    """When in the ladder a step falls, as staff say it."""
+    offset = offset_of(step)
+    if offset is None:
+        return ""
+    if offset < 0:
+        return _("%(n)d days before the due date", n=-offset)
+    if offset == 0:
+        return _("On the due date")
+    return _("%(n)d days overdue", n=offset)
+
+
+def record_contact(unit, *, channel: str, outcome: str, note: str | None, actor):
+    """Log a call or door visit about a household's arrears (it clears the call list)."""
+    note = (note or "").strip()
+    if channel not in CONTACT_CHANNELS:
+        raise ServiceError(_l("Choose a call or a door visit."), fields={"channel": "unknown"})
+    if outcome not in CONTACT_OUTCOMES:
+        raise ServiceError(_l("Choose what came of it."), fields={"outcome": "unknown"})
+    if outcome == "other" and not note:
+        raise ServiceError(_l("Say what came of it in the note."), fields={"note": "required"})
+    if len(note) > 500:
+        raise ServiceError(_l("At most 500 characters."), fields={"note": "length"})
+    record = CollectionRecord(
+        estate_id=unit.estate_id,
+        unit_id=unit.id,
+        channel=channel,
+        outcome=outcome,
+        note=note or None,
+        actor_id=actor.id,
+        at=clock.now(),
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record(
+        "collection.contact",
+        record,
+        actor=actor,
+        estate_id=unit.estate_id,
+        after={"unit_id": unit.id, "channel": channel, "outcome": outcome},
+    )
+    return record

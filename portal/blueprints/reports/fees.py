@@ -1,0 +1,400 @@
+"""The fee-collection report (收费率统计, contracts §6) and the arrears list (欠费账龄).
+
+Every figure comes from aggregate queries (GROUP BY in the database, DESIGN §6); Python
+only adds up grouped rows and divides them into rates. The report is one query (a CTE
+grouped two ways with UNION ALL), the arrears list two (totals, then one page), whatever
+the number of bills. Money is integer fen here; the API and pages format it.
+"""
+
+import io
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, and_, case, cast, func, literal_column, null, select, union_all
+
+from portal.blueprints.fees.ledger import not_reversed
+from portal.blueprints.fees.models import Allocation, Bill, Payment
+from portal.blueprints.reports.service import period_bounds, rate
+from portal.core.errors import ServiceError
+from portal.core.money import to_decimal
+from portal.core.places import Building, Occupancy, Unit, Zone
+from portal.core.units import natural_key
+from portal.extensions import db
+
+FIGURES = (
+    "billed_households",
+    "paid_households",
+    "collection_rate",
+    "receivable",
+    "received",
+    "arrears",
+    "discounts",
+)
+MONEY = ("receivable", "received", "arrears", "discounts")
+_SUMS = ("billed_households", "paid_households", "receivable", "received", "discounts")
+
+# Arrears age buckets, by days past the due date on the day of the list.
+BUCKETS = ("not_due", "days_0_30", "days_31_90", "days_91_180", "over_180")
+BUCKET_LABELS = {
+    "not_due": _l("Not yet due"),
+    "days_0_30": _l("0–30 days"),
+    "days_31_90": _l("31–90 days"),
+    "days_91_180": _l("91–180 days"),
+    "over_180": _l("Over 180 days"),
+}
+
+
+def with_rates(sums: dict) -> dict:
+    """F of contracts §6 from the summed counts and fen."""
+    return {
+        "billed_households": sums["billed_households"],
+        "paid_households": sums["paid_households"],
+        "collection_rate": rate(sums["paid_households"], sums["billed_households"]),
+        "receivable": sums["receivable"],
+        "received": sums["received"],
+        "arrears": sums["receivable"] - sums["received"],
+        "discounts": sums["discounts"],
+    }
+
+
+def units_in(zone_id: int | None = None, building_id: int | None = None):
+    """SQL conditions limiting bills to the units of a zone and/or a building."""
+    conditions = []
+    if building_id is not None:
+        conditions.append(Bill.unit_id.in_(select(Unit.id).where(Unit.building_id == building_id)))
+    if zone_id is not None:
+        conditions.append(
+            Bill.unit_id.in_(
+                select(Unit.id)
+                .join(Building, Building.id == Unit.building_id)
+                .where(Building.zone_id == zone_id)
+            )
+        )
+    return conditions
+
+
+def fee_figures(estate_id: int, start: date, end: date, zone_id: int | None = None) -> dict:
+    """The fee-collection report of one estate (optionally one zone of it).
+
+    Which bills: the estate's live bills (not withdrawn) with `due_on` in [start, end].
+    - receivable: Σ amount_fen (what is owed after discounts); discounts: Σ discount_fen;
+    - received: Σ of those bills' allocations with `applied_on` <= end (a payment, or an
+      undo, made after `end` does not count); arrears = receivable - received;
+    - a household is a unit with at least one such bill; it is paid when each of those
+      bills has received its whole amount by `end`; collection_rate = paid / billed
+      households (0..1, four decimals, None when nothing is billed).
+
+    `by_occupancy` lists every occupancy category in enum order, grouped by the category
+    each bill was charged under: a unit whose category changed within the period counts
+    as a household in each category it was billed under (paid there when those bills
+    are), so only there can household counts add up to more than the totals. `by_zone`
+    lists every zone of the estate (only `zone_id` when given); totals are the sums of the
+    zone rows. One query; a zone of another estate raises ServiceError 404.
+    """
+    period_bounds(start, end)  # the same 400s as every report: order and length
+    scope = [
+        Bill.estate_id == estate_id,
+        Bill.due_on >= start,
+        Bill.due_on <= end,
+        not_reversed(),
+        *units_in(zone_id),
+    ]
+    paid = (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .join(Bill, Bill.id == Allocation.bill_id)
+        .where(Bill.estate_id == estate_id, Bill.due_on >= start, Bill.due_on <= end)
+        .where(Allocation.applied_on <= end, *units_in(zone_id))
+        .group_by(Allocation.bill_id)
+        .subquery("paid")
+    )
+    received = func.coalesce(paid.c.paid, 0)
+    # One row per household and category: the bills it was charged under that category.
+    per_unit_occupancy = (
+        select(
+            Bill.unit_id.label("unit_id"),
+            Bill.occupancy.label("occupancy"),
+            func.sum(Bill.amount_fen).label("receivable"),
+            func.sum(received).label("received"),
+            func.sum(Bill.discount_fen).label("discounts"),
+            func.sum(case((received < Bill.amount_fen, 1), else_=0)).label("open_bills"),
+        )
+        .outerjoin(paid, paid.c.bill_id == Bill.id)
+        .where(*scope)
+        .group_by(Bill.unit_id, Bill.occupancy)
+        .cte("per_unit_occupancy")
+    )
+    rows = db.session.execute(
+        union_all(
+            _by_occupancy(per_unit_occupancy),
+            _by_zone(per_unit_occupancy, estate_id, zone_id),
+        )
+    ).all()
+    occupancy_sums, zone_sums = {}, []
+    for row in rows:
+        sums = {name: int(getattr(row, name) or 0) for name in _SUMS}
+        if row.dimension == "occupancy":
+            occupancy_sums[row.occupancy] = sums
+        else:
+            zone_sums.append((row.zone, sums))
+    if zone_id is not None and not zone_sums:
+        raise ServiceError(_l("There is no such zone."), fields={"zone": "unknown"}, status=404)
+    zero = dict.fromkeys(_SUMS, 0)
+    known = [o.value for o in Occupancy]
+    codes = known + sorted(set(occupancy_sums) - set(known))
+    zone_sums.sort(key=lambda item: natural_key(item[0]))
+    totals = {name: sum(sums[name] for _zone, sums in zone_sums) for name in _SUMS}
+    return {
+        "totals": with_rates(totals),
+        "by_occupancy": [
+            {
+                "occupancy": code,
+                "label": str(Occupancy(code).label) if code in known else code,
+                **with_rates(occupancy_sums.get(code, zero)),
+            }
+            for code in codes
+        ],
+        "by_zone": [{"zone": name, **with_rates(sums)} for name, sums in zone_sums],
+    }
+
+
+def _household_sums(table):
+    """Counts and sums over rows of households (one per unit, or per unit and category)."""
+    paid_household = case((table.c.open_bills == 0, 1), else_=0)
+    return [
+        func.count().label("billed_households"),
+        func.sum(paid_household).label("paid_households"),
+        func.sum(table.c.receivable).label("receivable"),
+        func.sum(table.c.received).label("received"),
+        func.sum(table.c.discounts).label("discounts"),
+    ]
+
+
+def _by_occupancy(per_unit_occupancy):
+    c = per_unit_occupancy.c
+    return select(
+        literal_column("'occupancy'", String).label("dimension"),
+        c.occupancy.label("occupancy"),
+        cast(null(), String).label("zone"),
+        *_household_sums(per_unit_occupancy),
+    ).group_by(c.occupancy)
+
+
+def _by_zone(per_unit_occupancy, estate_id, zone_id):
+    """Every zone of the estate (or the one asked for), with its households' figures."""
+    c = per_unit_occupancy.c
+    households = (
+        select(
+            c.unit_id,
+            func.sum(c.receivable).label("receivable"),
+            func.sum(c.received).label("received"),
+            func.sum(c.discounts).label("discounts"),
+            func.sum(c.open_bills).label("open_bills"),
+        )
+        .group_by(c.unit_id)
+        .subquery("households")
+    )
+    per_zone = (
+        select(Building.zone_id.label("zone_id"), *_household_sums(households))
+        .select_from(households)
+        .join(Unit, Unit.id == households.c.unit_id)
+        .join(Building, Building.id == Unit.building_id)
+        .group_by(Building.zone_id)
+        .subquery("per_zone")
+    )
+    stmt = (
+        select(
+            literal_column("'zone'", String).label("dimension"),
+            cast(null(), String).label("occupancy"),
+            Zone.name.label("zone"),
+            *(func.coalesce(per_zone.c[name], 0).label(name) for name in _SUMS),
+        )
+        .select_from(Zone)
+        .outerjoin(per_zone, per_zone.c.zone_id == Zone.id)
+        .where(Zone.estate_id == estate_id)
+    )
+    if zone_id is not None:
+        stmt = stmt.where(Zone.id == zone_id)
+    return stmt
+
+
+def check_place(estate_id: int, zone_id: int | None = None, building_id: int | None = None):
+    """ServiceError 404 unless the zone and building are the estate's (one query, if any)."""
+    if zone_id is None and building_id is None:
+        return
+    stmt = select(func.count()).select_from(Zone).where(Zone.estate_id == estate_id)
+    if building_id is not None:
+        stmt = stmt.join(Building, Building.zone_id == Zone.id).where(Building.id == building_id)
+    if zone_id is not None:
+        stmt = stmt.where(Zone.id == zone_id)
+    if not db.session.scalar(stmt):
+        raise ServiceError(_l("There is no such place."), fields={"zone": "unknown"}, status=404)
+
+
+def arrears(
+    estate_id: int,
+    on: date,
+    zone_id: int | None = None,
+    building_id: int | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict:
+    """The units that owe money on `on`, oldest debt first, one page of them.
+
+    What a unit owes: its live bills' amounts less their allocations applied by `on`,
+    split by how many days past `due_on` each bill is on `on` (not yet due, 0–30, 31–90,
+    91–180, over 180). `oldest_due` is the earliest due date of its open bills; `credit`
+    is what it paid by `on` that is not allocated by then. Answers {"items", "total",
+    "totals"}: items are dicts of unit_id, unit, zone, building, number, owed, the five
+    buckets, oldest_due and credit (fen); totals sums owed and the buckets over all pages.
+    Two queries. Zone and building are not checked here (see `check_place`).
+    """
+    owed = _owed_per_unit(estate_id, on, zone_id, building_id)
+    money = ("owed", *BUCKETS)
+    totals_row = db.session.execute(
+        select(func.count().label("total"), *(func.sum(owed.c[n]).label(n) for n in money))
+    ).one()
+    page = (
+        select(owed)
+        .order_by(owed.c.oldest_due, owed.c.unit_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    rows = db.session.execute(
+        select(
+            page,
+            Unit.number,
+            Building.name.label("building"),
+            Zone.name.label("zone"),
+            _credit(page.c.unit_id, on).label("credit"),
+        )
+        .join(Unit, Unit.id == page.c.unit_id)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Zone, Zone.id == Building.zone_id)
+        .order_by(page.c.oldest_due, page.c.unit_id)
+    ).all()
+    items = [
+        {
+            "unit_id": r.unit_id,
+            "unit": f"{r.zone} {r.building} {r.number}",
+            "zone": r.zone,
+            "building": r.building,
+            "number": r.number,
+            **{name: int(getattr(r, name)) for name in money},
+            "oldest_due": r.oldest_due,
+            "credit": int(r.credit),
+        }
+        for r in rows
+    ]
+    return {
+        "items": items,
+        "total": int(totals_row.total),
+        "totals": {name: int(getattr(totals_row, name) or 0) for name in money},
+    }
+
+
+def _owed_per_unit(estate_id, on, zone_id, building_id):
+    """A CTE: per unit with open bills on `on`, what it owes in total and per age bucket."""
+    place = units_in(zone_id, building_id)
+    paid = (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .join(Bill, Bill.id == Allocation.bill_id)
+        .where(Bill.estate_id == estate_id, Allocation.applied_on <= on, *place)
+        .group_by(Allocation.bill_id)
+        .subquery("paid")
+    )
+    left = Bill.amount_fen - func.coalesce(paid.c.paid, 0)
+    # Date comparisons rather than date arithmetic: alike on SQLite and PostgreSQL.
+    edges = [on - timedelta(days=d) for d in (30, 90, 180)]
+    ages = {
+        "not_due": Bill.due_on > on,
+        "days_0_30": and_(Bill.due_on <= on, Bill.due_on >= edges[0]),
+        "days_31_90": and_(Bill.due_on < edges[0], Bill.due_on >= edges[1]),
+        "days_91_180": and_(Bill.due_on < edges[1], Bill.due_on >= edges[2]),
+        "over_180": Bill.due_on < edges[2],
+    }
+    return (
+        select(
+            Bill.unit_id.label("unit_id"),
+            func.sum(left).label("owed"),
+            *(func.sum(case((cond, left), else_=0)).label(name) for name, cond in ages.items()),
+            func.min(Bill.due_on).label("oldest_due"),
+        )
+        .outerjoin(paid, paid.c.bill_id == Bill.id)
+        .where(Bill.estate_id == estate_id, not_reversed(), left > 0, *place)
+        .group_by(Bill.unit_id)
+        .cte("owed")
+    )
+
+
+def _credit(unit_id, on):
+    """A unit's payments by `on` less what of them is allocated by `on` (scalar SQL)."""
+    paid_in = (
+        select(func.coalesce(func.sum(Payment.amount_fen), 0))
+        .where(Payment.unit_id == unit_id, Payment.paid_on <= on)
+        .scalar_subquery()
+    )
+    used = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Payment.unit_id == unit_id, Allocation.applied_on <= on)
+        .scalar_subquery()
+    )
+    return paid_in - used
+
+
+def headings() -> list[str]:
+    """The column headings of F, in the request's language (page, PDF and .xlsx alike)."""
+    return [
+        _("Households billed"),
+        _("Households paid"),
+        _("Collection rate"),
+        _("Receivable (yuan)"),
+        _("Received (yuan)"),
+        _("Arrears (yuan)"),
+        _("Discounts (yuan)"),
+    ]
+
+
+def workbook(figures: dict, *, estate: str, start: date, end: date, zone: str = "") -> bytes:
+    """The report as an .xlsx: totals, then by category and by zone; money in yuan."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Fee collection")
+    sheet.append([_("Fee collection report"), estate, zone])
+    sheet.cell(1, 1).font = Font(bold=True)
+    sheet.append([_("Bills due"), start, end])
+    sheet.append([])
+    sections = (
+        (_("Total"), [(_("All households"), figures["totals"])]),
+        (_("By category"), [(r["label"], r) for r in figures["by_occupancy"]]),
+        (_("By zone"), [(r["zone"], r) for r in figures["by_zone"]]),
+    )
+    for title, rows in sections:
+        sheet.append([title, *headings()])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        for label, row in rows:
+            sheet.append([label, *_cells(row)])
+            line = sheet.max_row
+            sheet.cell(line, 4).number_format = "0.00%"
+            for column in range(5, 9):
+                sheet.cell(line, column).number_format = "0.00"
+        sheet.append([])
+    sheet.column_dimensions["A"].width = 28
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def _cells(row: dict) -> list:
+    return [
+        row["billed_households"],
+        row["paid_households"],
+        row["collection_rate"],
+        *(to_decimal(row[name]) for name in MONEY),
+    ]

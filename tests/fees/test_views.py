@@ -1,0 +1,242 @@
+"""Fee pages: the counter, receipts, corrections, runs, items, the cash report, and the
+resident's bills with online payment through the sandbox provider."""
+
+import subprocess
+from datetime import date
+
+from sqlalchemy import func, select
+
+from portal.blueprints.fees import ledger
+from portal.blueprints.fees.models import Bill, OnlineOrder, Payment
+from portal.extensions import db
+from tests.fees.helpers import bill, pay, standard_items
+
+
+def pdf_text(data: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_front_desk_takes_a_cash_payment_and_prints_the_receipt(client, world, login_as):
+    b1 = bill(world, world.unit2, 22375, key="m1")
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    assert page.status_code == 200 and "223.75" in page.text
+    form = {"amount": "300.00", "method": "cash", "payer_name": "林邻居", "idempotency_key": "k1"}
+    response = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
+    assert response.status_code == 303
+    # A double click (the same form again) is one payment.
+    again = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
+    assert again.status_code == 303
+    payments = db.session.scalars(select(Payment).where(Payment.unit_id == world.unit2.id)).all()
+    assert len(payments) == 1
+    payment = payments[0]
+    assert ledger.paid_on_bills([b1.id]) == {b1.id: 22375}
+    assert ledger.balance(world.unit2.id).credit_fen == 7625
+    receipt = client.get(f"/fees/receipts/{payment.receipt_number}.pdf")
+    assert receipt.status_code == 200 and receipt.data.startswith(b"%PDF")
+    text = pdf_text(receipt.data)
+    assert "收据" in text and payment.receipt_number in text
+    assert "叁佰元整" in text and "223.75" in text and "76.25" in text
+
+
+def test_bad_amounts_store_nothing(client, world, login_as):
+    bill(world, world.unit2, 1000, key="m1")
+    db.session.commit()
+    login_as("frontdesk")
+    for amount in ("-5", "0", "1.234", "abc", ""):
+        response = client.post(
+            f"/fees/units/{world.unit2.id}/pay",
+            data={"amount": amount, "method": "cash", "idempotency_key": f"k-{amount}"},
+        )
+        assert response.status_code == 400, amount
+    response = client.post(
+        f"/fees/units/{world.unit2.id}/pay",
+        data={"amount": "10", "method": "bitcoin", "idempotency_key": "k-m"},
+    )
+    assert response.status_code == 400
+    assert count(Payment) == 0
+
+
+def test_supervisor_reverses_a_payment_and_manager_withdraws_a_bill(client, world, login_as):
+    b1 = bill(world, world.unit2, 5000, key="m1")
+    payment = pay(world, world.unit2, 5000)
+    db.session.commit()
+    login_as("frontdesk")
+    assert (
+        client.post(f"/fees/payments/{payment.id}/reverse", data={"reason": "x"}).status_code == 403
+    )
+    login_as("supervisor")
+    assert (
+        client.post(f"/fees/payments/{payment.id}/reverse", data={"reason": ""}).status_code == 303
+    )
+    assert count(Payment) == 1
+    assert (
+        client.post(f"/fees/payments/{payment.id}/reverse", data={"reason": "收错户"}).status_code
+        == 303
+    )
+    assert ledger.balance(world.unit2.id).owed_fen == 5000
+    login_as("manager")
+    assert (
+        client.post(f"/fees/bills/{b1.id}/withdraw", data={"reason": "重复开单"}).status_code == 303
+    )
+    assert ledger.balance(world.unit2.id).owed_fen == 0
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    assert 'data-status="withdrawn"' in page.text
+
+
+def test_manager_runs_billing_and_sees_the_summary(client, world, login_as):
+    standard_items(world)
+    db.session.commit()
+    login_as("manager")
+    assert client.post("/fees/runs", data={"period": "2026-13"}).status_code == 400
+    response = client.post("/fees/runs", data={"period": "2026-12"})
+    assert response.status_code == 303
+    summary = client.get(response.headers["Location"])
+    assert summary.status_code == 200 and 'data-testid="run-summary"' in summary.text
+    assert db.session.scalar(select(func.count(Bill.id)).where(Bill.unit_id == world.unit.id)) == 1
+    rerun = client.post("/fees/runs", data={"period": "2026-12"})
+    page = client.get(rerun.headers["Location"])
+    assert 'data-testid="run-bills">0<' in page.text
+
+
+def test_items_page_adds_items_and_rates_for_managers_only(client, world, login_as):
+    login_as("manager")
+    assert client.post("/fees/items", data={"standard": "1"}).status_code == 303
+    page = client.get("/fees/items")
+    assert "物业管理费（住宅）" in page.text
+    item = standard_items(world)["property_residence"]
+    response = client.post(
+        f"/fees/items/{item.id}/rates",
+        data={"rate": "2.80", "effective_on": "2027-01-01", "occupancy": ""},
+    )
+    assert response.status_code == 303
+    db.session.refresh(item)
+    assert [r.rate_fen for r in item.rates][:1] == [280]
+    login_as("frontdesk")
+    assert client.get("/fees/items").status_code == 200
+    assert client.post("/fees/items", data={"standard": "1"}).status_code == 403
+
+
+def test_cash_report_per_cashier_and_method(client, world, login_as):
+    bill(world, world.unit, 5000, key="m1")
+    pay(world, world.unit, 3000, method="cash")
+    p2 = pay(world, world.unit2, 2000, method="wechat")
+    ledger.reverse_payment(p2, reason="退款", actor=world.supervisor)
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get("/fees/cash")
+    assert page.status_code == 200
+    assert 'data-testid="cash-total">30.00<' in page.text
+    pdf = client.get("/fees/cash.pdf")
+    assert pdf.data.startswith(b"%PDF")
+    assert client.get("/fees/cash?day=notaday").status_code == 400
+
+
+def test_resident_pays_online_through_the_sandbox(client, world, login_as):
+    b1 = bill(world, world.unit, 22375, key="m1")
+    db.session.commit()
+    login_as("resident")
+    mine = client.get("/fees/mine")
+    assert mine.status_code == 200 and "223.75" in mine.text
+    # Another unit's bill: 404, nothing stored.
+    assert (
+        client.post("/fees/pay", data={"unit_id": world.unit2.id, "amount": "1.00"}).status_code
+        == 404
+    )
+    assert (
+        client.post("/fees/pay", data={"unit_id": world.unit.id, "amount": "500.00"}).status_code
+        == 303
+    )
+    assert count(OnlineOrder) == 0  # more than owed: refused with a message
+    response = client.post("/fees/pay", data={"unit_id": world.unit.id, "amount": "223.75"})
+    assert response.status_code == 303 and "/fees/sandbox/" in response.headers["Location"]
+    checkout = response.headers["Location"]
+    assert client.get(checkout).status_code == 200
+    back = client.post(checkout, data={"succeed": "1"})
+    assert back.status_code == 303 and "sign=" in back.headers["Location"]
+    order_page = client.get(back.headers["Location"])
+    assert order_page.status_code == 303
+    result = client.get(order_page.headers["Location"])
+    assert 'data-status="succeeded"' in result.text
+    assert ledger.paid_on_bills([b1.id]) == {b1.id: 22375}
+    # The provider repeating its answer records nothing twice.
+    client.get(back.headers["Location"])
+    assert count(Payment) == 1
+    receipt = db.session.scalar(select(Payment.receipt_number))
+    assert client.get(f"/fees/receipts/{receipt}.pdf").status_code == 200
+    login_as("resident2")
+    assert client.get(f"/fees/receipts/{receipt}.pdf").status_code == 404
+
+
+def test_failed_and_abandoned_online_payments_leave_the_bill_open(client, world, login_as):
+    bill(world, world.unit, 10000, key="m1")
+    db.session.commit()
+    login_as("resident")
+    checkout = client.post(
+        "/fees/pay", data={"unit_id": world.unit.id, "amount": "100.00"}
+    ).headers["Location"]
+    back = client.post(checkout, data={"fail": "1"})
+    client.get(back.headers["Location"])
+    assert db.session.scalar(select(OnlineOrder.status)) == "failed"
+    checkout = client.post(
+        "/fees/pay", data={"unit_id": world.unit.id, "amount": "100.00"}
+    ).headers["Location"]
+    back = client.post(checkout, data={"timeout": "1"})
+    assert "/fees/orders/" in back.headers["Location"]
+    assert (
+        "Waiting" in client.get(back.headers["Location"]).text
+        or "等待" in client.get(back.headers["Location"]).text
+    )
+    assert count(Payment) == 0
+    assert ledger.balance(world.unit.id).owed_fen == 10000
+
+
+def test_forged_signature_changes_nothing(client, world, login_as):
+    bill(world, world.unit, 10000, key="m1")
+    db.session.commit()
+    login_as("resident")
+    checkout = client.post(
+        "/fees/pay", data={"unit_id": world.unit.id, "amount": "100.00"}
+    ).headers["Location"]
+    order_no = checkout.rsplit("/", 1)[1]
+    forged = client.get(
+        f"/fees/pay/return/sandbox?order_no={order_no}&status=SUCCESS&amount=100.00&trade_no=X&sign=00"
+    )
+    assert forged.status_code == 303
+    assert count(Payment) == 0
+    assert db.session.scalar(select(OnlineOrder.status)) == "pending"
+
+
+def test_advance_year_gives_the_free_months(client, world, login_as):
+    standard_items(world, effective_on=date(2024, 1, 1))
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    assert "fees/units/%d/prepay" % world.unit2.id in page.text
+    response = client.post(
+        f"/fees/units/{world.unit2.id}/prepay", data={"method": "card", "idempotency_key": "y1"}
+    )
+    assert response.status_code == 303
+    bills = db.session.scalars(
+        select(Bill).where(Bill.unit_id == world.unit2.id).order_by(Bill.period_start)
+    ).all()
+    assert len(bills) == 12
+    assert [b.discount_rule for b in bills[-2:]] == ["prepay_year", "prepay_year"]
+    assert all(b.amount_fen == 0 and b.discount_fen == 22375 for b in bills[-2:])
+    payment = db.session.scalar(select(Payment).where(Payment.unit_id == world.unit2.id))
+    assert payment.amount_fen == 10 * 22375
+    b = ledger.balance(world.unit2.id)
+    assert (b.owed_fen, b.credit_fen) == (0, 0)
+    # Paid up for a year: the offer is closed now.
+    again = client.post(
+        f"/fees/units/{world.unit2.id}/prepay", data={"method": "card", "idempotency_key": "y2"}
+    )
+    assert again.status_code == 303
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
