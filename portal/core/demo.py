@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
-from portal.core import accounts
+from portal.core import accounts, clock
 from portal.core.imports import run_import
 from portal.core.people import Relation, Residency, User
 from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy, Zone
@@ -160,7 +160,47 @@ def load_demo() -> bool:
     estate = db.session.scalar(select(Estate).where(Estate.name == ESTATE))
     _backdate(rng, estate)
     _demo_logins(estate)
+    _demo_fees(rng, estate)
     return True
+
+
+def _demo_fees(rng, estate):
+    """The standard fee items, the last three months billed, most households paid up;
+    the two demo residents owe the latest month."""
+    from portal.blueprints.fees import billing, ledger
+    from portal.blueprints.fees.models import BillingRun
+    from portal.blueprints.fees.rules import create_standard_items
+
+    manager = db.session.scalar(select(User).where(User.username == "manager"))
+    create_standard_items(estate.id, actor=manager, effective_on=date(2021, 1, 1))
+    today = clock.local_today().replace(day=1)
+    months = []
+    for back in (2, 1, 0):
+        month = today.month - back
+        year = today.year + (month - 1) // 12
+        months.append(f"{year}-{(month - 1) % 12 + 1:02d}")
+    for period in months:
+        run = BillingRun(estate_id=estate.id, period=period, created_by_id=manager.id)
+        db.session.add(run)
+        db.session.flush()
+        billing.bill_month(run)
+    demo_units = set(
+        db.session.scalars(
+            select(Residency.unit_id).join(User).where(User.username.in_(["resident", "resident2"]))
+        )
+    )
+    owing = ledger.balances(
+        db.session.scalars(select(Unit.id).where(Unit.estate_id == estate.id)).all()
+    )
+    frontdesk = db.session.scalar(select(User).where(User.username == "frontdesk"))
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(owing))))}
+    for unit_id, balance in sorted(owing.items()):
+        if unit_id in demo_units or not balance.owed_fen or rng.random() < 0.4:
+            continue
+        method = rng.choice(["cash", "wechat", "alipay", "card", "transfer"])
+        ledger.record_payment(
+            units[unit_id], balance.owed_fen, method, actor=frontdesk, source="counter"
+        )
 
 
 def _backdate(rng, estate):

@@ -121,6 +121,34 @@ EXPECT = {
     ("api.list_units", "GET"): API_STAFF,
     ("api.get_unit", "GET"): API_RESIDENT2_OBJECT,
     ("api.list_staff", "GET"): API_STAFF,
+    # Fees: the counter (cashiers), corrections, runs and items (managers), residents' bills.
+    ("fees.unit_account", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404),
+    ("fees.take_payment", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
+    ("fees.take_prepayment", "POST"): (302, 403, 403, 303, 403, 303, 303, 303, 404),
+    ("fees.reverse_payment", "POST"): (302, 403, 403, 403, 403, 303, 303, 303, 403),
+    ("fees.withdraw_bill", "POST"): (302, 403, 403, 403, 403, 403, 303, 303, 403),
+    ("fees.receipt", "GET"): RESIDENT2_OBJECT,
+    ("fees.cash", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.cash_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.runs", "GET"): MANAGERS_ONLY,
+    ("fees.runs", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
+    ("fees.run_detail", "GET"): MANAGERS_ONLY,
+    ("fees.items", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.items", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
+    ("fees.add_rate", "POST"): row(302, 403, 403, 403, manager=303, admin=303),
+    ("fees.mine", "GET"): row(302, 200, 200, 403),
+    ("fees.pay_online", "POST"): row(302, 303, 303, 403),
+    ("fees.order", "GET"): row(302, 404, 200, 403),
+    ("fees.sandbox_checkout", "GET"): row(302, 404, 200, 403),
+    ("fees.sandbox_checkout", "POST"): row(302, 404, 200, 403),
+    ("fees.pay_return", "GET"): row(302, 303, 303, 403),
+    ("api.list_bills", "GET"): API_SIGNED_IN,
+    ("api.create_billing_run", "POST"): row(401, 403, 403, 403, manager=400, admin=400),
+    ("api.create_payment", "POST"): row(401, 400, 400, 400),
+    ("api.reverse_payment", "POST"): (401, 403, 403, 403, 403, 400, 400, 400, 403),
+    ("api.create_online_payment", "POST"): row(401, 400, 400, 403),
+    ("api.payment_callback", "POST"): everyone(400),
+    ("api.get_receipt", "GET"): API_RESIDENT2_OBJECT,
 }
 
 
@@ -195,8 +223,35 @@ def resident2_objects(world, tmp_path):
         purpose="report",
         actor=world.resident2,
     )
+    from portal.blueprints.fees import ledger, online
+    from portal.blueprints.fees.models import BillingRun
+    from tests.fees.helpers import standard_items
+
+    items = standard_items(world)
+    bill = ledger.issue_bill(
+        world.unit2,
+        items["debris"],
+        amount_fen=30000,
+        due_on=world.unit2.occupancy_since,
+        source="manual",
+        source_key="access",
+    )
+    payment, _ = ledger.record_payment(
+        world.unit2, 10000, "cash", actor=world.frontdesk, source="counter"
+    )
+    run = BillingRun(estate_id=world.estate.id, period="2026-12", summary={})
+    db.session.add(run)
+    order = online.create_order(world.resident2, world.unit2, 1000)
     db.session.commit()
     return {
+        "bill_id": bill.id,
+        "payment_id": payment.id,
+        "number": payment.receipt_number,
+        "receipt_number": payment.receipt_number,
+        "run_id": run.id,
+        "item_id": items["debris"].id,
+        "order_no": order.order_no,
+        "provider": "sandbox",
         "notice_id": notice.id,
         "item_id": item.id,
         "job_id": job.id,

@@ -353,23 +353,23 @@ def _bill_paid_services(run, due_on) -> dict:
 
 
 def _allocate_credit(estate_id: int, run_id: int) -> None:
-    """Units that had credit pay their new bills from it."""
-    used = (
-        select(Allocation.payment_id, func.sum(Allocation.amount_fen).label("used"))
-        .group_by(Allocation.payment_id)
-        .subquery()
+    """Units that had credit pay their new bills from it (two grouped queries find them)."""
+    received = dict(
+        db.session.execute(
+            select(Payment.unit_id, func.sum(Payment.amount_fen))
+            .where(Payment.estate_id == estate_id)
+            .group_by(Payment.unit_id)
+        ).all()
     )
-    with_credit = db.session.scalars(
-        select(Payment.unit_id)
-        .outerjoin(used, used.c.payment_id == Payment.id)
-        .where(
-            Payment.estate_id == estate_id,
-            Payment.unit_id.in_(select(Bill.unit_id).where(Bill.run_id == run_id)),
-        )
-        .group_by(Payment.unit_id)
-        .having(func.sum(Payment.amount_fen - func.coalesce(used.c.used, 0)) > 0)
-    ).all()
-    for unit_id in with_credit:
+    spent = dict(
+        db.session.execute(
+            select(Payment.unit_id, func.sum(Allocation.amount_fen))
+            .join(Allocation, Allocation.payment_id == Payment.id)
+            .where(Payment.estate_id == estate_id)
+            .group_by(Payment.unit_id)
+        ).all()
+    )
+    for unit_id in sorted(u for u, fen in received.items() if fen - (spent.get(u) or 0) > 0):
         lock_unit(unit_id)
         if unspent_payments(unit_id):
             allocate(unit_id)

@@ -1,5 +1,7 @@
 """Reminders, collection records, call lists and payment slips (pages)."""
 
+from typing import NamedTuple
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,7 +35,6 @@ Record = CollectionRecord
 def page_context():
     """What every collection template uses to show records."""
     return {
-        "yuan": yuan,
         "channel_labels": reminders.RECORD_CHANNEL_LABELS,
         "outcome_labels": reminders.OUTCOME_LABELS,
         "step_label": reminders.step_label,
@@ -111,12 +112,26 @@ def not_contacted_since():
     )
 
 
-def visible_zones():
-    return db.session.scalars(
+class ZoneChoice(NamedTuple):
+    id: int
+    estate_id: int
+    name: str
+
+
+def visible_zones() -> list[ZoneChoice]:
+    """The zones of the estates the staff member works in, named with the estate when
+    there are several (company-wide staff)."""
+    zones = db.session.scalars(
         select(Zone)
         .where(Zone.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))))
+        .options(joinedload(Zone.estate))
         .order_by(Zone.estate_id, Zone.name)
     ).all()
+    several = len({z.estate_id for z in zones}) > 1
+    return [
+        ZoneChoice(z.id, z.estate_id, f"{z.estate.name} {z.name}" if several else z.name)
+        for z in zones
+    ]
 
 
 def chosen_zone() -> int | None:
@@ -185,7 +200,7 @@ def household_rows(unit_ids) -> list[dict]:
     ]
 
 
-def _household_list(template, condition, title):
+def _household_list(template, condition):
     zone_id = chosen_zone()
     page = households_page(condition, zone_id)
     return render_template(
@@ -194,7 +209,6 @@ def _household_list(template, condition, title):
         rows=household_rows(list(page.items)),
         zones=visible_zones(),
         zone_id=zone_id,
-        title=title,
         **page_context(),
     )
 
@@ -203,16 +217,14 @@ def _household_list(template, condition, title):
 @roles_required(*COLLECTORS)
 def calls():
     """The call list: households whose ladder says call, not called or visited since."""
-    return _household_list(
-        "fees/calls.html", and_(open_rung("call"), not_contacted_since()), _l("Call list")
-    )
+    return _household_list("fees/calls.html", and_(open_rung("call"), not_contacted_since()))
 
 
 @bp.route("/review")
 @roles_required(*REVIEWERS)
 def review():
     """The manager's review list: households long in arrears (the ladder's review rung)."""
-    return _household_list("fees/review.html", open_rung("review"), _l("Arrears review"))
+    return _household_list("fees/review.html", open_rung("review"))
 
 
 # ---- payment notice slips ----------------------------------------------------------------

@@ -39,15 +39,6 @@ def payment_not_reversed(payment=Payment):
     return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
 
 
-def allocated_to_bills():
-    """bill_id → allocated fen, as a subquery."""
-    return (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .group_by(Allocation.bill_id)
-        .subquery()
-    )
-
-
 def outstanding_bills(unit_id: int) -> list[tuple[int, int]]:
     """(bill id, fen still owed) of the unit's open bills, oldest due first."""
     paid = (
@@ -86,6 +77,11 @@ def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
 def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
     """Apply the unit's unspent payments to its oldest open bills. The caller holds the
     unit's lock (every function here takes it first)."""
+    return _allocate(unit_id, applied_on)[0]
+
+
+def _allocate(unit_id: int, applied_on: date | None = None) -> tuple[list[Allocation], int]:
+    """allocate(), and the credit left over afterwards."""
     applied_on = applied_on or clock.local_today()
     bills = outstanding_bills(unit_id)
     payments = unspent_payments(unit_id)
@@ -108,7 +104,7 @@ def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
             p += 1
     db.session.add_all(made)
     db.session.flush()
-    return made
+    return made, sum(left for _p, left in payments)
 
 
 @dataclass
@@ -118,33 +114,41 @@ class Balance:
 
 
 def balances(unit_ids) -> dict[int, Balance]:
-    """What each unit owes and its credit, in two grouped queries."""
+    """What each unit owes and its credit: four grouped queries on indexed columns."""
     unit_ids = list(unit_ids)
     result = {unit_id: Balance() for unit_id in unit_ids}
     if not unit_ids:
         return result
-    paid = allocated_to_bills()
-    owed = db.session.execute(
-        select(Bill.unit_id, func.sum(Bill.amount_fen - func.coalesce(paid.c.paid, 0)))
-        .outerjoin(paid, paid.c.bill_id == Bill.id)
+
+    def sums(stmt):
+        return {unit_id: int(fen or 0) for unit_id, fen in db.session.execute(stmt)}
+
+    charged = sums(
+        select(Bill.unit_id, func.sum(Bill.amount_fen))
         .where(Bill.unit_id.in_(unit_ids), not_reversed())
         .group_by(Bill.unit_id)
-    ).all()
-    for unit_id, fen in owed:
-        result[unit_id].owed_fen = int(fen or 0)
-    used = (
-        select(Allocation.payment_id, func.sum(Allocation.amount_fen).label("used"))
-        .group_by(Allocation.payment_id)
-        .subquery()
     )
-    credit = db.session.execute(
-        select(Payment.unit_id, func.sum(Payment.amount_fen - func.coalesce(used.c.used, 0)))
-        .outerjoin(used, used.c.payment_id == Payment.id)
+    # Allocations on withdrawn bills add up to zero, so all of a unit's bills may count.
+    settled = sums(
+        select(Bill.unit_id, func.sum(Allocation.amount_fen))
+        .join(Allocation, Allocation.bill_id == Bill.id)
+        .where(Bill.unit_id.in_(unit_ids))
+        .group_by(Bill.unit_id)
+    )
+    received = sums(
+        select(Payment.unit_id, func.sum(Payment.amount_fen))
         .where(Payment.unit_id.in_(unit_ids))
         .group_by(Payment.unit_id)
-    ).all()
-    for unit_id, fen in credit:
-        result[unit_id].credit_fen = int(fen or 0)
+    )
+    spent = sums(
+        select(Payment.unit_id, func.sum(Allocation.amount_fen))
+        .join(Allocation, Allocation.payment_id == Payment.id)
+        .where(Payment.unit_id.in_(unit_ids))
+        .group_by(Payment.unit_id)
+    )
+    for unit_id, entry in result.items():
+        entry.owed_fen = charged.get(unit_id, 0) - settled.get(unit_id, 0)
+        entry.credit_fen = received.get(unit_id, 0) - spent.get(unit_id, 0)
     return result
 
 
@@ -262,10 +266,10 @@ def record_payment(
         if earlier is None:
             raise
         return earlier, False
-    made = allocate(unit.id, paid_on)
+    made, credit = _allocate(unit.id, paid_on)
     payment.result = {
         "allocations": [{"bill_id": a.bill_id, "amount_fen": a.amount_fen} for a in made],
-        "credit_fen": balance(unit.id).credit_fen,
+        "credit_fen": credit,
     }
     audit.record(
         "payment.record",

@@ -57,60 +57,69 @@ class Rung:
         return due_on + timedelta(days=self.offset) <= today
 
 
+def _refuse(message, code: str):
+    raise ServiceError(message, fields={"value": code})
+
+
 def parse_ladder(text: str) -> list[Rung]:
     """The rungs of a ladder text, earliest first, or ServiceError saying what is wrong."""
     parts = [part.strip() for part in (text or "").split(",")]
     if not any(parts):
-        raise ServiceError(
-            _l("Write the ladder like -7:app,0:sms,15:sms+print,30:call,90:review."),
-            fields={"value": "format"},
-        )
+        _refuse(_l("Write the ladder like -7:app,0:sms,15:sms+print,30:call,90:review."), "format")
     rungs: list[Rung] = []
     for part in parts:
         if not part:
-            raise ServiceError(
-                _l("The ladder has an empty step: remove the extra comma."),
-                fields={"value": "format"},
-            )
-        days, colon, channels = part.partition(":")
-        if not colon or not channels.strip():
-            raise ServiceError(
-                _l("Step “%(step)s” needs days and channels, e.g. 15:sms+print.", step=part),
-                fields={"value": "format"},
-            )
-        if not _OFFSET.match(days.strip()):
-            raise ServiceError(
-                _l("Step “%(step)s”: the days must be a whole number, e.g. 15 or -7.", step=part),
-                fields={"value": "offset"},
-            )
-        offset = int(days.strip())
-        if abs(offset) > MAX_OFFSET_DAYS:
-            raise ServiceError(
-                _l(
-                    "Step “%(step)s”: at most %(n)d days before or after the due date.",
-                    step=part,
-                    n=MAX_OFFSET_DAYS,
-                ),
-                fields={"value": "offset"},
-            )
-        for channel in (c.strip().lower() for c in channels.split("+")):
-            if channel not in CHANNELS:
-                raise ServiceError(
+            _refuse(_l("The ladder has an empty step: remove the extra comma."), "format")
+        for rung in _parse_step(part):
+            if rung in rungs:
+                _refuse(
                     _l(
-                        "Step “%(step)s”: unknown channel “%(channel)s”; "
-                        "use app, sms, print, call or review.",
-                        step=part,
-                        channel=channel,
+                        "%(channel)s appears twice on day %(n)d.",
+                        channel=rung.channel,
+                        n=rung.offset,
                     ),
-                    fields={"value": "channel"},
+                    "duplicate",
                 )
-            if Rung(offset, channel) in rungs:
-                raise ServiceError(
-                    _l("%(channel)s appears twice on day %(n)d.", channel=channel, n=offset),
-                    fields={"value": "duplicate"},
-                )
-            rungs.append(Rung(offset, channel))
+            rungs.append(rung)
     return sorted(rungs, key=lambda r: (r.offset, CHANNELS.index(r.channel)))
+
+
+def _parse_step(step: str) -> list[Rung]:
+    """ "15:sms+print" → its rungs."""
+    days, colon, channels = (part.strip() for part in step.partition(":"))
+    if not colon or not channels:
+        _refuse(
+            _l("Step “%(step)s” needs days and channels, e.g. 15:sms+print.", step=step), "format"
+        )
+    if not _OFFSET.match(days):
+        _refuse(
+            _l("Step “%(step)s”: the days must be a whole number, e.g. 15 or -7.", step=step),
+            "offset",
+        )
+    offset = int(days)
+    if abs(offset) > MAX_OFFSET_DAYS:
+        _refuse(
+            _l(
+                "Step “%(step)s”: at most %(n)d days before or after the due date.",
+                step=step,
+                n=MAX_OFFSET_DAYS,
+            ),
+            "offset",
+        )
+    rungs = []
+    for channel in (c.strip().lower() for c in channels.split("+")):
+        if channel not in CHANNELS:
+            _refuse(
+                _l(
+                    "Step “%(step)s”: unknown channel “%(channel)s”; "
+                    "use app, sms, print, call or review.",
+                    step=step,
+                    channel=channel,
+                ),
+                "channel",
+            )
+        rungs.append(Rung(offset, channel))
+    return rungs
 
 
 LADDER = settings.declare(
@@ -158,7 +167,7 @@ def paid_fen():
 
 def open_bill():
     """SQL: the bill is live (not withdrawn) and not fully paid."""
-    return and_(not_reversed(), Bill.amount_fen > paid_fen())
+    return and_(Bill.amount_fen > 0)
 
 
 def _untaken(rungs, today: date):
