@@ -113,7 +113,7 @@ runs AS (
     SELECT estate_id, :period, {created_at}, {finished_at}, '{{}}' FROM cfg
     RETURNING id, estate_id
 ),
-rates AS (  -- the rate in force per item and category: the category's own, else the item's
+rates AS MATERIALIZED (  -- the rate in force per item and category: its own, else the item's
     SELECT i.id AS item_id, i.estate_id, i.code, i.basis, i.unit_kind, o.occupancy,
            coalesce(
                (SELECT r.rate_fen FROM fee_rates r

@@ -51,7 +51,7 @@ def outstanding_bills(unit_id: int) -> list[tuple[int, int]]:
         .where(Bill.unit_id == unit_id, not_reversed(), Bill.amount_fen > paid)
         .order_by(Bill.due_on, Bill.id)
     ).all()
-    return [(bill_id, owed) for bill_id, owed in rows]
+    return [(bill_id, int(owed)) for bill_id, owed in rows]
 
 
 def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
@@ -71,7 +71,7 @@ def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
         )
         .order_by(Payment.id)
     ).all()
-    return [(payment_id, left) for payment_id, left in rows]
+    return [(payment_id, int(left)) for payment_id, left in rows]
 
 
 def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:

@@ -167,7 +167,7 @@ def paid_fen():
 
 def open_bill():
     """SQL: the bill is live (not withdrawn) and not fully paid."""
-    return and_(Bill.amount_fen > 0)
+    return and_(not_reversed(), Bill.amount_fen > paid_fen())
 
 
 def _untaken(rungs, today: date):
