@@ -419,6 +419,9 @@ def undo_period(period: str) -> None:
     """Remove what a billing of `period` wrote, so the next one starts from the same data."""
     from portal.extensions import db
 
+    # Children are deleted first; skip the FK triggers (bills.run_id has no index, so each
+    # deleted run would otherwise scan the whole bills table for referencing rows).
+    db.session.execute(text("SET LOCAL session_replication_role = replica"))
     db.session.execute(
         text("""
         DELETE FROM allocations WHERE bill_id IN (

@@ -149,6 +149,19 @@ EXPECT = {
     ("api.create_online_payment", "POST"): row(401, 400, 400, 403),
     ("api.payment_callback", "POST"): everyone(400),
     ("api.get_receipt", "GET"): API_RESIDENT2_OBJECT,
+    ("fees.report", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.report_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.report_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.arrears", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("api.fee_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
+    # A company-wide admin names the estate (estate=): 400 without it.
+    ("api.list_arrears", "GET"): (401, 403, 403, 200, 403, 200, 200, 400, 200),
+    ("fees.collection_records", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404),
+    ("fees.collection_records", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
+    ("fees.calls", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.review", "GET"): MANAGERS_ONLY,
+    ("fees.slips", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.slips", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400),
 }
 
 
@@ -249,7 +262,7 @@ def resident2_objects(world, tmp_path):
         "number": payment.receipt_number,
         "receipt_number": payment.receipt_number,
         "run_id": run.id,
-        "item_id": items["debris"].id,
+        "fee_item_id": items["debris"].id,
         "order_no": order.order_no,
         "provider": "sandbox",
         "notice_id": notice.id,

@@ -219,7 +219,7 @@ def test_advance_year_gives_the_free_months(client, world, login_as):
     db.session.commit()
     login_as("frontdesk")
     page = client.get(f"/fees/units/{world.unit2.id}")
-    assert "fees/units/%d/prepay" % world.unit2.id in page.text
+    assert f"fees/units/{world.unit2.id}/prepay" in page.text
     response = client.post(
         f"/fees/units/{world.unit2.id}/prepay", data={"method": "card", "idempotency_key": "y1"}
     )

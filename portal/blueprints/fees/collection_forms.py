@@ -13,7 +13,7 @@ class ContactForm(FlaskForm):
     """Record a call or a door visit about a household's arrears."""
 
     channel = RadioField(
-        _l("Contact"),
+        _l("Call or door visit"),
         choices=[SelectChoice("call", _l("Phone call")), SelectChoice("visit", _l("Door visit"))],
         invalid_choice_message=_l("Choose a call or a door visit."),
     )
@@ -29,7 +29,7 @@ class ContactForm(FlaskForm):
         validators=[Optional(), Length(max=500)],
         render_kw={"rows": 3},
     )
-    submit = SubmitField(_l("Record"))
+    submit = SubmitField(_l("Save to the collection record"))
 
 
 class SlipsForm(FlaskForm):

@@ -574,12 +574,12 @@ def items():
     )
 
 
-@bp.route("/items/<int:item_id>/rates", methods=["POST"])
+@bp.route("/items/<int:fee_item_id>/rates", methods=["POST"])
 @roles_required(*MANAGERS)
-def add_rate(item_id):
+def add_rate(fee_item_id):
     """A new rate from a date (rates are never edited; the history stays)."""
     item = db.session.scalar(
-        select(FeeItem).where(FeeItem.id == item_id, FeeItem.estate_id.in_(staff_estate_ids()))
+        select(FeeItem).where(FeeItem.id == fee_item_id, FeeItem.estate_id.in_(staff_estate_ids()))
     )
     if item is None:
         abort(404)
@@ -692,7 +692,8 @@ def sandbox_checkout(order_no):
     if found.provider != "sandbox":
         abort(404)
     form = SandboxForm()
-    if form.validate_on_submit() and found.status == OrderStatus.pending:
+    pressed = form.succeed.data or form.fail.data or form.timeout.data
+    if form.validate_on_submit() and pressed and found.status == OrderStatus.pending:
         if form.timeout.data:
             return redirect(url_for(".order", order_no=found.order_no), 303)
         sandbox = online.PROVIDERS["sandbox"]

@@ -51,6 +51,40 @@ STAFF_NAV = [
         _l("The day's takings per cashier and method. Payments are taken on a unit's account."),
     ),
     (
+        "fees.report",
+        _l("Fee collection report"),
+        frozenset(
+            {
+                Role.frontdesk,
+                Role.zone_butler,
+                Role.supervisor,
+                Role.manager,
+                Role.inspector,
+                Role.admin,
+            }
+        ),
+        _l("Receivable, received, arrears and collection rate by category and zone."),
+    ),
+    (
+        "fees.arrears",
+        _l("Arrears"),
+        frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin}),
+        _l("Units that owe, by age of the debt."),
+    ),
+    (
+        "fees.calls",
+        _l("Call list"),
+        frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin}),
+        _l("Households to call about overdue fees."),
+    ),
+    ("fees.review", _l("Arrears review"), MANAGERS, _l("Households long overdue.")),
+    (
+        "fees.slips",
+        _l("Payment notice slips"),
+        frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin}),
+        _l("Print payment notice slips for a zone or building."),
+    ),
+    (
         "fees.runs",
         _l("Billing runs"),
         MANAGERS,

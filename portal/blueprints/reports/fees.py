@@ -100,28 +100,33 @@ def fee_figures(estate_id: int, start: date, end: date, zone_id: int | None = No
         not_reversed(),
         *units_in(zone_id),
     ]
-    paid = (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .join(Bill, Bill.id == Allocation.bill_id)
-        .where(Bill.estate_id == estate_id, Bill.due_on >= start, Bill.due_on <= end)
-        .where(Allocation.applied_on <= end, *units_in(zone_id))
-        .group_by(Allocation.bill_id)
-        .subquery("paid")
+    # One row per bill with what was allocated to it by `end` (a bill's columns depend on
+    # its id, so grouping by the id alone is valid SQL on both databases).
+    per_bill = (
+        select(
+            Bill.unit_id,
+            Bill.occupancy,
+            Bill.amount_fen,
+            Bill.discount_fen,
+            func.coalesce(func.sum(Allocation.amount_fen), 0).label("paid"),
+        )
+        .outerjoin(Allocation, and_(Allocation.bill_id == Bill.id, Allocation.applied_on <= end))
+        .where(*scope)
+        .group_by(Bill.id)
+        .subquery("per_bill")
     )
-    received = func.coalesce(paid.c.paid, 0)
+    b = per_bill.c
     # One row per household and category: the bills it was charged under that category.
     per_unit_occupancy = (
         select(
-            Bill.unit_id.label("unit_id"),
-            Bill.occupancy.label("occupancy"),
-            func.sum(Bill.amount_fen).label("receivable"),
-            func.sum(received).label("received"),
-            func.sum(Bill.discount_fen).label("discounts"),
-            func.sum(case((received < Bill.amount_fen, 1), else_=0)).label("open_bills"),
+            b.unit_id,
+            b.occupancy,
+            func.sum(b.amount_fen).label("receivable"),
+            func.sum(b.paid).label("received"),
+            func.sum(b.discount_fen).label("discounts"),
+            func.sum(case((b.paid < b.amount_fen, 1), else_=0)).label("open_bills"),
         )
-        .outerjoin(paid, paid.c.bill_id == Bill.id)
-        .where(*scope)
-        .group_by(Bill.unit_id, Bill.occupancy)
+        .group_by(b.unit_id, b.occupancy)
         .cte("per_unit_occupancy")
     )
     rows = db.session.execute(
@@ -297,34 +302,33 @@ def arrears(
 
 def _owed_per_unit(estate_id, on, zone_id, building_id):
     """A CTE: per unit with open bills on `on`, what it owes in total and per age bucket."""
-    place = units_in(zone_id, building_id)
-    paid = (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .join(Bill, Bill.id == Allocation.bill_id)
-        .where(Bill.estate_id == estate_id, Allocation.applied_on <= on, *place)
-        .group_by(Allocation.bill_id)
-        .subquery("paid")
+    paid = func.coalesce(func.sum(Allocation.amount_fen), 0)
+    open_bills = (
+        select(Bill.unit_id, Bill.due_on, (Bill.amount_fen - paid).label("left"))
+        .outerjoin(Allocation, and_(Allocation.bill_id == Bill.id, Allocation.applied_on <= on))
+        .where(Bill.estate_id == estate_id, not_reversed(), *units_in(zone_id, building_id))
+        .group_by(Bill.id)
+        .having(Bill.amount_fen - paid > 0)
+        .subquery("open_bills")
     )
-    left = Bill.amount_fen - func.coalesce(paid.c.paid, 0)
+    b = open_bills.c
     # Date comparisons rather than date arithmetic: alike on SQLite and PostgreSQL.
     edges = [on - timedelta(days=d) for d in (30, 90, 180)]
     ages = {
-        "not_due": Bill.due_on > on,
-        "days_0_30": and_(Bill.due_on <= on, Bill.due_on >= edges[0]),
-        "days_31_90": and_(Bill.due_on < edges[0], Bill.due_on >= edges[1]),
-        "days_91_180": and_(Bill.due_on < edges[1], Bill.due_on >= edges[2]),
-        "over_180": Bill.due_on < edges[2],
+        "not_due": b.due_on > on,
+        "days_0_30": and_(b.due_on <= on, b.due_on >= edges[0]),
+        "days_31_90": and_(b.due_on < edges[0], b.due_on >= edges[1]),
+        "days_91_180": and_(b.due_on < edges[1], b.due_on >= edges[2]),
+        "over_180": b.due_on < edges[2],
     }
     return (
         select(
-            Bill.unit_id.label("unit_id"),
-            func.sum(left).label("owed"),
-            *(func.sum(case((cond, left), else_=0)).label(name) for name, cond in ages.items()),
-            func.min(Bill.due_on).label("oldest_due"),
+            b.unit_id,
+            func.sum(b.left).label("owed"),
+            *(func.sum(case((cond, b.left), else_=0)).label(name) for name, cond in ages.items()),
+            func.min(b.due_on).label("oldest_due"),
         )
-        .outerjoin(paid, paid.c.bill_id == Bill.id)
-        .where(Bill.estate_id == estate_id, not_reversed(), left > 0, *place)
-        .group_by(Bill.unit_id)
+        .group_by(b.unit_id)
         .cte("owed")
     )
 
