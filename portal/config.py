@@ -54,6 +54,10 @@ class Config:
     LOGIN_RATE_LIMIT = _env("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes")
 
     SMS_GATEWAY_URL = _env("SMS_GATEWAY_URL")
+    # Online payment: the provider adapter and the sandbox's signing secret (derived from
+    # the secret key when unset). A real gateway is another adapter in fees/online.py.
+    PAYMENT_PROVIDER = _env("PAYMENT_PROVIDER", "sandbox")
+    PAYMENT_SANDBOX_SECRET = _env("PAYMENT_SANDBOX_SECRET")
     MAIL_SERVER = _env("MAIL_SERVER")
     MAIL_PORT = int(_env("MAIL_PORT", "25"))
     MAIL_USERNAME = _env("MAIL_USERNAME")

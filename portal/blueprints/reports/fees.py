@@ -383,7 +383,8 @@ def workbook(figures: dict, *, estate: str, start: date, end: date, zone: str = 
         sheet.append([title, *headings()])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
         for label, row in rows:
-            sheet.append([label, *_cells(row)])
+            counts = [row["billed_households"], row["paid_households"], row["collection_rate"]]
+            sheet.append([label, *counts, *(to_decimal(row[name]) for name in MONEY)])
             line = sheet.max_row
             sheet.cell(line, 4).number_format = "0.00%"
             for column in range(5, 9):
@@ -393,12 +394,3 @@ def workbook(figures: dict, *, estate: str, start: date, end: date, zone: str = 
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()
-
-
-def _cells(row: dict) -> list:
-    return [
-        row["billed_households"],
-        row["paid_households"],
-        row["collection_rate"],
-        *(to_decimal(row[name]) for name in MONEY),
-    ]
