@@ -149,3 +149,30 @@ def test_reversal_through_the_api(client, world, api_token):
         f"/api/v1/payments/{reversal_id}/reverse", json={"reason": "x"}, headers=headers
     )
     assert twice.status_code == 409
+
+
+def test_unanswered_orders_expire_and_a_late_success_still_counts(client, world, api_token):
+    from datetime import timedelta
+
+    from portal.core import clock
+
+    bill(world, world.unit, 5000, key="m1")
+    db.session.commit()
+    headers = api_token("resident")
+    started = client.post(
+        "/api/v1/payments/online",
+        json={"unit_id": world.unit.id, "amount": "50.00"},
+        headers=headers,
+    )
+    order_no = started.get_json()["order_no"]
+    clock.freeze(clock.now() + timedelta(minutes=10))
+    assert online.expire_orders() == 0
+    clock.freeze(clock.now() + timedelta(minutes=10))
+    assert online.expire_orders() == 1
+    assert db.session.scalar(select(OnlineOrder.status)) == "expired"
+    notice = {"order_no": order_no, "status": "SUCCESS", "amount": "50.00", "trade_no": "late"}
+    with client.application.test_request_context():
+        notice["sign"] = online.PROVIDERS["sandbox"].sign(notice)
+    late = client.post("/api/v1/payments/callback/sandbox", json=notice)
+    assert late.status_code == 200 and late.get_json()["status"] == "succeeded"
+    assert count_payments() == 1
