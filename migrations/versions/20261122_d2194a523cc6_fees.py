@@ -102,6 +102,7 @@ def upgrade():
     with op.batch_alter_table('bills', schema=None) as batch_op:
         batch_op.create_index('ix_bills_estate_due', ['estate_id', 'due_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_bills_fee_item_id'), ['fee_item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bills_run_id'), ['run_id'], unique=False)
         batch_op.create_index('ix_bills_unit_due', ['unit_id', 'due_on', 'id'], unique=False)
 
     op.create_table('payments',
@@ -241,6 +242,7 @@ def downgrade():
     op.drop_table('payments')
     with op.batch_alter_table('bills', schema=None) as batch_op:
         batch_op.drop_index('ix_bills_unit_due')
+        batch_op.drop_index(batch_op.f('ix_bills_run_id'))
         batch_op.drop_index(batch_op.f('ix_bills_fee_item_id'))
         batch_op.drop_index('ix_bills_estate_due')
 

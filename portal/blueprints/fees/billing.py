@@ -12,7 +12,7 @@ import re
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, String, cast, func, insert, literal, select, type_coerce
+from sqlalchemy import BigInteger, String, case, cast, func, insert, literal, select, type_coerce
 
 from portal.core import clock, settings
 from portal.core.errors import Conflict, ServiceError
@@ -20,7 +20,7 @@ from portal.core.places import Occupancy, Unit, UnitOccupancy
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
-from .ledger import allocate, issue_bill, lock_unit, unspent_payments
+from .ledger import allocate_many, issue_bill
 from .models import Allocation, Bill, BillingRun, FeeItem, Payment
 from .rules import (
     DUE_DAYS,
@@ -98,27 +98,36 @@ def bill_month(run: BillingRun, progress=None) -> dict:
     vacant = vacant_occupancies(estate_id)
     billable = [o.value for o in Occupancy if o not in NOT_BILLED]
     now = clock.now()
-    steps = [(i, o) for i in recurring for o in billable]
-    total_steps = len(steps) + len(recurring) + 1
+    units_by_category = db.session.execute(
+        select(Unit.kind, Unit.occupancy, func.count(Unit.id))
+        .where(Unit.estate_id == estate_id)
+        .group_by(Unit.kind, Unit.occupancy)
+    ).all()
+    total_steps = 2 * len(recurring) + 1
     no_rate = []
-    for done, (item, occupancy) in enumerate(steps):
-        rate = rates.rate(item.id, occupancy)
-        if rate is None:
-            count = _count_units(estate_id, item, occupancy)
-            if count:
-                no_rate.append({"item": item.code, "occupancy": occupancy, "units": count})
-            continue
-        if rate == 0:
-            continue
-        pay = pay_percent if occupancy in vacant else 100
-        _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now)
+    for done, item in enumerate(recurring):
+        priced = {}
+        for occupancy in billable:
+            rate = rates.rate(item.id, occupancy)
+            if rate is None:
+                count = sum(
+                    n
+                    for kind, category, n in units_by_category
+                    if category == occupancy and (not item.unit_kind or kind == item.unit_kind)
+                )
+                if count:
+                    no_rate.append({"item": item.code, "occupancy": occupancy, "units": count})
+            elif rate > 0:
+                priced[occupancy] = rate
+        if priced:
+            _insert_month(run, item, priced, pay_percent, vacant, start, end, due_on, now)
         if progress:
             progress(done + 1, total_steps)
     changed = 0
     for n, item in enumerate(recurring):
         changed += _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_on)
         if progress:
-            progress(len(steps) + n + 1, total_steps)
+            progress(len(recurring) + n + 1, total_steps)
     services = _bill_paid_services(run, due_on)
     _allocate_credit(estate_id, run.id)
     summary = _summary(run, start, end, items, no_rate, changed, services)
@@ -140,20 +149,31 @@ def _month_units(estate_id, item, start):
     return conditions
 
 
-def _gross_expression(item, rate):
+def _insert_month(run, item, priced, pay_percent, vacant, start, end, due_on, now):
+    """One INSERT … SELECT bills the item for every unit whose category held all month:
+    the rate per category and the vacant share are CASE expressions over the category."""
+    key = _source_key(run.period, item)
+    rate = case(
+        {occupancy: literal(fen, BigInteger) for occupancy, fen in priced.items()},
+        value=Unit.occupancy,
+    )
     if item.basis == "per_m2_month":
         # area is stored in hundredths of m²: round(area × rate) to the fen, half up.
-        area = type_coerce(Unit.area_m2, BigInteger)
-        return (area * literal(rate, BigInteger) + 50) // 100
-    return literal(rate, BigInteger)
-
-
-def _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now):
-    key = _source_key(run.period, item)
-    gross = _gross_expression(item, rate)
-    amount = gross if pay == 100 else (gross * literal(pay, BigInteger) + 50) // 100
-    rule = None if pay == 100 else "vacant"
-    note = None if pay == 100 else f"未入住按 {pay}% 收取"
+        gross = (type_coerce(Unit.area_m2, BigInteger) * rate + 50) // 100
+    else:
+        gross = rate
+    discounted = [o for o in priced if o in vacant] if pay_percent != 100 else []
+    if discounted:
+        is_vacant = Unit.occupancy.in_(discounted)
+        amount = case(
+            (is_vacant, (gross * literal(pay_percent, BigInteger) + 50) // 100), else_=gross
+        )
+        rule = case((is_vacant, literal("vacant")), else_=literal(None, String))
+        note = case(
+            (is_vacant, literal(f"未入住按 {pay_percent}% 收取")), else_=literal(None, String)
+        )
+    else:
+        amount, rule, note = gross, literal(None, String), literal(None, String)
     already = select(Bill.id).where(Bill.unit_id == Unit.id, Bill.source_key == key).exists()
     chosen = select(
         Unit.estate_id,
@@ -166,15 +186,18 @@ def _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now):
         gross,
         gross - amount,
         amount,
-        literal(rule),
-        literal(note),
+        rule,
+        note,
         literal("run"),
         literal(key),
         literal(run.id),
         literal(now, UTCDateTime),
         literal(run.created_by_id),
     ).where(
-        *_month_units(run.estate_id, item, start), Unit.occupancy == occupancy, ~already, gross > 0
+        *_month_units(run.estate_id, item, start),
+        Unit.occupancy.in_(list(priced)),
+        ~already,
+        gross > 0,
     )
     db.session.execute(
         insert(Bill).from_select(
@@ -200,13 +223,6 @@ def _insert_month(run, item, occupancy, rate, pay, start, end, due_on, now):
             chosen,
         )
     )
-
-
-def _count_units(estate_id, item, occupancy) -> int:
-    conditions = [Unit.estate_id == estate_id, Unit.occupancy == occupancy]
-    if item.unit_kind:
-        conditions.append(Unit.kind == item.unit_kind)
-    return db.session.scalar(select(func.count(Unit.id)).where(*conditions))
 
 
 def segments(history, start: date, end: date):
@@ -369,10 +385,7 @@ def _allocate_credit(estate_id: int, run_id: int) -> None:
             .group_by(Payment.unit_id)
         ).all()
     )
-    for unit_id in sorted(u for u, fen in received.items() if fen - (spent.get(u) or 0) > 0):
-        lock_unit(unit_id)
-        if unspent_payments(unit_id):
-            allocate(unit_id)
+    allocate_many(u for u, fen in received.items() if fen - (spent.get(u) or 0) > 0)
 
 
 def _summary(run, start, end, items, no_rate, changed, services) -> dict:

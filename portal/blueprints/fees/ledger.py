@@ -83,28 +83,91 @@ def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
 def _allocate(unit_id: int, applied_on: date | None = None) -> tuple[list[Allocation], int]:
     """allocate(), and the credit left over afterwards."""
     applied_on = applied_on or clock.local_today()
-    bills = outstanding_bills(unit_id)
     payments = unspent_payments(unit_id)
-    made = []
+    pairs = match(outstanding_bills(unit_id), payments)
+    made = [
+        Allocation(payment_id=p, bill_id=b, amount_fen=fen, applied_on=applied_on)
+        for p, b, fen in pairs
+    ]
+    db.session.add_all(made)
+    db.session.flush()
+    return made, sum(left for _p, left in payments) - sum(fen for _p, _b, fen in pairs)
+
+
+def match(bills: list[tuple[int, int]], payments: list[tuple[int, int]]):
+    """(payment, bill, fen) pairs that apply payments (oldest first) to bills (oldest due
+    first) until one side runs out."""
+    pairs = []
+    bills, payments = list(bills), list(payments)
     b = p = 0
     while b < len(bills) and p < len(payments):
         bill_id, owed = bills[b]
         payment_id, left = payments[p]
         amount = min(owed, left)
-        made.append(
-            Allocation(
-                payment_id=payment_id, bill_id=bill_id, amount_fen=amount, applied_on=applied_on
-            )
-        )
+        pairs.append((payment_id, bill_id, amount))
         bills[b] = (bill_id, owed - amount)
         payments[p] = (payment_id, left - amount)
         if owed == amount:
             b += 1
         if left == amount:
             p += 1
-    db.session.add_all(made)
-    db.session.flush()
-    return made, sum(left for _p, left in payments)
+    return pairs
+
+
+def allocate_many(unit_ids, applied_on: date | None = None) -> int:
+    """allocate() for many units at once (a billing run's units with credit): the units are
+    locked in id order, their open bills and unspent payments read in two queries, and the
+    allocations written in one statement. Returns how many allocations were made."""
+    from sqlalchemy import insert
+
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return 0
+    applied_on = applied_on or clock.local_today()
+    db.session.execute(select(Unit.id).where(Unit.id.in_(ids)).order_by(Unit.id).with_for_update())
+    paid = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.bill_id == Bill.id)
+        .scalar_subquery()
+    )
+    bills: dict[int, list] = {}
+    for unit_id, bill_id, owed in db.session.execute(
+        select(Bill.unit_id, Bill.id, Bill.amount_fen - paid)
+        .where(Bill.unit_id.in_(ids), not_reversed(), Bill.amount_fen > paid)
+        .order_by(Bill.unit_id, Bill.due_on, Bill.id)
+    ):
+        bills.setdefault(unit_id, []).append((bill_id, int(owed)))
+    used = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.payment_id == Payment.id)
+        .scalar_subquery()
+    )
+    payments: dict[int, list] = {}
+    for unit_id, payment_id, left in db.session.execute(
+        select(Payment.unit_id, Payment.id, Payment.amount_fen - used)
+        .where(
+            Payment.unit_id.in_(ids),
+            Payment.amount_fen > 0,
+            payment_not_reversed(),
+            Payment.amount_fen > used,
+        )
+        .order_by(Payment.unit_id, Payment.id)
+    ):
+        payments.setdefault(unit_id, []).append((payment_id, int(left)))
+    rows = [
+        {
+            "payment_id": p,
+            "bill_id": b,
+            "amount_fen": fen,
+            "applied_on": applied_on,
+            "created_at": clock.now(),
+        }
+        for unit_id in ids
+        for p, b, fen in match(bills.get(unit_id, []), payments.get(unit_id, []))
+    ]
+    if rows:
+        db.session.execute(insert(Allocation), rows)
+    return len(rows)
 
 
 @dataclass

@@ -173,7 +173,7 @@ class Bill(db.Model):
     discount_note: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(20))  # run, repair, import, prepay, manual
     source_key: Mapped[str] = mapped_column(String(80))
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"), index=True)
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
