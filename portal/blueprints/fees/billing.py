@@ -369,23 +369,19 @@ def _bill_paid_services(run, due_on) -> dict:
 
 
 def _allocate_credit(estate_id: int, run_id: int) -> None:
-    """Units that had credit pay their new bills from it (two grouped queries find them)."""
-    received = dict(
-        db.session.execute(
-            select(Payment.unit_id, func.sum(Payment.amount_fen))
-            .where(Payment.estate_id == estate_id)
-            .group_by(Payment.unit_id)
-        ).all()
+    """Units that had credit pay their new bills from it: the payments with something
+    left unallocated name them (a reversed payment may be named too; allocation skips it)."""
+    used = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.payment_id == Payment.id)
+        .scalar_subquery()
     )
-    spent = dict(
-        db.session.execute(
-            select(Payment.unit_id, func.sum(Allocation.amount_fen))
-            .join(Allocation, Allocation.payment_id == Payment.id)
-            .where(Payment.estate_id == estate_id)
-            .group_by(Payment.unit_id)
-        ).all()
-    )
-    allocate_many(u for u, fen in received.items() if fen - (spent.get(u) or 0) > 0)
+    with_credit = db.session.scalars(
+        select(Payment.unit_id)
+        .where(Payment.estate_id == estate_id, Payment.amount_fen > 0, Payment.amount_fen > used)
+        .distinct()
+    ).all()
+    allocate_many(with_credit)
 
 
 def _summary(run, start, end, items, no_rate, changed, services) -> dict:
