@@ -108,10 +108,12 @@ def billing_sql(config: str, created_at: str = "now()", finished: bool = False) 
     finished_at = created_at if finished else "NULL"
     return f"""
 WITH cfg (estate_id, pay, due_days, vacant) AS (VALUES {config}),
+ids AS MATERIALIZED (  -- each estate's run id, drawn first so no join is needed for it
+    SELECT *, nextval(pg_get_serial_sequence('billing_runs', 'id')) AS run_id FROM cfg
+),
 runs AS (
-    INSERT INTO billing_runs (estate_id, period, created_at, finished_at, summary)
-    SELECT estate_id, :period, {created_at}, {finished_at}, '{{}}' FROM cfg
-    RETURNING id, estate_id
+    INSERT INTO billing_runs (id, estate_id, period, created_at, finished_at, summary)
+    SELECT run_id, estate_id, :period, {created_at}, {finished_at}, '{{}}' FROM ids
 ),
 rates AS MATERIALIZED (  -- the rate in force per item and category: its own, else the item's
     SELECT i.id AS item_id, i.estate_id, i.code, i.basis, i.unit_kind, o.occupancy,
@@ -129,12 +131,12 @@ rates AS MATERIALIZED (  -- the rate in force per item and category: its own, el
      WHERE i.active AND i.basis IN ('per_m2_month', 'fixed_month')
 ),
 charged AS (
-    SELECT u.estate_id, u.id AS unit_id, ra.item_id, ra.code, u.occupancy, c.due_days,
+    SELECT u.estate_id, u.id AS unit_id, ra.item_id, ra.code, u.occupancy, c.due_days, c.run_id,
            CASE WHEN ra.basis = 'per_m2_month' THEN (u.area_m2 * ra.rate + 50) / 100
                 ELSE ra.rate END AS gross,
            CASE WHEN u.occupancy = ANY (c.vacant) THEN c.pay ELSE 100 END AS pay
       FROM units u
-      JOIN cfg c ON c.estate_id = u.estate_id
+      JOIN ids c ON c.estate_id = u.estate_id
       JOIN rates ra ON ra.estate_id = u.estate_id AND ra.occupancy = u.occupancy
                    AND (ra.unit_kind IS NULL OR ra.unit_kind = u.kind)
      WHERE u.occupancy_since <= :start AND u.area_m2 > 0 AND ra.rate > 0
@@ -150,9 +152,8 @@ SELECT p.estate_id, p.unit_id, p.item_id, p.occupancy, :start, :end,
        CAST(:start AS date) + p.due_days, p.gross, p.gross - p.amount, p.amount,
        CASE WHEN p.pay <> 100 THEN 'vacant' END,
        CASE WHEN p.pay <> 100 THEN '未入住按 ' || p.pay || '% 收取' END,
-       'run', 'run:' || :period || ':' || p.code, runs.id, {created_at}, NULL
+       'run', 'run:' || :period || ':' || p.code, p.run_id, {created_at}, NULL
   FROM priced p
-  JOIN runs ON runs.estate_id = p.estate_id
  WHERE p.amount > 0
    AND NOT EXISTS (SELECT 1 FROM bills b
                     WHERE b.unit_id = p.unit_id
