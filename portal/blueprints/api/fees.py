@@ -224,10 +224,10 @@ def list_bills(query):
 )
 def create_billing_run(body):
     """Bill every billable unit of the caller's estate for the month, once."""
-    from portal.blueprints.fees.views import staff_estate_ids
+    from portal.blueprints.fees.views import acting_estate_id
     from portal.jobs import Job
 
-    estate_id = current_user.estate_id or staff_estate_ids()[0]
+    estate_id = acting_estate_id()
     run = billing.start_run(estate_id, body.period, actor=current_user)
     db.session.commit()
     job = db.session.get(Job, run.job_id)

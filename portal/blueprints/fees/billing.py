@@ -243,7 +243,7 @@ def month_charge(item, area_hundredths, rate_of, pay_percent, vacant, parts, day
 
     gross = amount = vacant_days = 0
     for occupancy, days in parts:
-        if occupancy in {o.value for o in NOT_BILLED}:
+        if occupancy in NOT_BILLED:
             continue
         rate = rate_of(occupancy)
         if not rate:
@@ -301,7 +301,7 @@ def _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_o
         )
         if gross <= 0:
             continue
-        days = sum(d for o, d in parts if o not in {x.value for x in NOT_BILLED})
+        days = sum(d for o, d in parts if o not in NOT_BILLED)
         notes = []
         if days < days_in_month:
             notes.append(f"按 {days}/{days_in_month} 天计")

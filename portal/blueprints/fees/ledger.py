@@ -41,37 +41,51 @@ def payment_not_reversed(payment=Payment):
 
 def outstanding_bills(unit_id: int) -> list[tuple[int, int]]:
     """(bill id, fen still owed) of the unit's open bills, oldest due first."""
+    return open_bills_of([unit_id]).get(unit_id, [])
+
+
+def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
+    """(payment id, fen not yet allocated) of the unit's live payments, oldest first."""
+    return unspent_payments_of([unit_id]).get(unit_id, [])
+
+
+def open_bills_of(unit_ids) -> dict[int, list[tuple[int, int]]]:
+    """unit id → its open bills as (bill id, fen owed), oldest due first (one query)."""
     paid = (
         select(func.coalesce(func.sum(Allocation.amount_fen), 0))
         .where(Allocation.bill_id == Bill.id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(Bill.id, Bill.amount_fen - paid)
-        .where(Bill.unit_id == unit_id, not_reversed(), Bill.amount_fen > paid)
-        .order_by(Bill.due_on, Bill.id)
-    ).all()
-    return [(bill_id, int(owed)) for bill_id, owed in rows]
+    found: dict[int, list] = {}
+    for unit_id, bill_id, owed in db.session.execute(
+        select(Bill.unit_id, Bill.id, Bill.amount_fen - paid)
+        .where(Bill.unit_id.in_(list(unit_ids)), not_reversed(), Bill.amount_fen > paid)
+        .order_by(Bill.unit_id, Bill.due_on, Bill.id)
+    ):
+        found.setdefault(unit_id, []).append((bill_id, int(owed)))
+    return found
 
 
-def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
-    """(payment id, fen not yet allocated) of the unit's live payments, oldest first."""
+def unspent_payments_of(unit_ids) -> dict[int, list[tuple[int, int]]]:
+    """unit id → its live payments with something unallocated, oldest first (one query)."""
     used = (
         select(func.coalesce(func.sum(Allocation.amount_fen), 0))
         .where(Allocation.payment_id == Payment.id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(Payment.id, Payment.amount_fen - used)
+    found: dict[int, list] = {}
+    for unit_id, payment_id, left in db.session.execute(
+        select(Payment.unit_id, Payment.id, Payment.amount_fen - used)
         .where(
-            Payment.unit_id == unit_id,
+            Payment.unit_id.in_(list(unit_ids)),
             Payment.amount_fen > 0,
             payment_not_reversed(),
             Payment.amount_fen > used,
         )
-        .order_by(Payment.id)
-    ).all()
-    return [(payment_id, int(left)) for payment_id, left in rows]
+        .order_by(Payment.unit_id, Payment.id)
+    ):
+        found.setdefault(unit_id, []).append((payment_id, int(left)))
+    return found
 
 
 def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
@@ -125,35 +139,8 @@ def allocate_many(unit_ids, applied_on: date | None = None) -> int:
         return 0
     applied_on = applied_on or clock.local_today()
     db.session.execute(select(Unit.id).where(Unit.id.in_(ids)).order_by(Unit.id).with_for_update())
-    paid = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id == Bill.id)
-        .scalar_subquery()
-    )
-    bills: dict[int, list] = {}
-    for unit_id, bill_id, owed in db.session.execute(
-        select(Bill.unit_id, Bill.id, Bill.amount_fen - paid)
-        .where(Bill.unit_id.in_(ids), not_reversed(), Bill.amount_fen > paid)
-        .order_by(Bill.unit_id, Bill.due_on, Bill.id)
-    ):
-        bills.setdefault(unit_id, []).append((bill_id, int(owed)))
-    used = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.payment_id == Payment.id)
-        .scalar_subquery()
-    )
-    payments: dict[int, list] = {}
-    for unit_id, payment_id, left in db.session.execute(
-        select(Payment.unit_id, Payment.id, Payment.amount_fen - used)
-        .where(
-            Payment.unit_id.in_(ids),
-            Payment.amount_fen > 0,
-            payment_not_reversed(),
-            Payment.amount_fen > used,
-        )
-        .order_by(Payment.unit_id, Payment.id)
-    ):
-        payments.setdefault(unit_id, []).append((payment_id, int(left)))
+    bills = open_bills_of(ids)
+    payments = unspent_payments_of(ids)
     rows = [
         {
             "payment_id": p,

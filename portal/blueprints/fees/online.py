@@ -117,12 +117,13 @@ def handle_notification(provider_name: str, payload: dict, signature: str) -> On
     if status == "SUCCESS":
         if order.status == OrderStatus.succeeded:
             return order
+        payer = _payer(order)
         payment, _created = ledger.record_payment(
             order.unit,
             order.amount_fen,
             Method.online,
-            actor=_payer(order),
-            payer_name=_payer(order).name,
+            actor=payer,
+            payer_name=payer.name,
             source="online",
             idempotency_key=f"online:{order.order_no}",
             reference=str(payload.get("trade_no", ""))[:100] or None,

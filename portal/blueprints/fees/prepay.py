@@ -14,7 +14,7 @@ from portal.core.errors import Conflict
 from portal.extensions import db
 
 from . import ledger
-from .billing import _source_key
+from .billing import _source_key, month_charge
 from .models import Bill, FeeItem
 from .rules import (
     NOT_BILLED,
@@ -95,27 +95,32 @@ def offer(unit, today: date | None = None) -> Offer | None:
         first = last_end + timedelta(days=1)
     rates = Rates([i.id for i in items], first)
     pay_percent = settings.get(VACANT_PAY_PERCENT.key, unit.estate_id)
-    vacant = unit.occupancy in vacant_occupancies(unit.estate_id)
+    vacant = vacant_occupancies(unit.estate_id)
+    area = int(unit.area_m2 * 100)
     months = []
     for n in range(MONTHS):
         start = add_months(first, n)
         end = add_months(start, 1) - timedelta(days=1)
+        days = (end - start).days + 1
         for item in items:
-            rate = rates.rate(item.id, unit.occupancy)
-            if not rate:
+            # The same charge a billing run makes for a whole month in this category.
+            gross, amount, _vacant_days = month_charge(
+                item,
+                area,
+                lambda occupancy, item=item: rates.rate(item.id, occupancy),
+                pay_percent,
+                vacant,
+                [(unit.occupancy, days)],
+                days,
+            )
+            if gross <= 0:
                 continue
-            if item.basis == "per_m2_month":
-                gross = (int(unit.area_m2 * 100) * rate + 50) // 100
-            else:
-                gross = rate
-            amount, rule, note = gross, None, None
+            rule = note = None
             if n >= MONTHS - free:
                 amount, rule, note = 0, "prepay_year", f"预交一年赠送 {free} 个月"
-            elif vacant:
-                amount = (gross * pay_percent + 50) // 100
+            elif amount < gross:
                 rule, note = "vacant", f"未入住按 {pay_percent}% 收取"
-            if gross > 0:
-                months.append(Month(item, start, end, gross, amount, gross - amount, rule, note))
+            months.append(Month(item, start, end, gross, amount, gross - amount, rule, note))
     if not months or all(m.amount_fen == 0 for m in months):
         return None
     return Offer(first_month=first, months=months, free_months=free)

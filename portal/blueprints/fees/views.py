@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.core import clock
-from portal.core.access import get_or_404, roles_required, visible
+from portal.core.access import estate_ids_for, get_or_404, roles_required, visible
 from portal.core.errors import ServiceError
 from portal.core.money import chinese_upper, parse_yuan, yuan
 from portal.core.people import Role, User, current_unit_ids_query
@@ -406,13 +406,15 @@ def cash_day() -> date:
 
 def staff_estate_ids() -> list[int]:
     """The estates a staff member works in (company-wide roles: all of the company's)."""
-    if current_user.is_company_wide:
-        return db.session.scalars(
-            select(Estate.id)
-            .where(Estate.company_id == current_user.staff_role.company_id)
-            .order_by(Estate.id)
-        ).all()
-    return [current_user.estate_id]
+    return db.session.scalars(
+        select(Estate.id).where(estate_ids_for(current_user)).order_by(Estate.id)
+    ).all()
+
+
+def acting_estate_id() -> int:
+    """The estate a staff member bills and sets rates for (company-wide: the first one,
+    until there is an estate switcher)."""
+    return current_user.estate_id or staff_estate_ids()[0]
 
 
 @bp.route("/cash")
@@ -451,7 +453,7 @@ def runs():
         today = clock.local_today()
         form.period.data = today.strftime("%Y-%m")
     if form.validate_on_submit():
-        estate_id = current_user.estate_id or staff_estate_ids()[0]
+        estate_id = acting_estate_id()
         try:
             run = billing.start_run(estate_id, form.period.data, actor=current_user)
         except ServiceError as exc:
@@ -503,7 +505,7 @@ def run_detail(run_id):
 @roles_required(*MANAGERS, Role.supervisor, Role.frontdesk)
 def items():
     """Fee items with their rates by category and date; managers add items and rates."""
-    estate_id = current_user.estate_id or staff_estate_ids()[0]
+    estate_id = acting_estate_id()
     form = ItemForm()
     status = 200
     if request.method == "POST":
