@@ -187,6 +187,7 @@ def test_gateway_failures_back_off_then_deliver_once(world, sms_gateway, app):
 def test_wrong_gateway_url_records_the_reason_and_fails_after_the_last_try(world, app):
     app.config["SMS_GATEWAY_URL"] = "ftp://gateway.invalid/"
     start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    clock.freeze(start)  # before composing: the rows are due from this moment
     try:
         send(world, channels=["sms", "app"], unit_ids=[world.unit2.id])
         for step in (0, 31, 121, 601, 1801):
