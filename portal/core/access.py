@@ -1,27 +1,55 @@
-"""Authorization in one place: a role gate for views and a scoped loader for objects.
+"""Authorization in one place: the named role sets, the role gate for views, the estate a
+person acts for, and the scoped loader for objects.
 
 A resident sees only their current units' records, staff only their estate's, company-wide
 staff their company's. Anything outside the caller's scope answers 404, so its existence is
 not revealed.
+
+How a company-wide user (an administrator, a company manager) picks the estate they act for:
+an explicit `estate` parameter (a query argument or an API field) when a page or endpoint
+takes one; otherwise the estate chosen in the page header's switcher (kept in the session);
+otherwise the company's first estate. Staff of one estate and residents always act for their
+own estate; naming another answers 404.
 """
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, has_request_context, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 
-from portal.core.people import STAFF_ROLES, Role, current_unit_ids_query
+from portal.core.people import STAFF_ROLES, Role, StaffRole, User, current_unit_ids_query
 from portal.core.places import Estate, Unit
 from portal.extensions import db
 
-MANAGERS = (Role.manager, Role.admin)
-SUPERVISORS = (Role.supervisor, Role.manager, Role.admin)
+# The named role sets: every gate, navigation entry and transition says who with these.
+STAFF = frozenset(STAFF_ROLES)
+RESIDENTS = frozenset({Role.resident})
+ADMINS = frozenset({Role.admin})
+MANAGERS = frozenset({Role.manager, Role.admin})
+SUPERVISORS = MANAGERS | {Role.supervisor}
+# The counter: front desk and supervisors take payments and dispatch work.
+COUNTER = SUPERVISORS | {Role.frontdesk}
+# The desk: everyone who serves residents directly (counter and zone butlers).
+DESK = COUNTER | {Role.zone_butler}
+# Who reads the service and fee reports: the desk and the quality inspector.
+READERS = DESK | {Role.inspector}
+# Who carries out work orders.
+WORKERS = frozenset({Role.technician, Role.supervisor, Role.manager})
+EVERYONE = STAFF | RESIDENTS
+
+# The session key of the estate chosen in the header's switcher.
+ESTATE_KEY = "acting_estate_id"
+MAX_ID = 2**31 - 1  # the largest id a database column holds; anything above is no id
 
 
 def roles_required(*roles):
-    """Let through signed-in users whose role is one of `roles`; others get 401/403."""
-    allowed = frozenset(Role(r) for r in roles)
+    """Let through signed-in users whose role is one of `roles`; others get 401/403.
+
+    The allowed roles stay on the view (`allowed_roles`), so the navigation can show
+    exactly the pages a person may open.
+    """
+    allowed = frozenset(Role(r) for group in roles for r in _roles(group))
 
     def decorator(view):
         @wraps(view)
@@ -40,23 +68,24 @@ def roles_required(*roles):
     return decorator
 
 
-staff_required = roles_required(*STAFF_ROLES)
-managers_only = roles_required(*MANAGERS)
-admins_only = roles_required(Role.admin)
+def _roles(group):
+    return group if isinstance(group, frozenset | set | tuple | list) else (group,)
 
 
-def visible(model, actor):
-    """The SQL condition that limits rows of `model` to what `actor` may see.
+staff_required = roles_required(STAFF)
+managers_only = roles_required(MANAGERS)
+admins_only = roles_required(ADMINS)
 
-    `model` has `estate_id` and either is Unit or has `unit_id`.
-    """
-    if actor.is_company_wide:
-        company_estates = select(Estate.id).where(Estate.company_id == actor.staff_role.company_id)
-        return model.estate_id.in_(company_estates)
-    if actor.is_staff:
-        return model.estate_id == actor.estate_id
-    unit_column = model.id if model is Unit else model.unit_id
-    return unit_column.in_(current_unit_ids_query(actor.id).order_by(None))
+
+def may_open(user, view) -> bool:
+    """Whether `user` passes the role gate a view function declares."""
+    allowed = getattr(view, "allowed_roles", None)
+    if allowed is None:
+        return user.is_authenticated
+    return user.is_authenticated and user.role in allowed
+
+
+# --- Scope --------------------------------------------------------------------------------
 
 
 def estate_ids_for(actor):
@@ -66,13 +95,112 @@ def estate_ids_for(actor):
     return Estate.id == actor.estate_id
 
 
-def get_or_404(model, object_id, actor=None, *, options=()):
-    """Load one object the actor may see, or answer 404 whether it exists or not."""
+def visible(model, actor):
+    """The SQL condition that limits rows of `model` to what `actor` may see.
+
+    Staff see the rows of their estate (company-wide staff: of their company's estates);
+    residents see the rows of their current units. `model` is Estate, Unit, a model with
+    `estate_id` and `unit_id`, or an estate-level model with `estate_id` only (residents see
+    none of those).
+    """
+    if model is Estate:
+        return estate_ids_for(actor) if actor.is_staff else Estate.id == actor.estate_id
+    if actor.is_company_wide:
+        company_estates = select(Estate.id).where(Estate.company_id == actor.staff_role.company_id)
+        return model.estate_id.in_(company_estates)
+    if actor.is_staff:
+        return model.estate_id == actor.estate_id
+    if model is Unit:
+        return Unit.id.in_(current_unit_ids_query(actor.id).order_by(None))
+    if hasattr(model, "unit_id"):
+        return model.unit_id.in_(current_unit_ids_query(actor.id).order_by(None))
+    return false()
+
+
+def get_or_404(model, object_id, actor=None, *, by=None, scope=None, where=(), options=()):
+    """Load one object the actor may see, or answer 404 whether it exists or not.
+
+    `by` is the column to look up (default: the id); `scope` replaces the usual visibility
+    rule (e.g. "its creator, or staff of its estate"); `where` adds conditions.
+    """
     actor = actor if actor is not None else current_user
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or not _is_key(object_id):
         abort(404)
-    stmt = select(model).where(model.id == object_id, visible(model, actor)).options(*options)
+    column = by if by is not None else model.id
+    stmt = (
+        select(model)
+        .where(column == object_id, scope if scope is not None else visible(model, actor), *where)
+        .options(*options)
+        .order_by(model.id)
+        .limit(1)
+    )
     obj = db.session.scalar(stmt)
     if obj is None:
         abort(404)
     return obj
+
+
+def _is_key(value) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int):
+        return 0 < value <= MAX_ID
+    return isinstance(value, str) and 0 < len(value) <= 200 and "\x00" not in value
+
+
+# --- The estate a person acts for ---------------------------------------------------------
+
+
+def estates_for(actor) -> list[Estate]:
+    """The estates an actor may act for, by name (the header switcher's choices)."""
+    if not actor.is_authenticated or not actor.is_staff:
+        return [actor.estate] if actor.is_authenticated and actor.estate_id else []
+    return list(db.session.scalars(select(Estate).where(estate_ids_for(actor)).order_by(Estate.id)))
+
+
+def acting_estate(actor=None, estate_id=None) -> Estate | None:
+    """The estate `actor` acts for (see the module's docstring), or 404 for an estate named
+    outside their scope. None only when the actor has no estate at all."""
+    actor = actor if actor is not None else current_user
+    if estate_id is not None:
+        if not _is_key(estate_id) or not actor.is_authenticated:
+            abort(404)
+        estate = db.session.scalar(
+            select(Estate).where(Estate.id == estate_id, visible(Estate, actor))
+        )
+        return estate or abort(404)
+    if not actor.is_company_wide:
+        return actor.estate
+    chosen = session.get(ESTATE_KEY) if has_request_context() else None
+    stmt = select(Estate).where(estate_ids_for(actor))
+    if chosen:
+        estate = db.session.scalar(stmt.where(Estate.id == chosen))
+        if estate is not None:
+            return estate
+    return db.session.scalar(stmt.order_by(Estate.id).limit(1))
+
+
+def acting_estate_id(actor=None, estate_id=None) -> int | None:
+    """The id of the estate the actor acts for (see acting_estate)."""
+    estate = acting_estate(actor, estate_id)
+    return estate.id if estate else None
+
+
+def choose_estate(actor, estate_id) -> Estate:
+    """The header switcher: a company-wide user acts for this estate from now on."""
+    estate = acting_estate(actor, estate_id)
+    session[ESTATE_KEY] = estate.id
+    return estate
+
+
+def staff_of(estate_id: int, *roles) -> list[User]:
+    """The active staff of an estate who hold one of `roles` (role sets or single roles)."""
+    wanted = [Role(r).value for group in roles for r in _roles(group)]
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(StaffRole, StaffRole.user_id == User.id)
+            .where(StaffRole.estate_id == estate_id, StaffRole.role.in_(wanted), User.is_active)
+            .order_by(User.id)
+        )
+    )
