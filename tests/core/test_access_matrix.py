@@ -52,6 +52,8 @@ EXPECT = {
     ("home.healthz", "GET"): everyone(200),
     ("home.favicon", "GET"): everyone(301),
     ("home.set_language", "GET"): everyone(302),
+    # Only company-wide staff have an estate to switch; the empty form is refused.
+    ("home.switch_estate", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
     ("static", "GET"): everyone(200),
     ("bootstrap.static", "GET"): everyone(200),
     ("auth.login", "GET"): row(200, 302, 302, 302),

@@ -1,13 +1,14 @@
 """The home pages (resident and staff) and the language switch."""
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.auth.views import safe_next
 from portal.blueprints.home import services
+from portal.blueprints.home.forms import EstateSwitchForm
 from portal.blueprints.home.navigation import nav_for
 from portal.blueprints.repairs.services import repairs_for
-from portal.core import settings
+from portal.core import access, settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
 from portal.extensions import db
@@ -68,10 +69,32 @@ def set_language(code):
     return response
 
 
+@bp.route("/estate", methods=["POST"])
+@access.roles_required(access.STAFF)
+def switch_estate():
+    """A company-wide user chooses the estate they act for (the header's switcher)."""
+    if not current_user.is_company_wide:
+        abort(403)  # staff of one estate act for it; there is nothing to switch
+    form = EstateSwitchForm()
+    if not form.validate_on_submit():
+        abort(400)
+    access.choose_estate(current_user, form.estate.data)
+    return redirect(safe_next(form.next.data), 303)
+
+
 @bp.app_context_processor
 def layout_context():
-    """What the layout needs on every page: the navigation for the signed-in role."""
-    return {"staff_nav": nav_for(current_user) if current_user else []}
+    """What the layout needs on every page: the navigation for the signed-in role and, for
+    company-wide staff, the estate switcher."""
+    if not current_user or not current_user.is_authenticated:
+        return {"staff_nav": []}
+    context = {"staff_nav": nav_for(current_user)}
+    if current_user.is_company_wide:
+        context["estate_switch"] = {
+            "estates": access.estates_for(current_user),
+            "current": access.acting_estate_id(current_user),
+        }
+    return context
 
 
 @bp.route("/favicon.ico")
