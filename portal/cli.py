@@ -80,7 +80,7 @@ def create_user(username, role, estate_name, name, phone, password):
 @click.command("demo")
 def demo_command():
     """Load the demo estate and logins once; running it again changes nothing."""
-    from portal.core.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+    from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
 
     created = load_demo()
     db.session.commit()

@@ -45,7 +45,7 @@ def load_user_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    from portal.blueprints.api.tokens import user_for_token
+    from portal.core.tokens import user_for_token
 
     user = user_for_token(header[len("Bearer ") :].strip())
     if user is not None:

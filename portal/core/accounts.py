@@ -11,6 +11,7 @@ from portal.core import audit, clock
 from portal.core.errors import ServiceError
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User
 from portal.core.places import Estate
+from portal.core.tokens import revoke_all_tokens
 from portal.extensions import db
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -70,8 +71,6 @@ def authenticate(login: str, password: str) -> User | None:
 
 def revoke_sessions(user: User) -> None:
     """End every session and API token of a user (sign-out, password change)."""
-    from portal.blueprints.api.tokens import revoke_all_tokens
-
     user.session_version = (user.session_version or 0) + 1
     revoke_all_tokens(user)
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.utils import import_string
 
 from portal.core.errors import ServiceError
 
@@ -218,17 +219,14 @@ def iso_date(row, column):
         ) from None
 
 
-IMPORTERS = {}
-
-
-def importer(kind):
-    """Register an importer class for a KIND of the `import` command."""
-
-    def register(cls):
-        IMPORTERS[kind] = cls
-        return cls
-
-    return register
+# Every kind of the `import` command and page, and the class that reads it: one explicit
+# list (dotted paths, loaded when used, so the engine does not import the features).
+IMPORTERS: dict[str, str] = {
+    "units": "portal.core.place_imports.UnitsImporter",
+    "residents": "portal.core.place_imports.ResidentsImporter",
+    "bills": "portal.blueprints.fees.imports.BillsImporter",
+    "payments": "portal.blueprints.fees.imports.PaymentsImporter",
+}
 
 
 def run_import(kind, filename, data, *, estate_name=None, actor=None, dry_run=False):
@@ -236,13 +234,10 @@ def run_import(kind, filename, data, *, estate_name=None, actor=None, dry_run=Fa
 
     Returns an ImportReport; the caller commits when report.ok and not dry_run.
     """
-    from portal.blueprints.fees import imports as fee_imports  # noqa: F401 - bills, payments
-    from portal.core import place_imports  # noqa: F401 - registers units and residents
-
     if kind not in IMPORTERS:
         raise ServiceError(_l("Unknown import kind '%(k)s'.", k=kind), fields={"kind": "unknown"})
     names, rows = read_table(filename, data)
-    imp = IMPORTERS[kind](estate_name=estate_name, actor=actor)
+    imp = import_string(IMPORTERS[kind])(estate_name=estate_name, actor=actor)
     report = ImportReport(kind=kind, rows=len(rows))
     report.errors = check_header(names, imp.columns, imp.optional + ("estate",))
     if report.errors:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.core import audit, clock
-from portal.core.imports import RowError, RowProblem, choice, decimal2, importer, text
+from portal.core.imports import RowError, RowProblem, choice, decimal2, text
 from portal.core.people import Relation, Residency, User, current_residency_clause
 from portal.core.places import (
     Building,
@@ -105,7 +105,6 @@ class _PlaceImporter:
         return {(u.estate_id, z, b, u.number): u for u, z, b in rows}
 
 
-@importer("units")
 class UnitsImporter(_PlaceImporter):
     """Units with kind, floor area and occupancy; creates estates, zones and buildings."""
 
@@ -215,7 +214,6 @@ class UnitsImporter(_PlaceImporter):
         return building
 
 
-@importer("residents")
 class ResidentsImporter(_PlaceImporter):
     """Owners, tenants and family members of existing units."""
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from portal.blueprints.api.tokens import ApiToken
+from portal.core.tokens import ApiToken
 from portal.core import clock
 from portal.extensions import db
 

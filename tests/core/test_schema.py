@@ -39,7 +39,7 @@ def test_migrations_up_down_up_match_the_models(backend, tmp_path):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_demo_loads_once(backend, tmp_path):
-    from portal.core.demo import DEMO_LOGINS, load_demo
+    from portal.demo import DEMO_LOGINS, load_demo
     from portal.core.people import Residency, User
     from portal.core.places import Building, Occupancy, Unit
 

@@ -74,7 +74,7 @@ def live_server(tmp_path_factory):
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
-    from portal.core.demo import load_demo
+    from portal.demo import load_demo
     from portal.extensions import db
 
     tmp = tmp_path_factory.mktemp("e2e")

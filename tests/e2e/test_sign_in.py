@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.core.demo import DEMO_PASSWORD, ESTATE
+from portal.demo import DEMO_PASSWORD, ESTATE
 from tests.e2e.conftest import LOCALES, VIEWPORTS
 
 pytestmark = pytest.mark.browser

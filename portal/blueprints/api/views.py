@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.spec import Unauthorized, openapi_document, route
-from portal.blueprints.api.tokens import issue_token, revoke_token
+from portal.core.tokens import issue_token, revoke_token
 from portal.core import accounts
 from portal.core import units as unit_service
 from portal.core.access import get_or_404

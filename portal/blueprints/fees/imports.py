@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.core import clock
-from portal.core.imports import RowError, RowProblem, choice, decimal2, importer, text
+from portal.core.imports import RowError, RowProblem, choice, decimal2, text
 from portal.core.place_imports import _PlaceImporter
 from portal.core.places import Estate
 from portal.extensions import db
@@ -116,7 +116,6 @@ class _MoneyImporter(_PlaceImporter):
             ledger.lock_unit(unit_id)
 
 
-@importer("bills")
 class BillsImporter(_MoneyImporter):
     """Bills of existing units for a fee item and period; existing credit pays them."""
 
@@ -271,7 +270,6 @@ class BillsImporter(_MoneyImporter):
         db.session.flush()
 
 
-@importer("payments")
 class PaymentsImporter(_MoneyImporter):
     """Payments received for existing units, allocated to their oldest open bills."""
 
