@@ -1,6 +1,7 @@
 """Sessions and headers: revocable sign-ins, idle and absolute timeouts, security headers."""
 
 import time
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -109,3 +110,17 @@ def init_app(app):
     login_manager.session_protection = "basic"
     app.before_request(enforce_timeouts)
     app.after_request(add_security_headers)
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site path to go on to after sign-in, never another host."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("home.index")

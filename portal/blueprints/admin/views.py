@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.admin.forms import ImportForm, RetryForm, SettingForm, StaffForm
 from portal.core import accounts, settings
-from portal.core.access import admins_only, estate_ids_for, managers_only
+from portal.core.access import admins_only, estate_ids_for, get_or_404, managers_only, visible
 from portal.core.audit import AuditEntry
 from portal.core.errors import ServiceError
 from portal.core.imports import run_import
@@ -152,10 +152,7 @@ def deliveries():
     """Deliveries that failed for good, with their reasons and a retry button."""
     stmt = (
         select(OutboxMessage)
-        .where(
-            OutboxMessage.status == Delivery.failed,
-            OutboxMessage.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))),
-        )
+        .where(OutboxMessage.status == Delivery.failed, visible(OutboxMessage, current_user))
         .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
     )
     page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
@@ -166,15 +163,7 @@ def deliveries():
 @admins_only
 def retry_delivery(outbox_id):
     """Send a failed delivery again, with a fresh set of attempts."""
-    message = db.session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.status == Delivery.failed,
-            OutboxMessage.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))),
-        )
-    )
-    if message is None:
-        abort(404)
+    message = get_or_404(OutboxMessage, outbox_id, where=[OutboxMessage.status == Delivery.failed])
     if not RetryForm().validate_on_submit():
         abort(400)
     retry_failed(message.id, actor=current_user)
@@ -190,7 +179,7 @@ def audit():
     stmt = (
         select(AuditEntry)
         .where(
-            (AuditEntry.estate_id.in_(select(Estate.id).where(estate_ids_for(current_user))))
+            visible(AuditEntry, current_user)
             | (AuditEntry.estate_id.is_(None) if current_user.is_company_wide else False)
         )
         .order_by(AuditEntry.id.desc())

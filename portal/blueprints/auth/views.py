@@ -1,7 +1,5 @@
 """Sign-in, sign-out and password change."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -10,6 +8,7 @@ from portal.blueprints.auth.forms import LoginForm, LogoutForm, PasswordForm
 from portal.core import accounts
 from portal.core.errors import ServiceError
 from portal.extensions import db, limiter
+from portal.security import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -17,20 +16,6 @@ bp = Blueprint("auth", __name__)
 def _failed_sign_in(response) -> bool:
     """Only failed attempts count against the sign-in limit."""
     return request.method == "POST" and response.status_code != 302
-
-
-def safe_next(target: str | None) -> str:
-    """A same-site path to go on to after sign-in, never another host."""
-    if target:
-        parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
-            return target
-    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

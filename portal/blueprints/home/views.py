@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.auth.views import safe_next
 from portal.blueprints.home import services
 from portal.blueprints.home.forms import EstateSwitchForm
 from portal.blueprints.home.navigation import nav_for
@@ -14,6 +13,7 @@ from portal.core.places import Occupancy
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
 from portal.notify import notices
+from portal.security import safe_next
 
 bp = Blueprint("home", __name__)
 

@@ -1,13 +1,12 @@
 """The estate directory: staff search units; residents see their own unit."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.blueprints.notices.views import SENDERS
 from portal.core import units as unit_service
-from portal.core.access import get_or_404, staff_required, visible
+from portal.core.access import get_or_404, may_open, staff_required, visible
 from portal.core.places import Building, Unit, Zone
 from portal.extensions import db
 
@@ -62,7 +61,8 @@ def detail(unit_id):
     residencies = unit_service.residents_of([unit.id], current_only=not current_user.is_staff)
     return render_template(
         "units/detail.html",
-        can_notify=current_user.role in SENDERS and current_user.estate_id == unit.estate_id,
+        can_notify=may_open(current_user, current_app.view_functions["notices.new"])
+        and current_user.estate_id == unit.estate_id,
         unit=unit,
         residencies=residencies,
         history=unit.occupancy_history,
