@@ -12,7 +12,9 @@ def register_blueprints(app):
     from portal.blueprints.jobs.views import bp as jobs_bp
     from portal.blueprints.notices.views import bp as notices_bp
     from portal.blueprints.repairs.views import bp as repairs_bp
+    from portal.blueprints.reports.views import bp as reports_bp
     from portal.blueprints.units.views import bp as units_bp
+    from portal.core.money import yuan
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -21,7 +23,9 @@ def register_blueprints(app):
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(notices_bp, url_prefix="/notices")
     app.register_blueprint(fees_bp, url_prefix="/fees")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(files_bp, url_prefix="/files")
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.add_template_filter(yuan, "yuan")  # money in every template: core/money's format

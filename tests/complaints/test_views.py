@@ -97,39 +97,6 @@ def test_bad_complaints_are_refused_on_the_page(client, world, login_as):
     assert db.session.scalar(select(Complaint.id)) is None
 
 
-def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
-    import io
-    import subprocess
-
-    from openpyxl import load_workbook
-
-    from portal.blueprints.complaints.services import act, register_complaint
-
-    for text in ("噪音一", "噪音二"):
-        register_complaint(world.resident, category="neighbours_noise", content=text)
-    other = register_complaint(world.resident2, category="fees", content="收费疑问")
-    act(other, "assess", actor=world.frontdesk, data={"valid": True, "department": "财务部"})
-    db.session.commit()
-    login_as("manager")
-    query = "?from=2026-11-01&to=2026-11-30"
-    page = client.get(f"/complaints/statistics{query}", headers={"Accept-Language": "en"})
-    body = page.get_data(as_text=True)
-    assert page.status_code == 200 and "财务部" in body
-    repeated = body.split('data-testid="repeated-units"')[1].split("</table>")[0]
-    assert "A区 1栋 1单元101" in repeated and ">2<" in repeated  # two complaints, flagged
-    assert "2026-11" in body.split('data-testid="stats-by_month"')[1].split("</table>")[0]
-    book = load_workbook(io.BytesIO(client.get(f"/complaints/statistics.xlsx{query}").data))
-    register = book.worksheets[0]
-    assert register.max_row == 4 and register.cell(2, 6).value == "噪音一"
-    pdf = client.get(f"/complaints/statistics.pdf{query}")
-    path = tmp_path / "stats.pdf"
-    path.write_bytes(pdf.data)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
-    assert "投诉统计" in text or "Complaint statistics" in text
-    assert "财务部" in text
-    assert client.get("/complaints/statistics?from=2026-12-01&to=2026-11-01").status_code == 400
-
-
 def test_photos_with_a_complaint_and_who_may_see_them(client, world, login_as, app, tmp_path):
     from portal.core.uploads import StoredFile
     from tests.factories import png_upload

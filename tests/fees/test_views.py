@@ -131,12 +131,12 @@ def test_cash_report_per_cashier_and_method(client, world, login_as):
     ledger.reverse_payment(p2, reason="退款", actor=world.supervisor)
     db.session.commit()
     login_as("frontdesk")
-    page = client.get("/fees/cash")
+    page = client.get("/reports/cash")
     assert page.status_code == 200
     assert 'data-testid="cash-total">30.00<' in page.text
-    pdf = client.get("/fees/cash.pdf")
+    pdf = client.get("/reports/cash.pdf")
     assert pdf.data.startswith(b"%PDF")
-    assert client.get("/fees/cash?day=notaday").status_code == 400
+    assert client.get("/reports/cash?day=notaday").status_code == 400
 
 
 def test_resident_pays_online_through_the_sandbox(client, world, login_as):

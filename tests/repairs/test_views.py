@@ -231,7 +231,9 @@ def test_supervisor_board_shows_figures_per_technician_and_followups(client, wor
     db.session.commit()
     login_as("supervisor")
     page = client.get("/repairs/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    row = page.split('data-testid="technician-row"')[1].split("</tr>")[0]
+    assert 'href="/reports/repairs"' in page  # the board links to the repairs figures
+    figures = client.get("/reports/repairs", headers={"Accept-Language": "en"})
+    row = figures.get_data(as_text=True).split('data-testid="technician-row"')[1].split("</tr>")[0]
     # one repair, completed on time, reworked once: 100.0% / 100.0% / 100.0%
     assert world.technician.name in row and row.count("100.0%") == 3
     assert 'data-testid="followups"' in page and "1 dissatisfied return visit" in page

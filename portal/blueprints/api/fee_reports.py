@@ -2,23 +2,25 @@
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, Field, create_model
 
 from portal.blueprints.api import bp
-from portal.blueprints.api.reports import REPORT_ROLES, _PeriodQuery
+from portal.blueprints.api.reports import _PeriodQuery
 from portal.blueprints.api.schemas import Page, PageQuery
 from portal.blueprints.api.spec import route
-from portal.blueprints.reports import fees
-from portal.blueprints.reports.service import scoped_estate
+from portal.blueprints.reports import arrears, fees
 from portal.core import clock
-from portal.core.errors import ServiceError
+from portal.core.access import READERS, acting_estate
 from portal.core.money import yuan
 
 ESTATE = (
     int | None,
-    Field(None, description="One estate of the company (company-wide roles: required)"),
+    Field(
+        None,
+        description="One estate of the company (company-wide roles; by default the estate "
+        "chosen in the header, else the company's first)",
+    ),
 )
 
 FeeReportQuery = create_model(
@@ -61,15 +63,6 @@ class FeeReportOut(BaseModel):
     by_zone: list[FeeZoneFigures]
 
 
-def report_estate(actor, estate_id: int | None) -> int:
-    """The estate a report is for: the caller's own, or (company-wide) `estate=`, checked."""
-    if actor.is_company_wide and estate_id is None:
-        raise ServiceError(
-            _l("Choose the estate the report is for."), fields={"estate": "required"}
-        )
-    return scoped_estate(actor, estate_id) or actor.estate_id
-
-
 def _money(row: dict) -> dict:
     return {**row, **{name: yuan(row[name]) for name in fees.MONEY}}
 
@@ -80,14 +73,14 @@ def _money(row: dict) -> dict:
     summary="Fee collection of bills due in [from, to], payments up to `to` (contracts §6)",
     query=FeeReportQuery,
     response=FeeReportOut,
-    roles=REPORT_ROLES,
+    roles=READERS,
     errors=(404,),
     tags=("reports",),
 )
 def fee_report(query):
     """Households billed and paid, receivable, received, arrears and discounts."""
-    estate_id = report_estate(current_user, query.estate)
-    figures = fees.fee_figures(estate_id, query.date_from, query.to, query.zone)
+    estate = acting_estate(current_user, query.estate)
+    figures = fees.fee_figures(estate.id, query.date_from, query.to, query.zone)
     return FeeReportOut(
         totals=FeeFigures(**_money(figures["totals"])),
         by_occupancy=[FeeOccupancyFigures(**_money(r)) for r in figures["by_occupancy"]],
@@ -98,9 +91,7 @@ def fee_report(query):
 class ArrearsQuery(PageQuery):
     zone: int | None = Field(None, description="Zone id")
     building: int | None = Field(None, description="Building id")
-    estate: int | None = Field(
-        None, description="One estate of the company (company-wide roles: required)"
-    )
+    estate: int | None = ESTATE[1]
 
 
 class ArrearsOut(BaseModel):
@@ -139,23 +130,23 @@ class ArrearsPage(Page[ArrearsOut]):
     summary="Units that owe money today, by age of the debt (staff)",
     query=ArrearsQuery,
     response=ArrearsPage,
-    roles=REPORT_ROLES,
+    roles=READERS,
     errors=(404,),
     tags=("reports",),
 )
 def list_arrears(query):
     """What each unit owes today, in age buckets, oldest debt first."""
-    estate_id = report_estate(current_user, query.estate)
-    fees.check_place(estate_id, query.zone, query.building)
-    found = fees.arrears(
-        estate_id,
-        clock.local_today(),
+    estate = acting_estate(current_user, query.estate)
+    arrears.check_place(estate.id, query.zone, query.building)
+    found = arrears.arrears(
+        estate.id,
+        clock.local_today(estate.timezone),
         query.zone,
         query.building,
         limit=query.per_page,
         offset=(query.page - 1) * query.per_page,
     )
-    money = ("owed", "credit", *fees.BUCKETS)
+    money = ("owed", "credit", *arrears.BUCKETS)
     return ArrearsPage(
         items=[
             ArrearsOut(**{**item, **{name: yuan(item[name]) for name in money}})

@@ -13,12 +13,20 @@ from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.spec import route
 from portal.blueprints.fees import billing, ledger, online
-from portal.blueprints.fees.models import Allocation, Bill, BillReversal, Method, Payment
-from portal.blueprints.fees.views import CASHIERS, CORRECTORS, MANAGERS, receipt_or_404, receipt_pdf
-from portal.core.access import get_or_404, visible
+from portal.blueprints.fees.models import Bill, FeeItem, Method, Payment
+from portal.blueprints.fees.receipts import receipt_pdf
+from portal.core.access import (
+    COUNTER,
+    MANAGERS,
+    RESIDENTS,
+    SUPERVISORS,
+    acting_estate_id,
+    get_or_404,
+    visible,
+)
+from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
 from portal.core.money import parse_yuan, yuan
-from portal.core.people import Role
 from portal.core.places import Unit
 from portal.extensions import db
 
@@ -155,26 +163,17 @@ def payment_out(payment: Payment) -> PaymentOut:
 )
 def list_bills(query):
     """Bills with what is paid and owed on each; filter by unit and open/paid."""
-
-    paid = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id == Bill.id)
-        .correlate(Bill)
-        .scalar_subquery()
-    )
-    withdrawn = select(BillReversal.id).where(BillReversal.bill_id == Bill.id).exists()
+    paid, is_withdrawn = ledger.paid_fen(), ledger.withdrawn()
     stmt = (
-        select(Bill, paid.label("paid"), withdrawn.label("withdrawn"))
+        select(Bill, paid.label("paid"), is_withdrawn.label("withdrawn"))
         .where(visible(Bill, current_user))
         .order_by(Bill.due_on, Bill.id)
     )
     if query.unit_id is not None:
         get_or_404(Unit, query.unit_id)
         stmt = stmt.where(Bill.unit_id == query.unit_id)
-    if query.status == "open":
-        stmt = stmt.where(~withdrawn, Bill.amount_fen > paid)
-    elif query.status == "paid":
-        stmt = stmt.where(~withdrawn, Bill.amount_fen <= paid)
+    if query.status is not None:
+        stmt = stmt.where(ledger.bill_status(paid=paid) == query.status)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(
         stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
@@ -182,14 +181,12 @@ def list_bills(query):
     items = {
         i.id: i
         for i in db.session.scalars(
-            select(ledger.FeeItem).where(
-                ledger.FeeItem.id.in_({b.fee_item_id for b, _p, _w in rows})
-            )
+            select(FeeItem).where(FeeItem.id.in_({b.fee_item_id for b, _p, _w in rows}))
         )
     }
     out = []
-    for bill, paid_fen, is_withdrawn in rows:
-        owed = 0 if is_withdrawn else bill.amount_fen - int(paid_fen)
+    for bill, paid_fen, withdrawn in rows:
+        state = ledger.bill_state(bill.amount_fen, paid_fen, withdrawn)
         out.append(
             BillOut(
                 id=bill.id,
@@ -202,9 +199,9 @@ def list_bills(query):
                 amount=yuan(bill.amount_fen),
                 discount=yuan(bill.discount_fen),
                 discount_rule=bill.discount_rule,
-                paid=yuan(int(paid_fen)),
-                owed=yuan(max(owed, 0)),
-                status="withdrawn" if is_withdrawn else ("open" if owed > 0 else "paid"),
+                paid=yuan(state.paid),
+                owed=yuan(state.owed),
+                status=state.status,
             ).model_dump(mode="json")
         )
     return {"items": out, "page": query.page, "per_page": query.per_page, "total": total}
@@ -224,7 +221,6 @@ def list_bills(query):
 )
 def create_billing_run(body):
     """Bill every billable unit of the caller's estate for the month, once."""
-    from portal.blueprints.fees.views import acting_estate_id
     from portal.jobs import Job
 
     estate_id = acting_estate_id()
@@ -253,7 +249,7 @@ def create_payment(body):
     """201 with the receipt; the same idempotency key again answers 200 with the same
     body; the same key with other values answers 409."""
     unit = get_or_404(Unit, body.unit_id)
-    if current_user.role not in CASHIERS:
+    if current_user.role not in COUNTER:
         raise ServiceError(_l("Residents pay online: POST /api/v1/payments/online."), status=403)
     fen = parse_yuan(body.amount)
     payment, created = ledger.record_payment(
@@ -279,7 +275,7 @@ def create_payment(body):
     body=ReverseIn,
     response=PaymentOut,
     status=201,
-    roles=CORRECTORS,
+    roles=SUPERVISORS,
     errors=(400, 404, 409),
     tags=("fees",),
 )
@@ -300,7 +296,7 @@ def reverse_payment(payment_id, body):
     body=OnlineIn,
     response=OnlineOut,
     status=201,
-    roles=(Role.resident,),
+    roles=RESIDENTS,
     errors=(400, 404, 409),
     tags=("fees",),
 )
@@ -346,4 +342,5 @@ def payment_callback(provider, body):
 )
 def get_receipt(receipt_number):
     """Staff of the estate, or a resident of the unit."""
-    return receipt_pdf(receipt_or_404(receipt_number))
+    payment = get_or_404(Payment, receipt_number, by=Payment.receipt_number)
+    return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")

@@ -8,18 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from portal.blueprints.api import bp
 from portal.blueprints.api.spec import route
 from portal.blueprints.reports import service
-from portal.core.people import Role
-
-REPORT_ROLES = frozenset(
-    {
-        Role.frontdesk,
-        Role.zone_butler,
-        Role.supervisor,
-        Role.manager,
-        Role.inspector,
-        Role.admin,
-    }
-)
+from portal.core.access import READERS, acting_estate
 
 
 class _PeriodQuery(BaseModel):
@@ -41,7 +30,11 @@ ServiceReportQuery = create_model(
         "to": (date, Field(description="Last day (estate time), inclusive; 366 days at most")),
         "estate": (
             int | None,
-            Field(None, description="One estate of the company (company-wide roles only)"),
+            Field(
+                None,
+                description="One estate of the company (company-wide roles; by default the "
+                "estate chosen in the header, else the company's first)",
+            ),
         ),
     },
 )
@@ -96,13 +89,14 @@ class ServiceReportOut(BaseModel):
     summary="Service report: repairs and complaints created in [from, to] (contracts §6)",
     query=ServiceReportQuery,
     response=ServiceReportOut,
-    roles=REPORT_ROLES,
+    roles=READERS,
     errors=(404,),
     tags=("reports",),
 )
 def service_report(query):
     """Repairs received, completed, on time and reopened, per category and in total."""
-    period = (current_user, query.date_from, query.to, query.estate)
+    estate = acting_estate(current_user, query.estate)
+    period = (current_user, estate, query.date_from, query.to)
     return ServiceReportOut(
         repairs=RepairsReport.model_validate(service.repairs_figures(*period)),
         complaints=ComplaintsReport.model_validate(service.complaints_figures(*period)),

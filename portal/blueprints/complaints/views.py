@@ -1,14 +1,12 @@
 """Complaints, inquiries and suggestions: residents file and follow them; staff work the loop."""
 
 import contextlib
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -21,7 +19,6 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.complaints import services
-from portal.blueprints.complaints import statistics as stats
 from portal.blueprints.complaints.forms import ComplaintForm
 from portal.blueprints.complaints.models import Category, Complaint, State
 from portal.blueprints.complaints.workflow import COMPLAINT
@@ -31,14 +28,13 @@ from portal.blueprints.tickets import (
     fill_intake_choices,
     flash_refusal,
 )
-from portal.core import clock, uploads, workflow
-from portal.core.access import get_or_404, roles_required
+from portal.core import uploads, workflow
+from portal.core.access import get_or_404
 from portal.core.errors import ServiceError
-from portal.core.people import Role, StaffRole, User
+from portal.core.people import StaffRole, User
 from portal.core.places import Estate
 from portal.core.units import labels_for
 from portal.extensions import db
-from portal.pdf import render_pdf
 
 bp = Blueprint("complaints", __name__)
 PER_PAGE = 30
@@ -118,84 +114,6 @@ def index():
         Category=Category,
         labels=labels_for([c.unit_id for c in page.items if c.unit_id]),
     )
-
-
-REPORT_ROLES = (
-    Role.frontdesk,
-    Role.zone_butler,
-    Role.supervisor,
-    Role.manager,
-    Role.admin,
-    Role.inspector,
-)
-
-
-def _period():
-    """The ?from=&to= period (default: this month so far), or 400 with a clear message."""
-    today = clock.local_today()
-    try:
-        start = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
-        end = date.fromisoformat(request.args.get("to") or today.isoformat())
-    except ValueError:
-        abort(400)
-    if start > end or (end - start).days > 366:
-        abort(400)
-    return start, end
-
-
-@bp.route("/statistics")
-@roles_required(*REPORT_ROLES)
-def statistics():
-    """The complaint statistics (投诉统计表) and register (投诉登记表) of a period."""
-    start, end = _period()
-    rows, labels = stats.register_rows(current_user, start, end)
-    return render_template(
-        "complaints/statistics.html",
-        start=start,
-        end=end,
-        stats=stats.statistics(current_user, start, end),
-        rows=rows,
-        labels=labels,
-        state_label=state_label,
-        Category=Category,
-    )
-
-
-@bp.route("/statistics.xlsx")
-@roles_required(*REPORT_ROLES)
-def statistics_xlsx():
-    """The register and statistics as a spreadsheet."""
-    start, end = _period()
-    response = make_response(stats.workbook(current_user, start, end, state_label))
-    response.headers["Content-Type"] = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="complaints-{start}-{end}.xlsx"'
-    )
-    return response
-
-
-@bp.route("/statistics.pdf")
-@roles_required(*REPORT_ROLES)
-def statistics_pdf():
-    """The register and statistics, printable."""
-    start, end = _period()
-    rows, labels = stats.register_rows(current_user, start, end)
-    pdf = render_pdf(
-        "complaints/statistics.html",
-        start=start,
-        end=end,
-        stats=stats.statistics(current_user, start, end),
-        rows=rows,
-        labels=labels,
-        state_label=state_label,
-        Category=Category,
-    )
-    response = make_response(pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="complaints-{start}-{end}.pdf"'
-    return response
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ import re
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, String, case, cast, func, insert, literal, select, type_coerce
+from sqlalchemy import String, cast, func, insert, literal, select
 
 from portal.core import clock, settings
 from portal.core.errors import Conflict, ServiceError
@@ -20,8 +20,9 @@ from portal.core.places import Occupancy, Unit, UnitOccupancy
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
-from .ledger import allocate_many, issue_bill
-from .models import Allocation, Bill, BillingRun, FeeItem, Payment
+from .ledger import allocate_many, issue_bill, unspent_fen
+from .models import Bill, BillingRun, FeeItem, Payment
+from .pricing import month_charge, month_charge_sql, segments
 from .rules import (
     DUE_DAYS,
     NOT_BILLED,
@@ -71,6 +72,18 @@ def start_run(estate_id: int, period: str, *, actor) -> BillingRun:
     job = start_job("billing_run", actor=actor, estate_id=estate_id, run_id=run.id)
     run.job_id = job.id
     return run
+
+
+def recent_runs(estate_id: int, limit: int = 24) -> list[BillingRun]:
+    """The estate's latest billing runs, newest first."""
+    stmt = select(BillingRun).where(BillingRun.estate_id == estate_id)
+    return list(db.session.scalars(stmt.order_by(BillingRun.id.desc()).limit(limit)))
+
+
+def item_names(estate_id: int) -> dict[str, str]:
+    """code → name of the estate's fee items (a run's summary names items by code)."""
+    stmt = select(FeeItem.code, FeeItem.name).where(FeeItem.estate_id == estate_id)
+    return dict(db.session.execute(stmt).all())
 
 
 def run_billing_job(job) -> None:
@@ -153,27 +166,7 @@ def _insert_month(run, item, priced, pay_percent, vacant, start, end, due_on, no
     """One INSERT … SELECT bills the item for every unit whose category held all month:
     the rate per category and the vacant share are CASE expressions over the category."""
     key = _source_key(run.period, item)
-    rate = case(
-        {occupancy: literal(fen, BigInteger) for occupancy, fen in priced.items()},
-        value=Unit.occupancy,
-    )
-    if item.basis == "per_m2_month":
-        # area is stored in hundredths of m²: round(area × rate) to the fen, half up.
-        gross = (type_coerce(Unit.area_m2, BigInteger) * rate + 50) // 100
-    else:
-        gross = rate
-    discounted = [o for o in priced if o in vacant] if pay_percent != 100 else []
-    if discounted:
-        is_vacant = Unit.occupancy.in_(discounted)
-        amount = case(
-            (is_vacant, (gross * literal(pay_percent, BigInteger) + 50) // 100), else_=gross
-        )
-        rule = case((is_vacant, literal("vacant")), else_=literal(None, String))
-        note = case(
-            (is_vacant, literal(f"未入住按 {pay_percent}% 收取")), else_=literal(None, String)
-        )
-    else:
-        amount, rule, note = gross, literal(None, String), literal(None, String)
+    gross, amount, rule, note = month_charge_sql(item, priced, pay_percent, vacant)
     already = select(Bill.id).where(Bill.unit_id == Unit.id, Bill.source_key == key).exists()
     chosen = select(
         Unit.estate_id,
@@ -223,40 +216,6 @@ def _insert_month(run, item, priced, pay_percent, vacant, start, end, due_on, no
             chosen,
         )
     )
-
-
-def segments(history, start: date, end: date):
-    """(occupancy, days) for each stretch of [start, end] from a unit's history
-    (entries oldest first); days before the first entry are not billed."""
-    result = []
-    for index, (occupancy, since) in enumerate(history):
-        until = history[index + 1][1] - timedelta(days=1) if index + 1 < len(history) else end
-        first, last = max(since, start), min(until, end)
-        if first <= last:
-            result.append((occupancy, (last - first).days + 1))
-    return result
-
-
-def month_charge(item, area_hundredths, rate_of, pay_percent, vacant, parts, days_in_month):
-    """(gross, amount, vacant days) for a unit billed day by day over its stretches."""
-    from portal.core.money import share
-
-    gross = amount = vacant_days = 0
-    for occupancy, days in parts:
-        if occupancy in NOT_BILLED:
-            continue
-        rate = rate_of(occupancy)
-        if not rate:
-            continue
-        monthly = area_hundredths * rate if item.basis == "per_m2_month" else rate * 100
-        part = share(monthly, days, 100 * days_in_month)
-        gross += part
-        if occupancy in vacant:
-            amount += share(part, pay_percent, 100)
-            vacant_days += days
-        else:
-            amount += part
-    return gross, amount, vacant_days
 
 
 def _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_on) -> int:
@@ -371,14 +330,9 @@ def _bill_paid_services(run, due_on) -> dict:
 def _allocate_credit(estate_id: int, run_id: int) -> None:
     """Units that had credit pay their new bills from it: the payments with something
     left unallocated name them (a reversed payment may be named too; allocation skips it)."""
-    used = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.payment_id == Payment.id)
-        .scalar_subquery()
-    )
     with_credit = db.session.scalars(
         select(Payment.unit_id)
-        .where(Payment.estate_id == estate_id, Payment.amount_fen > 0, Payment.amount_fen > used)
+        .where(Payment.estate_id == estate_id, Payment.amount_fen > 0, unspent_fen() > 0)
         .distinct()
     ).all()
     allocate_many(with_credit)

@@ -50,6 +50,16 @@ class SandboxProvider:
     def verify(self, payload: dict, signature: str) -> bool:
         return hmac.compare_digest(self.sign(payload), signature or "")
 
+    def answer(self, order: OnlineOrder, *, succeeded: bool) -> dict:
+        """What the sandbox page sends back for the payer's choice, signed."""
+        payload = {
+            "order_no": order.order_no,
+            "status": "SUCCESS" if succeeded else "FAIL",
+            "amount": yuan(order.amount_fen),
+            "trade_no": "SB" + secrets.token_hex(8).upper(),
+        }
+        return {**payload, "sign": self.sign(payload)}
+
 
 PROVIDERS = {"sandbox": SandboxProvider()}
 SIGNED_FIELDS = ("order_no", "status", "amount", "trade_no")

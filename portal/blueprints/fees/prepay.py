@@ -14,8 +14,9 @@ from portal.core.errors import Conflict
 from portal.extensions import db
 
 from . import ledger
-from .billing import _source_key, month_charge
+from .billing import _source_key
 from .models import Bill, FeeItem
+from .pricing import month_charge
 from .rules import (
     NOT_BILLED,
     PREPAY_FREE_MONTHS,

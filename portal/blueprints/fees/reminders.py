@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit, clock, settings
@@ -28,8 +28,8 @@ from portal.core.units import labels_for, residents_of
 from portal.extensions import db
 from portal.notify.outbox import bulk_queue
 
-from .ledger import not_reversed
-from .models import Allocation, Bill, CollectionRecord, FeeItem
+from .ledger import open_bill, owed_fen
+from .models import Bill, CollectionRecord, FeeItem
 
 log = logging.getLogger(__name__)
 
@@ -156,20 +156,6 @@ def offset_of(step: str | None) -> int | None:
 # ---- the sweep ---------------------------------------------------------------------------
 
 
-def paid_fen():
-    """SQL: what has been allocated to the bill in the enclosing query."""
-    return (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id == Bill.id)
-        .scalar_subquery()
-    )
-
-
-def open_bill():
-    """SQL: the bill is live (not withdrawn) and not fully paid."""
-    return and_(not_reversed(), Bill.amount_fen > paid_fen())
-
-
 def _untaken(rungs, today: date):
     """SQL: some rung of the ladder has come due for the bill and is not recorded."""
     return or_(
@@ -236,7 +222,7 @@ def _take_rungs(estate: Estate, rungs, today: date, unit_ids) -> int:
             Bill.due_on,
             Bill.period_start,
             Bill.period_end,
-            (Bill.amount_fen - paid_fen()).label("owed"),
+            owed_fen().label("owed"),
             FeeItem.name.label("item"),
         )
         .join(FeeItem, FeeItem.id == Bill.fee_item_id)

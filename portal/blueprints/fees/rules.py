@@ -4,6 +4,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.core import audit, settings
 from portal.core.errors import Conflict, ServiceError
@@ -128,6 +129,42 @@ def create_standard_items(estate_id: int, *, actor, effective_on: date) -> list[
 def item_by_code(estate_id: int, code: str) -> FeeItem | None:
     return db.session.scalar(
         select(FeeItem).where(FeeItem.estate_id == estate_id, FeeItem.code == code)
+    )
+
+
+def create_item(
+    estate_id: int,
+    *,
+    code: str,
+    name: str,
+    basis: str,
+    unit_kind,
+    rate_fen: int,
+    effective_on,
+    actor,
+) -> FeeItem:
+    """A new fee item of the estate with its first rate (for every category)."""
+    code = code.strip()
+    if item_by_code(estate_id, code):
+        raise ServiceError(_l("An item with this code exists."), fields={"code": "taken"})
+    item = FeeItem(
+        estate_id=estate_id, code=code, name=name.strip(), basis=basis, unit_kind=unit_kind or None
+    )
+    db.session.add(item)
+    db.session.flush()
+    add_rate(item, rate_fen=rate_fen, effective_on=effective_on, occupancy=None, actor=actor)
+    return item
+
+
+def items_of(estate_id: int) -> list[FeeItem]:
+    """The estate's fee items with their rates, in the order they were made."""
+    return list(
+        db.session.scalars(
+            select(FeeItem)
+            .where(FeeItem.estate_id == estate_id)
+            .options(selectinload(FeeItem.rates))
+            .order_by(FeeItem.id)
+        )
     )
 
 

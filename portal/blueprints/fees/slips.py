@@ -22,8 +22,9 @@ from portal.extensions import db
 from portal.jobs import Job, results_dir, set_progress
 from portal.pdf import render_pdf
 
+from .ledger import bill_state, open_bill, paid_fen
 from .models import Bill, CollectionRecord, FeeItem
-from .reminders import ladder, open_bill, paid_fen, period_text
+from .reminders import ladder, period_text
 
 
 @dataclass
@@ -112,7 +113,7 @@ def build_slips(estate_id: int, *, zone_id=None, building_id=None, unit_id=None)
         for unit_id, label in labels.items()
     }
     for row in rows:
-        slip, owed = slips[row.unit_id], row.amount_fen - row.paid
+        slip, owed = slips[row.unit_id], bill_state(row.amount_fen, row.paid, False).owed
         slip.owed_fen += owed
         slip.lines.append(
             SlipLine(

@@ -41,16 +41,16 @@ STAFF_NAV = [
     ),
     NavEntry("notices.index", _l("Notices"), _l("Send notices and see who has read them.")),
     NavEntry(
-        "fees.cash",
+        "reports.cash",
         _l("Daily cash report"),
         _l("The day's takings per cashier and method. Payments are taken on a unit's account."),
     ),
     NavEntry(
-        "fees.report",
+        "reports.fees",
         _l("Fee collection report"),
         _l("Receivable, received, arrears and collection rate by category and zone."),
     ),
-    NavEntry("fees.arrears", _l("Arrears"), _l("Units that owe, by age of the debt.")),
+    NavEntry("reports.arrears", _l("Arrears"), _l("Units that owe, by age of the debt.")),
     NavEntry("fees.calls", _l("Call list"), _l("Households to call about overdue fees.")),
     NavEntry("fees.review", _l("Arrears review"), _l("Households long overdue.")),
     NavEntry(

@@ -1,6 +1,5 @@
 """Repairs: residents report and follow them, staff register, dispatch, work and visit."""
 
-from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -27,7 +26,7 @@ from portal.blueprints.tickets import (
     fill_intake_choices,
     flash_refusal,
 )
-from portal.core import clock, uploads, workflow
+from portal.core import uploads, workflow
 from portal.core.access import get_or_404, roles_required, staff_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role, User
@@ -98,22 +97,9 @@ def index():
         mine=mine,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
         board=services.board(current_user) if current_user.role in BOARD_ROLES else None,
-        figures=_last_30_days() if current_user.role in BOARD_ROLES and not status else None,
         State=State,
         Category=Category,
     )
-
-
-def _last_30_days():
-    """Handling, timeliness and rework by category and by technician, the last 30 days."""
-    from portal.blueprints.reports.service import repairs_figures, technician_figures
-
-    today = clock.local_today()
-    start = today - timedelta(days=29)
-    return {
-        "by": repairs_figures(current_user, start, today),
-        "technicians": technician_figures(current_user, start, today),
-    }
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,21 +1,23 @@
-"""The fee-collection report (收费率统计, contracts §6) and the arrears list (欠费账龄).
+"""The fee-collection report (收费率统计, contracts §6).
 
 Every figure comes from aggregate queries (GROUP BY in the database, DESIGN §6); Python
 only adds up grouped rows and divides them into rates. The report is one query (a CTE
-grouped two ways with UNION ALL), the arrears list two (totals, then one page), whatever
-the number of bills. Money is integer fen here; the API and pages format it.
+grouped two ways with UNION ALL), whatever the number of bills. What is paid on a bill and
+whether it is open are the ledger's rules. Money is integer fen here; the API and pages
+format it.
 """
 
 import io
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, func, literal_column, null, select, union_all
+from sqlalchemy import String, case, cast, func, literal_column, null, select, union_all
 
-from portal.blueprints.fees.ledger import not_reversed
-from portal.blueprints.fees.models import Allocation, Bill, Payment
-from portal.blueprints.reports.service import period_bounds, rate
+from portal.blueprints.fees.ledger import owes, paid_by
+from portal.blueprints.fees.models import Bill
+from portal.blueprints.reports.periods import check_period
+from portal.blueprints.reports.service import rate
 from portal.core.errors import ServiceError
 from portal.core.money import to_decimal
 from portal.core.places import Building, Occupancy, Unit, Zone
@@ -33,16 +35,6 @@ FIGURES = (
 )
 MONEY = ("receivable", "received", "arrears", "discounts")
 _SUMS = ("billed_households", "paid_households", "receivable", "received", "discounts")
-
-# Arrears age buckets, by days past the due date on the day of the list.
-BUCKETS = ("not_due", "days_0_30", "days_31_90", "days_91_180", "over_180")
-BUCKET_LABELS = {
-    "not_due": _l("Not yet due"),
-    "days_0_30": _l("0–30 days"),
-    "days_31_90": _l("31–90 days"),
-    "days_91_180": _l("91–180 days"),
-    "over_180": _l("Over 180 days"),
-}
 
 
 def with_rates(sums: dict) -> dict:
@@ -92,29 +84,16 @@ def fee_figures(estate_id: int, start: date, end: date, zone_id: int | None = No
     lists every zone of the estate (only `zone_id` when given); totals are the sums of the
     zone rows. One query; a zone of another estate raises ServiceError 404.
     """
-    period_bounds(start, end)  # the same 400s as every report: order and length
-    scope = [
+    check_period(start, end)  # the same 400s as every report: order and length
+    # One row per live bill with what was allocated to it by `end`.
+    per_bill = paid_by(
+        end,
         Bill.estate_id == estate_id,
         Bill.due_on >= start,
         Bill.due_on <= end,
-        not_reversed(),
         *units_in(zone_id),
-    ]
-    # One row per bill with what was allocated to it by `end` (a bill's columns depend on
-    # its id, so grouping by the id alone is valid SQL on both databases).
-    per_bill = (
-        select(
-            Bill.unit_id,
-            Bill.occupancy,
-            Bill.amount_fen,
-            Bill.discount_fen,
-            func.coalesce(func.sum(Allocation.amount_fen), 0).label("paid"),
-        )
-        .outerjoin(Allocation, and_(Allocation.bill_id == Bill.id, Allocation.applied_on <= end))
-        .where(*scope)
-        .group_by(Bill.id)
-        .subquery("per_bill")
-    )
+        columns=(Bill.unit_id, Bill.occupancy, Bill.amount_fen, Bill.discount_fen),
+    ).subquery("per_bill")
     b = per_bill.c
     # One row per household and category: the bills it was charged under that category.
     per_unit_occupancy = (
@@ -124,7 +103,7 @@ def fee_figures(estate_id: int, start: date, end: date, zone_id: int | None = No
             func.sum(b.amount_fen).label("receivable"),
             func.sum(b.paid).label("received"),
             func.sum(b.discount_fen).label("discounts"),
-            func.sum(case((b.paid < b.amount_fen, 1), else_=0)).label("open_bills"),
+            func.sum(case((owes(b.amount_fen, b.paid), 1), else_=0)).label("open_bills"),
         )
         .group_by(b.unit_id, b.occupancy)
         .cte("per_unit_occupancy")
@@ -223,130 +202,10 @@ def _by_zone(per_unit_occupancy, estate_id, zone_id):
     return stmt
 
 
-def check_place(estate_id: int, zone_id: int | None = None, building_id: int | None = None):
-    """ServiceError 404 unless the zone and building are the estate's (one query, if any)."""
-    if zone_id is None and building_id is None:
-        return
-    stmt = select(func.count()).select_from(Zone).where(Zone.estate_id == estate_id)
-    if building_id is not None:
-        stmt = stmt.join(Building, Building.zone_id == Zone.id).where(Building.id == building_id)
-    if zone_id is not None:
-        stmt = stmt.where(Zone.id == zone_id)
-    if not db.session.scalar(stmt):
-        raise ServiceError(_l("There is no such place."), fields={"zone": "unknown"}, status=404)
-
-
-def arrears(
-    estate_id: int,
-    on: date,
-    zone_id: int | None = None,
-    building_id: int | None = None,
-    *,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict:
-    """The units that owe money on `on`, oldest debt first, one page of them.
-
-    What a unit owes: its live bills' amounts less their allocations applied by `on`,
-    split by how many days past `due_on` each bill is on `on` (not yet due, 0–30, 31–90,
-    91–180, over 180). `oldest_due` is the earliest due date of its open bills; `credit`
-    is what it paid by `on` that is not allocated by then. Answers {"items", "total",
-    "totals"}: items are dicts of unit_id, unit, zone, building, number, owed, the five
-    buckets, oldest_due and credit (fen); totals sums owed and the buckets over all pages.
-    Two queries. Zone and building are not checked here (see `check_place`).
-    """
-    owed = _owed_per_unit(estate_id, on, zone_id, building_id)
-    money = ("owed", *BUCKETS)
-    totals_row = db.session.execute(
-        select(func.count().label("total"), *(func.sum(owed.c[n]).label(n) for n in money))
-    ).one()
-    page = (
-        select(owed)
-        .order_by(owed.c.oldest_due, owed.c.unit_id)
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
-    rows = db.session.execute(
-        select(
-            page,
-            Unit.number,
-            Building.name.label("building"),
-            Zone.name.label("zone"),
-            _credit(page.c.unit_id, on).label("credit"),
-        )
-        .join(Unit, Unit.id == page.c.unit_id)
-        .join(Building, Building.id == Unit.building_id)
-        .join(Zone, Zone.id == Building.zone_id)
-        .order_by(page.c.oldest_due, page.c.unit_id)
-    ).all()
-    items = [
-        {
-            "unit_id": r.unit_id,
-            "unit": f"{r.zone} {r.building} {r.number}",
-            "zone": r.zone,
-            "building": r.building,
-            "number": r.number,
-            **{name: int(getattr(r, name)) for name in money},
-            "oldest_due": r.oldest_due,
-            "credit": int(r.credit),
-        }
-        for r in rows
-    ]
-    return {
-        "items": items,
-        "total": int(totals_row.total),
-        "totals": {name: int(getattr(totals_row, name) or 0) for name in money},
-    }
-
-
-def _owed_per_unit(estate_id, on, zone_id, building_id):
-    """A CTE: per unit with open bills on `on`, what it owes in total and per age bucket."""
-    paid = func.coalesce(func.sum(Allocation.amount_fen), 0)
-    open_bills = (
-        select(Bill.unit_id, Bill.due_on, (Bill.amount_fen - paid).label("left"))
-        .outerjoin(Allocation, and_(Allocation.bill_id == Bill.id, Allocation.applied_on <= on))
-        .where(Bill.estate_id == estate_id, not_reversed(), *units_in(zone_id, building_id))
-        .group_by(Bill.id)
-        .having(Bill.amount_fen - paid > 0)
-        .subquery("open_bills")
-    )
-    b = open_bills.c
-    # Date comparisons rather than date arithmetic: alike on SQLite and PostgreSQL.
-    edges = [on - timedelta(days=d) for d in (30, 90, 180)]
-    ages = {
-        "not_due": b.due_on > on,
-        "days_0_30": and_(b.due_on <= on, b.due_on >= edges[0]),
-        "days_31_90": and_(b.due_on < edges[0], b.due_on >= edges[1]),
-        "days_91_180": and_(b.due_on < edges[1], b.due_on >= edges[2]),
-        "over_180": b.due_on < edges[2],
-    }
-    return (
-        select(
-            b.unit_id,
-            func.sum(b.left).label("owed"),
-            *(func.sum(case((cond, b.left), else_=0)).label(name) for name, cond in ages.items()),
-            func.min(b.due_on).label("oldest_due"),
-        )
-        .group_by(b.unit_id)
-        .cte("owed")
-    )
-
-
-def _credit(unit_id, on):
-    """A unit's payments by `on` less what of them is allocated by `on` (scalar SQL)."""
-    paid_in = (
-        select(func.coalesce(func.sum(Payment.amount_fen), 0))
-        .where(Payment.unit_id == unit_id, Payment.paid_on <= on)
-        .scalar_subquery()
-    )
-    used = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Payment.unit_id == unit_id, Allocation.applied_on <= on)
-        .scalar_subquery()
-    )
-    return paid_in - used
+def zones_of(estate_id: int) -> list[Zone]:
+    """The estate's zones in natural order (A区, B区 … 10区)."""
+    zones = db.session.scalars(select(Zone).where(Zone.estate_id == estate_id)).all()
+    return sorted(zones, key=lambda z: natural_key(z.name))
 
 
 def headings() -> list[str]:

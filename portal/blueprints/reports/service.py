@@ -5,25 +5,22 @@ DESIGN §6); Python only adds up the per-category counts into totals and divides
 rates. The number of queries does not depend on the number of repairs.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, String, and_, case, func, or_, select
+from sqlalchemy import Float, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from portal.blueprints.repairs.models import Category, Repair
-from portal.core.access import estate_ids_for, visible
-from portal.core.errors import ServiceError
+from portal.core.access import visible
 from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.workflow import TicketEvent
 from portal.extensions import db
 
-REPORT_TZ = ZoneInfo("Asia/Shanghai")
-MAX_DAYS = 366
+from .periods import period_bounds
+
 FIGURES = (
     "received",
     "completed",
@@ -56,48 +53,6 @@ def _seconds_between_sqlite(element, compiler, **kw):
     return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
-def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    """The UTC instants [start, end) of the local days `date_from` … `date_to` inclusive.
-
-    Raises ServiceError (400) when the period ends before it starts or is longer than
-    MAX_DAYS days.
-    """
-    if date_from > date_to:
-        raise ServiceError(
-            _l("The period must not start after it ends."), fields={"from": "after_to"}
-        )
-    if (date_to - date_from).days + 1 > MAX_DAYS:
-        raise ServiceError(
-            _l("A report covers at most %(days)s days.", days=MAX_DAYS),
-            fields={"to": "range_too_long"},
-        )
-    try:
-        start = datetime.combine(date_from, time.min, tzinfo=REPORT_TZ).astimezone(UTC)
-        end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=REPORT_TZ)
-        end = end.astimezone(UTC)
-    except OverflowError:
-        raise ServiceError(
-            _l("The dates are out of range."), fields={"from": "out_of_range"}
-        ) from None
-    return start, end
-
-
-def scoped_estate(actor, estate_id: int | None) -> int | None:
-    """The estate a company-wide actor restricts the report to, checked (one query).
-
-    Anyone else naming an estate, or an estate outside the actor's company, is answered
-    404 so that its existence is not revealed.
-    """
-    if estate_id is None:
-        return None
-    found = actor.is_company_wide and db.session.scalar(
-        select(Estate.id).where(Estate.id == estate_id, estate_ids_for(actor))
-    )
-    if not found:
-        raise ServiceError(_l("There is no such estate."), fields={"estate": "unknown"}, status=404)
-    return estate_id
-
-
 def rate(part: int, whole: int) -> float | None:
     """part / whole as a number 0..1 with four decimals (half up), or None for 0 / 0."""
     if not whole:
@@ -117,12 +72,12 @@ def _with_rates(counts: dict) -> dict:
     }
 
 
-def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None = None) -> dict:
+def repairs_figures(actor, estate: Estate, date_from: date, date_to: date) -> dict:
     """The repairs part of the service report, per category and in total.
 
-    Which repairs: those CREATED from 00:00 of `date_from` to the end of `date_to`, estate
-    time (Asia/Shanghai), that `actor` may see; a company-wide actor may restrict them to
-    one estate of the company with `estate_id`.
+    Which repairs: those of `estate` (one the actor acts for, see core/access) CREATED from
+    00:00 of `date_from` to the end of `date_to` in the estate's time zone, that `actor`
+    may see.
 
     - received: how many there are (whatever their state, cancelled ones included).
     - completed: those with at least one `complete` event in the ticket history, i.e. that
@@ -148,9 +103,9 @@ def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None
 
     `by_category` lists every Category in enum order, zero rows included, with the label
     in the request's language. Totals are the sums of the per-category counts.
-    Queries: one aggregate query, plus one to check `estate_id` when given.
+    Queries: one aggregate query.
     """
-    counts = _grouped_counts(actor, date_from, date_to, estate_id, Repair.category)
+    counts = _grouped_counts(actor, estate, date_from, date_to, Repair.category)
     zero = dict.fromkeys(_COUNTS, 0)
     totals = {name: sum(c[name] for c in counts.values()) for name in _COUNTS}
     return {
@@ -166,10 +121,10 @@ def repairs_figures(actor, date_from: date, date_to: date, estate_id: int | None
     }
 
 
-def technician_figures(actor, date_from: date, date_to: date, estate_id=None) -> list[dict]:
+def technician_figures(actor, estate: Estate, date_from: date, date_to: date) -> list[dict]:
     """The same figures per technician (the last one a repair was assigned to), from the
     same aggregate query grouped by assignee; repairs never assigned are left out."""
-    counts = _grouped_counts(actor, date_from, date_to, estate_id, Repair.assignee_id)
+    counts = _grouped_counts(actor, estate, date_from, date_to, Repair.assignee_id)
     counts.pop(None, None)
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(counts))).all())
     return sorted(
@@ -181,13 +136,15 @@ def technician_figures(actor, date_from: date, date_to: date, estate_id=None) ->
     )
 
 
-def _grouped_counts(actor, date_from, date_to, estate_id, group) -> dict:
+def _grouped_counts(actor, estate, date_from, date_to, group) -> dict:
     """received / completed / on time / reopened per value of `group`, in one query."""
-    start, end = period_bounds(date_from, date_to)
-    estate_id = scoped_estate(actor, estate_id)
-    scope = [visible(Repair, actor), Repair.created_at >= start, Repair.created_at < end]
-    if estate_id is not None:
-        scope.append(Repair.estate_id == estate_id)
+    start, end = period_bounds(date_from, date_to, estate.timezone)
+    scope = [
+        visible(Repair, actor),
+        Repair.estate_id == estate.id,
+        Repair.created_at >= start,
+        Repair.created_at < end,
+    ]
 
     events = (
         select(
@@ -235,39 +192,19 @@ def _grouped_counts(actor, date_from, date_to, estate_id, group) -> dict:
 _COMPLAINT_COUNTS = ("received", "closed", "replied_on_time", "return_visits")
 
 
-class local_month(FunctionElement):
-    """'YYYY-MM' of a UTC timestamp in estate time (Asia/Shanghai: UTC+8, no DST)."""
-
-    type = String()
-    name = "local_month"
-    inherit_cache = True
-
-
-@compiles(local_month)
-def _local_month_pg(element, compiler, **kw):
-    (column,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"to_char(({column}) + interval '8 hours', 'YYYY-MM')"
-
-
-@compiles(local_month, "sqlite")
-def _local_month_sqlite(element, compiler, **kw):
-    (column,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"strftime('%Y-%m', {column}, '+8 hours')"
-
-
-def complaints_figures(actor, date_from: date, date_to: date, estate_id=None) -> dict:
+def complaints_figures(actor, estate: Estate, date_from: date, date_to: date) -> dict:
     """The complaints part of the service report, per category and in total.
 
-    Complaints (not inquiries or suggestions) registered from 00:00 of `date_from` to the end
-    of `date_to`, estate time, that `actor` may see. received: how many; closed: how many are
-    closed now; replied_on_time: first reply (an answer, a progress reply or the resolution)
-    within 48 hours of registration; return_visits: how many have had a return visit;
-    handling_rate = closed / received. One GROUP BY query.
+    Complaints (not inquiries or suggestions) of `estate` registered from 00:00 of
+    `date_from` to the end of `date_to` in its time zone, that `actor` may see. received:
+    how many; closed: how many are closed now; replied_on_time: first reply (an answer, a
+    progress reply or the resolution) within 48 hours of registration; return_visits: how
+    many have had a return visit; handling_rate = closed / received. One GROUP BY query.
     """
     from portal.blueprints.complaints.models import Category as ComplaintCategory
     from portal.blueprints.complaints.models import Complaint
 
-    counts = complaint_counts(actor, date_from, date_to, estate_id, Complaint.category)
+    counts = complaint_counts(actor, estate, date_from, date_to, Complaint.category)
     zero = dict.fromkeys(_COMPLAINT_COUNTS, 0)
     totals = {n: sum(c[n] for c in counts.values()) for n in _COMPLAINT_COUNTS}
     return {
@@ -287,7 +224,7 @@ def complaint_rates(counts: dict) -> dict:
     return {**counts, "handling_rate": rate(counts["closed"], counts["received"])}
 
 
-def complaint_counts(actor, date_from, date_to, estate_id, group) -> dict:
+def complaint_counts(actor, estate, date_from, date_to, group) -> dict:
     """received / closed / replied on time / return visits per value of `group` (one query).
 
     `group` is a column or SQL expression of Complaint (category, department, local_month).
@@ -295,16 +232,14 @@ def complaint_counts(actor, date_from, date_to, estate_id, group) -> dict:
     from portal.blueprints.complaints.models import Complaint, Kind, State
     from portal.blueprints.complaints.workflow import REPLY_WITHIN
 
-    start, end = period_bounds(date_from, date_to)
-    estate_id = scoped_estate(actor, estate_id)
+    start, end = period_bounds(date_from, date_to, estate.timezone)
     scope = [
         visible(Complaint, actor),
+        Complaint.estate_id == estate.id,
         Complaint.kind == Kind.complaint,
         Complaint.created_at >= start,
         Complaint.created_at < end,
     ]
-    if estate_id is not None:
-        scope.append(Complaint.estate_id == estate_id)
     on_time = and_(
         Complaint.first_reply_at.is_not(None),
         seconds_between(Complaint.first_reply_at, Complaint.created_at)
@@ -316,7 +251,7 @@ def complaint_counts(actor, date_from, date_to, estate_id, group) -> dict:
             func.count(Complaint.id).label("received"),
             func.count(case((Complaint.status == State.closed, 1))).label("closed"),
             func.count(case((on_time, 1))).label("replied_on_time"),
-            func.count(Complaint.visited_at).label("return_visits"),
+            func.count(Complaint.visit_result).label("return_visits"),  # set once visited
         )
         .where(*scope)
         .group_by(group)

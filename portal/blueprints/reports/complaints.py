@@ -1,5 +1,6 @@
-"""The complaint register (投诉登记表) and statistics (投诉统计表): SQL aggregates by
-category, department and month, units with repeated complaints, and the .xlsx export."""
+"""The complaint register (投诉登记表) and statistics (投诉统计表) of one estate: SQL
+aggregates by category, department and month, units with repeated complaints, and the
+.xlsx export."""
 
 import io
 from datetime import date
@@ -8,31 +9,31 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.blueprints.complaints.models import Category, Complaint, Kind
-from portal.blueprints.reports.service import (
-    complaint_counts,
-    complaint_rates,
-    local_month,
-    period_bounds,
-)
 from portal.core.access import visible
+from portal.core.places import Estate
 from portal.core.units import labels_for
 from portal.extensions import db
+
+from .periods import local_month, local_naive, period_bounds
+from .service import complaint_counts, complaint_rates
 
 REPEAT_AT = 2  # a unit with this many complaints in the period is flagged
 
 
-def statistics(actor, date_from: date, date_to: date) -> dict:
-    """Figures by category, department and month, and the units that complained repeatedly."""
-    by_category = complaint_counts(actor, date_from, date_to, None, Complaint.category)
-    by_department = complaint_counts(
-        actor, date_from, date_to, None, func.coalesce(Complaint.department, "")
-    )
-    by_month = complaint_counts(actor, date_from, date_to, None, local_month(Complaint.created_at))
-    start, end = period_bounds(date_from, date_to)
+def statistics(actor, estate: Estate, date_from: date, date_to: date) -> dict:
+    """Figures by category, department and month (in the estate's time zone), and the units
+    that complained repeatedly."""
+    period = (actor, estate, date_from, date_to)
+    start, end = period_bounds(date_from, date_to, estate.timezone)
+    by_category = complaint_counts(*period, Complaint.category)
+    by_department = complaint_counts(*period, func.coalesce(Complaint.department, ""))
+    month = local_month(Complaint.created_at, estate.timezone, start)
+    by_month = complaint_counts(*period, month)
     repeated = db.session.execute(
         select(Complaint.unit_id, func.count(Complaint.id))
         .where(
             visible(Complaint, actor),
+            Complaint.estate_id == estate.id,
             Complaint.kind == Kind.complaint,
             Complaint.unit_id.is_not(None),
             Complaint.created_at >= start,
@@ -56,12 +57,17 @@ def statistics(actor, date_from: date, date_to: date) -> dict:
     }
 
 
-def register_rows(actor, date_from: date, date_to: date):
+def register_rows(actor, estate: Estate, date_from: date, date_to: date):
     """The register's rows (complaints of the period, oldest first) with their unit labels."""
-    start, end = period_bounds(date_from, date_to)
+    start, end = period_bounds(date_from, date_to, estate.timezone)
     rows = db.session.scalars(
         select(Complaint)
-        .where(visible(Complaint, actor), Complaint.created_at >= start, Complaint.created_at < end)
+        .where(
+            visible(Complaint, actor),
+            Complaint.estate_id == estate.id,
+            Complaint.created_at >= start,
+            Complaint.created_at < end,
+        )
         .order_by(Complaint.id)
     ).all()
     return rows, labels_for([c.unit_id for c in rows if c.unit_id])
@@ -70,8 +76,9 @@ def register_rows(actor, date_from: date, date_to: date):
 FIGURE_COLUMNS = ("received", "closed", "handling_rate", "replied_on_time", "return_visits")
 
 
-def workbook(actor, date_from: date, date_to: date, state_label) -> bytes:
-    """The register and the statistics as one .xlsx (two sheets)."""
+def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label) -> bytes:
+    """The register and the statistics as one .xlsx (two sheets); times in the estate's
+    time zone."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -92,23 +99,24 @@ def workbook(actor, date_from: date, date_to: date, state_label) -> bytes:
             _("Return visit"),
         ]
     )
-    rows, labels = register_rows(actor, date_from, date_to)
+    rows, labels = register_rows(actor, estate, date_from, date_to)
+    tz = estate.timezone
     for c in rows:
         register.append(
             [
                 c.number,
-                c.created_at.replace(tzinfo=None),
+                local_naive(c.created_at, tz),
                 labels.get(c.unit_id, ""),
                 c.channel,
                 str(Category(c.category).label),
                 c.content,
                 c.department or "",
                 str(state_label(c.status)),
-                c.first_reply_at.replace(tzinfo=None) if c.first_reply_at else None,
+                local_naive(c.first_reply_at, tz),
                 c.visit_result or "",
             ]
         )
-    stats = statistics(actor, date_from, date_to)
+    stats = statistics(actor, estate, date_from, date_to)
     sheet = book.create_sheet(_("Statistics"))
     headings = [
         _("Received"),

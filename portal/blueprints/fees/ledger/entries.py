@@ -1,4 +1,4 @@
-"""The ledger: bills, payments, allocations and reversals (DESIGN §5).
+"""The ledger's entries: bills, payments, allocations and reversals (DESIGN §5).
 
 Every change to a unit's money happens here, with the unit's row locked, so two cashiers
 (or a cashier and an online callback) never allocate the same credit twice. Balances are
@@ -7,7 +7,6 @@ what it paid less what is allocated from its payments.
 """
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -17,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from portal.core import audit, clock
 from portal.core.errors import Conflict, ServiceError
 from portal.core.places import Unit
-from portal.core.workflow import next_in_sequence
+from portal.core.sequence import next_in_sequence
 from portal.extensions import db
 
-from .models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
+from ..models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
+from .bills import open_bills_of, outstanding_bills, unspent_payments, unspent_payments_of
 
 RECEIPT_PREFIX = "SJ"
 
@@ -28,64 +28,6 @@ RECEIPT_PREFIX = "SJ"
 def lock_unit(unit_id: int) -> None:
     """Hold the unit's row until the transaction ends: one money change per unit at a time."""
     db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
-
-
-def not_reversed(bill=Bill):
-    return ~select(BillReversal.id).where(BillReversal.bill_id == bill.id).exists()
-
-
-def payment_not_reversed(payment=Payment):
-    reversal = db.aliased(Payment)
-    return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
-
-
-def outstanding_bills(unit_id: int) -> list[tuple[int, int]]:
-    """(bill id, fen still owed) of the unit's open bills, oldest due first."""
-    return open_bills_of([unit_id]).get(unit_id, [])
-
-
-def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
-    """(payment id, fen not yet allocated) of the unit's live payments, oldest first."""
-    return unspent_payments_of([unit_id]).get(unit_id, [])
-
-
-def open_bills_of(unit_ids) -> dict[int, list[tuple[int, int]]]:
-    """unit id → its open bills as (bill id, fen owed), oldest due first (one query)."""
-    paid = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id == Bill.id)
-        .scalar_subquery()
-    )
-    found: dict[int, list] = {}
-    for unit_id, bill_id, owed in db.session.execute(
-        select(Bill.unit_id, Bill.id, Bill.amount_fen - paid)
-        .where(Bill.unit_id.in_(list(unit_ids)), not_reversed(), Bill.amount_fen > paid)
-        .order_by(Bill.unit_id, Bill.due_on, Bill.id)
-    ):
-        found.setdefault(unit_id, []).append((bill_id, int(owed)))
-    return found
-
-
-def unspent_payments_of(unit_ids) -> dict[int, list[tuple[int, int]]]:
-    """unit id → its live payments with something unallocated, oldest first (one query)."""
-    used = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.payment_id == Payment.id)
-        .scalar_subquery()
-    )
-    found: dict[int, list] = {}
-    for unit_id, payment_id, left in db.session.execute(
-        select(Payment.unit_id, Payment.id, Payment.amount_fen - used)
-        .where(
-            Payment.unit_id.in_(list(unit_ids)),
-            Payment.amount_fen > 0,
-            payment_not_reversed(),
-            Payment.amount_fen > used,
-        )
-        .order_by(Payment.unit_id, Payment.id)
-    ):
-        found.setdefault(unit_id, []).append((payment_id, int(left)))
-    return found
 
 
 def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
@@ -155,55 +97,6 @@ def allocate_many(unit_ids, applied_on: date | None = None) -> int:
     if rows:
         db.session.execute(insert(Allocation), rows)
     return len(rows)
-
-
-@dataclass
-class Balance:
-    owed_fen: int = 0
-    credit_fen: int = 0
-
-
-def balances(unit_ids) -> dict[int, Balance]:
-    """What each unit owes and its credit: four grouped queries on indexed columns."""
-    unit_ids = list(unit_ids)
-    result = {unit_id: Balance() for unit_id in unit_ids}
-    if not unit_ids:
-        return result
-
-    def sums(stmt):
-        return {unit_id: int(fen or 0) for unit_id, fen in db.session.execute(stmt)}
-
-    charged = sums(
-        select(Bill.unit_id, func.sum(Bill.amount_fen))
-        .where(Bill.unit_id.in_(unit_ids), not_reversed())
-        .group_by(Bill.unit_id)
-    )
-    # Allocations on withdrawn bills add up to zero, so all of a unit's bills may count.
-    settled = sums(
-        select(Bill.unit_id, func.sum(Allocation.amount_fen))
-        .join(Allocation, Allocation.bill_id == Bill.id)
-        .where(Bill.unit_id.in_(unit_ids))
-        .group_by(Bill.unit_id)
-    )
-    received = sums(
-        select(Payment.unit_id, func.sum(Payment.amount_fen))
-        .where(Payment.unit_id.in_(unit_ids))
-        .group_by(Payment.unit_id)
-    )
-    spent = sums(
-        select(Payment.unit_id, func.sum(Allocation.amount_fen))
-        .join(Allocation, Allocation.payment_id == Payment.id)
-        .where(Payment.unit_id.in_(unit_ids))
-        .group_by(Payment.unit_id)
-    )
-    for unit_id, entry in result.items():
-        entry.owed_fen = charged.get(unit_id, 0) - settled.get(unit_id, 0)
-        entry.credit_fen = received.get(unit_id, 0) - spent.get(unit_id, 0)
-    return result
-
-
-def balance(unit_id: int) -> Balance:
-    return balances([unit_id])[unit_id]
 
 
 def issue_bill(
@@ -420,16 +313,3 @@ def _undo_allocations(where, *, group) -> None:
         Allocation(payment_id=p, bill_id=b, amount_fen=-int(fen), applied_on=today)
         for p, b, fen in rows
     )
-
-
-def paid_on_bills(bill_ids) -> dict[int, int]:
-    """bill id → fen allocated to it (one query)."""
-    bill_ids = list(bill_ids)
-    if not bill_ids:
-        return {}
-    rows = db.session.execute(
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen))
-        .where(Allocation.bill_id.in_(bill_ids))
-        .group_by(Allocation.bill_id)
-    ).all()
-    return {bill_id: int(fen) for bill_id, fen in rows}

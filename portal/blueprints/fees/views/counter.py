@@ -1,0 +1,180 @@
+"""The counter (front desk): a unit's account, payments, the year in advance, reversals,
+withdrawn bills and receipts."""
+
+import uuid
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from portal.core.access import COUNTER, DESK, MANAGERS, SUPERVISORS, get_or_404, roles_required
+from portal.core.downloads import pdf_response
+from portal.core.errors import ServiceError
+from portal.core.money import parse_yuan, yuan
+from portal.core.people import Role
+from portal.core.places import Building, Unit
+from portal.extensions import db
+
+from .. import ledger, prepay
+from ..accounts import account
+from ..forms import PaymentForm, PrepayForm, ReasonForm
+from ..models import Bill, Payment
+from ..receipts import receipt_pdf
+from .blueprint import bp
+
+PLACE = (joinedload(Unit.building).joinedload(Building.zone),)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def account_page(unit: Unit, form: PaymentForm, status: int = 200):
+    """The account page around a payment form (fresh, or with its errors)."""
+    data = account(unit)
+    return render_template(
+        "fees/account.html",
+        unit=unit,
+        form=form,
+        prepay_form=PrepayForm(idempotency_key=new_key()),
+        reason_form=ReasonForm(),
+        offer=prepay.offer(unit),
+        can_take=current_user.role in COUNTER,
+        can_correct=current_user.role in SUPERVISORS,
+        can_withdraw=current_user.role in MANAGERS,
+        **data,
+    ), status
+
+
+def back_to(unit_id: int, **args):
+    return redirect(url_for(".unit_account", unit_id=unit_id, **args), 303)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET"])
+@roles_required(DESK, Role.inspector)
+def unit_account(unit_id):
+    """A unit's account at the counter: what it owes, its credit, bills and receipts."""
+    unit = get_or_404(Unit, unit_id, options=PLACE)
+    owed = ledger.balance(unit.id).owed_fen
+    return account_page(unit, PaymentForm(idempotency_key=new_key(), amount=yuan(owed or None)))
+
+
+@bp.route("/units/<int:unit_id>/pay", methods=["POST"])
+@roles_required(COUNTER)
+def take_payment(unit_id):
+    """Take a payment at the counter; a double submit (same hidden key) is one payment."""
+    unit = get_or_404(Unit, unit_id, options=PLACE)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        return account_page(unit, form, 400)
+    try:
+        payment, created = ledger.record_payment(
+            unit,
+            parse_yuan(form.amount.data),
+            form.method.data,
+            actor=current_user,
+            source="counter",
+            idempotency_key=f"counter:{form.idempotency_key.data}",
+            payer_name=form.payer_name.data,
+            reference=form.reference.data,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        form.amount.errors = [*form.amount.errors, str(exc.message)]
+        return account_page(unit, form, 400)
+    db.session.commit()
+    flash(taken_message(payment, created), "success")
+    return back_to(unit.id, receipt=payment.receipt_number)
+
+
+def taken_message(payment: Payment, created: bool) -> str:
+    if not created:
+        return _(
+            "This payment was already taken: receipt %(number)s.", number=payment.receipt_number
+        )
+    return _(
+        "Payment of %(amount)s yuan taken: receipt %(number)s.",
+        amount=yuan(payment.amount_fen),
+        number=payment.receipt_number,
+    )
+
+
+@bp.route("/units/<int:unit_id>/prepay", methods=["POST"])
+@roles_required(COUNTER)
+def take_prepayment(unit_id):
+    """Bill the next twelve months with the free months and take the payment."""
+    unit = get_or_404(Unit, unit_id, options=PLACE)
+    form = PrepayForm()
+    if not form.validate_on_submit():
+        flash(_("Choose how the year is paid."), "danger")
+        return back_to(unit.id)
+    try:
+        offer, payment = prepay.take(
+            unit,
+            method=form.method.data,
+            actor=current_user,
+            idempotency_key=f"prepay:{form.idempotency_key.data}",
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return back_to(unit.id)
+    db.session.commit()
+    message = _(
+        "A year paid in advance: %(amount)s yuan, %(free)d months free. Receipt %(number)s.",
+        amount=yuan(payment.amount_fen),
+        free=offer.free_months,
+        number=payment.receipt_number,
+    )
+    flash(message, "success")
+    return back_to(unit.id, receipt=payment.receipt_number)
+
+
+@bp.route("/payments/<int:payment_id>/reverse", methods=["POST"])
+@roles_required(SUPERVISORS)
+def reverse_payment(payment_id):
+    """Reverse a payment (红冲) with a reason: the bills it paid reopen."""
+    payment = get_or_404(Payment, payment_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the payment is reversed."), "danger")
+        return back_to(payment.unit_id)
+    try:
+        reversal = ledger.reverse_payment(payment, reason=form.reason.data, actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return back_to(payment.unit_id)
+    db.session.commit()
+    numbers = {"number": payment.receipt_number, "reversal": reversal.receipt_number}
+    flash(_("Receipt %(number)s reversed by %(reversal)s.", **numbers), "success")
+    return back_to(payment.unit_id)
+
+
+@bp.route("/bills/<int:bill_id>/withdraw", methods=["POST"])
+@roles_required(MANAGERS)
+def withdraw_bill(bill_id):
+    """Withdraw a wrong bill with a reason: what was paid on it becomes credit."""
+    bill = get_or_404(Bill, bill_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the bill is withdrawn."), "danger")
+        return back_to(bill.unit_id)
+    try:
+        ledger.reverse_bill(bill, reason=form.reason.data, actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return back_to(bill.unit_id)
+    db.session.commit()
+    flash(_("The bill was withdrawn."), "success")
+    return back_to(bill.unit_id)
+
+
+@bp.route("/receipts/<number>.pdf")
+@login_required
+def receipt(number):
+    """Print or download a receipt."""
+    payment = get_or_404(Payment, number, by=Payment.receipt_number)
+    return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")

@@ -1,0 +1,5 @@
+"""The reports blueprint object, shared by the page modules of this package."""
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
