@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from portal.core import clock
 from portal.core.imports import RowError, RowProblem, choice, decimal2, text
+from portal.core.money import yuan
 from portal.core.place_imports import _PlaceImporter
 from portal.core.places import Estate
 from portal.extensions import db
@@ -43,10 +44,6 @@ def strict_date(row, column):
 def fen(value) -> int:
     """Fen of a Decimal yuan amount already quantized to 0.01."""
     return int(value * 100)
-
-
-def yuan_text(amount_fen: int) -> str:
-    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
 
 
 class _MoneyImporter(_PlaceImporter):
@@ -195,8 +192,8 @@ class BillsImporter(_MoneyImporter):
                             _l(
                                 "This unit already has this bill with another amount: "
                                 "%(amount)s (discount %(discount)s), due %(due)s.",
-                                amount=yuan_text(bill.amount_fen),
-                                discount=yuan_text(bill.discount_fen),
+                                amount=yuan(bill.amount_fen),
+                                discount=yuan(bill.discount_fen),
                                 due=bill.due_on.isoformat(),
                             )
                         ),

@@ -5,7 +5,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,6 +27,7 @@ from portal.blueprints.tickets import (
 )
 from portal.core import uploads, workflow
 from portal.core.access import get_or_404, roles_required, staff_required
+from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
 from portal.core.people import Role, User
 from portal.core.places import Estate
@@ -214,10 +214,7 @@ def work_order(repair_id):
         residents=residents_of([repair.unit_id]) if repair.unit_id else [],
         estate=db.session.get(Estate, repair.estate_id),
     )
-    response = make_response(pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{repair.number}.pdf"'
-    return response
+    return pdf_response(pdf, f"{repair.number}.pdf")
 
 
 @bp.route("/visits")
