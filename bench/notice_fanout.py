@@ -86,12 +86,12 @@ def build_estate(households: int):
 
 def run(households: int, workers: int, database_url: str) -> dict:
     from portal import create_app
+    from portal.blueprints.notices.services import compose_notice
     from portal.core import settings
     from portal.core.people import User
     from portal.core.places import Estate
     from portal.extensions import db
     from portal.notify.models import Delivery, OutboxMessage
-    from portal.notify.notices import compose_notice
     from portal.notify.outbox import relay_due
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS,

@@ -31,9 +31,9 @@ def create_app(config=None):
     security.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
-    from portal.jobs import after_request_dispatch
+    from portal import jobs
 
-    app.after_request(after_request_dispatch)
+    app.after_request(jobs.after_request)  # hand on what the request committed
     register_cli(app)
     return app
 

@@ -89,7 +89,7 @@ def demo_command():
 
 
 def register_cli(app: Flask):
-    from portal.jobs import worker_command
+    from portal.worker import worker_command
 
     app.cli.add_command(worker_command)
     app.cli.add_command(import_command)

@@ -1,31 +1,156 @@
-"""The queue: RQ on Redis, job progress rows, and the `flask worker` command.
+"""The queue: RQ on Redis, or without REDIS_URL (the embedded mode) a background thread in
+the web process; the after-commit hooks that hand work on; and job progress rows.
 
-Long work (batch PDFs, billing runs, exports) is a Job row plus an RQ job that takes the
-row's id. Without REDIS_URL the job runs in-process right after the commit, so `make run`
-needs nothing else. Jobs reload their rows and are safe to run twice.
+Everything that leaves a transaction — notices to deliver, jobs to start — is registered
+with `after_commit()` and handed to `enqueue()` only once the transaction has committed.
+Long work (batch PDFs, billing runs) is a Job row plus a queued `run_job(id)`. Jobs reload
+their rows and are safe to run twice. `flask worker` lives in portal/worker.py.
 """
 
 import logging
-import multiprocessing
-import sys
+import os
+import queue as queues
+import threading
+import time
 import traceback
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import current_app, g
-from flask.cli import with_appcontext
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from flask import current_app
+from sqlalchemy import JSON, ForeignKey, String, and_, event, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.utils import import_string
 
 from portal.core import clock
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
-QUEUES = ("default",)
+QUEUE = "default"
+
+
+# --- Redis: one pool per process ----------------------------------------------------------
+
+_pools: dict[str, Any] = {}
+
+
+def redis():
+    """This process's Redis client for REDIS_URL, or None in the embedded mode.
+
+    One pool per process; short timeouts and a single quick retry, so a request never
+    waits on Redis (the worker makes its own, patient client: portal/worker.py).
+    """
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    from redis import ConnectionPool, Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    pool = _pools.get(url)
+    if pool is None:
+        pool = _pools.setdefault(
+            url,
+            ConnectionPool.from_url(
+                url, socket_connect_timeout=0.5, socket_timeout=2, retry=Retry(NoBackoff(), 1)
+            ),
+        )
+    return Redis(connection_pool=pool)
+
+
+def queue():
+    """The RQ queue on this process's Redis pool, or None in the embedded mode."""
+    connection = redis()
+    if connection is None:
+        return None
+    from rq import Queue
+
+    return Queue(QUEUE, connection=connection)
+
+
+def enqueue(func: str, *args, **options) -> bool:
+    """Hand `func(*args)` (a dotted path) to the queue: RQ, or the embedded runner.
+
+    `options` are RQ's (job_id, job_timeout, result_ttl). False when Redis is unreachable:
+    the work waits in the database for the periodic sweeps.
+    """
+    rq_queue = queue()
+    if rq_queue is None:
+        app = current_app._get_current_object()
+        if app.config.get("JOBS_INLINE", app.testing):
+            run_task(func, *args)  # tests: deterministic, in the caller's session
+        else:
+            runner(app).submit(func, *args)
+        return True
+    try:
+        rq_queue.enqueue(func, *args, **options)
+    except Exception as exc:
+        log.warning("%s not queued, Redis unreachable: %s", func, exc)
+        return False
+    return True
+
+
+def run_task(func: str, *args) -> Any:
+    """Run one piece of queued work here, then fire what its commits registered."""
+    try:
+        return import_string(func)(*args)
+    finally:
+        run_committed()
+
+
+# --- After commit ---------------------------------------------------------------------------
+
+PENDING, COMMITTED = "after_commit", "committed"
+
+
+def after_commit(hook: Callable[[], object], key=None) -> None:
+    """Run `hook()` once the session's transaction has committed; a rollback drops it.
+
+    Hooks fire at the end of the request (or job); the same hook (or key) fires once.
+    """
+    db.session.info.setdefault(PENDING, {})[key if key is not None else hook] = hook
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session):
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        session.info.setdefault(COMMITTED, {}).update(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session):
+    session.info.pop(PENDING, None)
+
+
+def run_committed() -> None:
+    """Fire the hooks of committed transactions (hooks may commit and register more)."""
+    for _round in range(10):
+        hooks = db.session.info.pop(COMMITTED, None)
+        if not hooks:
+            return
+        for hook in hooks.values():
+            try:
+                hook()
+            except Exception:
+                db.session.rollback()
+                log.exception("after-commit hook %r failed", hook)
+
+
+def after_request(response):
+    """After every request: hand on what it committed; keep the embedded runner going."""
+    run_committed()
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL") and not app.config.get("JOBS_INLINE", app.testing):
+        runner(app)
+    return response
+
+
+# --- Job rows -------------------------------------------------------------------------------
 
 
 class JobStatus(StrEnum):
@@ -56,14 +181,31 @@ class Job(db.Model):
 
 # Every kind of job and the function run(job) that does its work: one explicit list.
 JOB_FUNCTIONS: dict[str, str] = {
-    "notice_print": "portal.notify.printing.print_notice_for_building",
+    "notice_print": "portal.blueprints.notices.printing.print_notice_for_building",
     "billing_run": "portal.blueprints.fees.billing.run_billing_job",
     "payment_slips": "portal.blueprints.fees.slips.print_slips",
 }
 
 
+def visible_jobs(actor):
+    """The SQL condition for jobs `actor` may see: their own, or (staff) their estates'."""
+    from portal.core.access import estate_ids_for
+    from portal.core.places import Estate
+
+    mine = Job.created_by_id == actor.id
+    if not actor.is_staff:
+        return mine
+    return or_(
+        mine,
+        and_(
+            Job.estate_id.is_not(None),
+            Job.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))),
+        ),
+    )
+
+
 def start_job(kind: str, *, actor, estate_id=None, **params) -> Job:
-    """Create a job row; it is queued (or run in-process) once the transaction commits."""
+    """Create a job row; it is queued once the transaction commits."""
     if kind not in JOB_FUNCTIONS:
         raise ValueError(f"unknown job kind {kind}")
     job = Job(
@@ -71,38 +213,18 @@ def start_job(kind: str, *, actor, estate_id=None, **params) -> Job:
     )
     db.session.add(job)
     db.session.flush()
-    g.setdefault("jobs_to_start", []).append(job.id)
+    after_commit(partial(queue_job, job.id), key=("job", job.id))
     return job
 
 
-def start_committed_jobs() -> None:
-    """After the request's commit: hand its new jobs to RQ, or run them here."""
-    ids = g.pop("jobs_to_start", [])
-    if not ids:
-        return
-    from portal.notify.outbox import queue_connection
-
-    connection = queue_connection()
-    for job_id in ids:
-        if connection is None:
-            run_job(job_id)
-            continue
-        try:
-            from rq import Queue
-
-            Queue("default", connection=connection).enqueue(
-                "portal.jobs.run_job", job_id, job_id=f"job-{job_id}", job_timeout=3600
-            )
-        except Exception as exc:  # the row stays queued; the sweep starts it later
-            log.warning("job %s not queued, queue unreachable: %s", job_id, exc)
+def queue_job(job_id: int) -> bool:
+    """Hand a committed job to the queue (a job queued twice still runs once)."""
+    return enqueue("portal.jobs.run_job", job_id, job_id=f"job-{job_id}", job_timeout=3600)
 
 
 def run_job(job_id: int) -> str:
     """Run a job by id: claim it (queued → running, once), call its function, record the
     outcome. A job enqueued twice runs once."""
-    from sqlalchemy import update
-    from werkzeug.utils import import_string
-
     claimed = db.session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.queued)
@@ -145,96 +267,15 @@ def results_dir() -> Path:
 def sweep_jobs() -> int:
     """Queue jobs that never reached the queue (Redis was down when they were started);
     a job enqueued twice still runs once (run_job claims its row)."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
     waiting = clock.now() - timedelta(minutes=2)
     ids = list(
         db.session.scalars(
             select(Job.id).where(Job.status == JobStatus.queued, Job.created_at < waiting)
         )
     )
-    g.jobs_to_start = ids
-    start_committed_jobs()
+    for job_id in ids:
+        queue_job(job_id)
     return len(ids)
-
-
-def after_request_dispatch(response):
-    """After every request: relay committed notices, start committed jobs."""
-    from portal.notify.outbox import relay_soon
-
-    relay_soon()
-    start_committed_jobs()
-    return response
-
-
-def redis_connection():
-    """The Redis connection REDIS_URL names, or None in the embedded (in-process) mode."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    from redis import Redis
-
-    return Redis.from_url(url)
-
-
-def _run_cron(app_import: str, redis_url: str) -> None:
-    """The cron scheduler process: enqueues the periodic jobs of schedule.py."""
-    from redis import Redis
-
-    from portal.schedule import build_cron
-
-    build_cron(Redis.from_url(redis_url)).start()
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option(
-    "--cron/--no-cron",
-    default=True,
-    help="Also run the periodic jobs of schedule.py (one worker per site needs it).",
-)
-@with_appcontext
-def worker_command(burst, cron):
-    """Run an RQ worker (with RQ's scheduler) and, beside it, RQ's cron scheduler."""
-    from rq import Queue, Worker
-
-    connection = redis_connection()
-    if connection is None:
-        click.echo(
-            "REDIS_URL is not set: notices are delivered in-process, no worker is needed.", err=True
-        )
-        sys.exit(1)
-    app = current_app._get_current_object()
-
-    class AppWorker(Worker):
-        """Runs every job inside the portal's application context, then relays what it
-        committed (notices it caused, jobs it started)."""
-
-        def perform_job(self, *args, **kwargs):
-            with app.app_context():
-                try:
-                    return super().perform_job(*args, **kwargs)
-                finally:
-                    after_request_dispatch(None)
-
-    scheduler = None
-    if cron and not burst:
-        scheduler = multiprocessing.get_context("spawn").Process(
-            target=_run_cron,
-            args=("portal", app.config["REDIS_URL"]),
-            daemon=True,
-            name="portal-cron",
-        )
-        scheduler.start()
-    queues = [Queue(name, connection=connection) for name in QUEUES]
-    try:
-        AppWorker(queues, connection=connection).work(burst=burst, with_scheduler=True)
-    finally:
-        if scheduler is not None:
-            scheduler.terminate()
-            scheduler.join(5)
 
 
 def healthcheck():
@@ -242,3 +283,87 @@ def healthcheck():
     from sqlalchemy import text
 
     return {"app": current_app.name, "database": db.session.scalar(text("SELECT 1")) == 1}
+
+
+# --- The embedded mode's runner -------------------------------------------------------------
+
+
+class Runner:
+    """The embedded mode's background thread: the periodic jobs of schedule.py at their
+    intervals, and the work handed to it, one at a time, each in an app context."""
+
+    def __init__(self, app, periodic=None):
+        from portal.schedule import PERIODIC
+
+        self.app, self.pid = app, os.getpid()
+        self.periodic = list(PERIODIC if periodic is None else periodic)
+        self.next_run = dict.fromkeys(range(len(self.periodic)), 0.0)  # index → monotonic
+        self.tasks: queues.Queue = queues.Queue()
+        self.thread = threading.Thread(target=self._loop, name="portal-runner", daemon=True)
+
+    def submit(self, func: str, *args) -> None:
+        self.tasks.put((func, args))
+
+    def stop(self, timeout: float = 10) -> None:
+        self.tasks.put(None)
+        self.thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Wait until everything handed on so far has run (tests)."""
+        done = threading.Event()
+        self.tasks.put((done.set, ()))
+        if not done.wait(timeout):
+            raise TimeoutError("the background runner is still busy")
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                task = self.tasks.get(timeout=self.run_due())
+            except queues.Empty:
+                continue
+            if task is None:
+                return
+            func, args = task
+            self.run(func, *args)
+
+    def run_due(self) -> float:
+        """Run the periodic jobs that are due; the seconds until the next one is."""
+        for index, periodic in enumerate(self.periodic):
+            if time.monotonic() >= self.next_run[index]:
+                self.run(periodic.func)
+                self.next_run[index] = time.monotonic() + periodic.seconds_to_next()
+        return max(0.0, min(self.next_run.values(), default=60.0) - time.monotonic())
+
+    def run(self, func, *args) -> None:
+        if callable(func):
+            return func(*args)
+        with self.app.app_context():
+            try:
+                run_task(func, *args)
+            except Exception:
+                db.session.rollback()
+                log.exception("background work %s failed", func)
+
+
+_runner: Runner | None = None
+_runner_lock = threading.Lock()
+
+
+def runner(app) -> Runner:
+    """This process's one background runner, started on first use (and again after a
+    fork: threads do not survive one); a second app or a reloader never starts another."""
+    global _runner
+    with _runner_lock:
+        if _runner is None or _runner.pid != os.getpid() or not _runner.thread.is_alive():
+            _runner = Runner(app)
+            _runner.thread.start()
+        return _runner
+
+
+def stop_runner() -> None:
+    """Stop this process's runner (tests)."""
+    global _runner
+    with _runner_lock:
+        if _runner is not None:
+            _runner.stop()
+            _runner = None

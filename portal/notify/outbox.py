@@ -1,22 +1,22 @@
 """Write outbox rows in the business transaction; relay them once it has committed.
 
-Services call `queue()` (or `bulk_queue()` for a fan-out) and never send anything
-themselves. After the commit, `relay_soon()` hands due rows to RQ — or, without REDIS_URL,
-delivers them in-process. A request never waits on Redis: if it is down the rows stay
-pending and the minute sweep sends them when it is back.
+Services call `tell()` (or `bulk_queue()` for a fan-out) and never send anything
+themselves. Once the transaction has committed, `relay_soon()` queues the relay, which
+hands the ids of due rows to the delivery tasks (portal/notify/tasks.py): through RQ, or
+in the embedded mode in the background runner. A request never waits on Redis: if it is
+down the rows stay pending and the minute sweep sends them when it is back.
 """
 
 import logging
-import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import current_app, g, has_app_context
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import select, update
 
+from portal import jobs
 from portal.core import clock
 from portal.extensions import db
-from portal.notify import quiet
+from portal.notify import quiet, tasks
 from portal.notify.models import Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -38,36 +38,6 @@ def due_time(channel, *, urgent, send_at: datetime, estate_id, tz) -> datetime:
     if urgent or channel not in quiet.HELD_CHANNELS:
         return send_at
     return quiet.release_time(send_at, estate_id=estate_id, tz=tz) or send_at
-
-
-def queue(
-    recipient,
-    channel,
-    *,
-    kind,
-    subject,
-    body,
-    estate,
-    unit_id=None,
-    notice_id=None,
-    urgent=False,
-    send_at=None,
-    locale="zh_CN",
-):
-    """Add one outbox row; returns it, or None when the channel cannot reach the person."""
-    rows = bulk_queue(
-        [(recipient, unit_id)],
-        [channel],
-        kind=kind,
-        subject=subject,
-        body=body,
-        estate=estate,
-        notice_id=notice_id,
-        urgent=urgent,
-        send_at=send_at,
-        locale=locale,
-    )
-    return rows[0] if rows else None
 
 
 def bulk_queue(
@@ -123,7 +93,7 @@ def bulk_queue(
             )
     if rows:
         db.session.execute(OutboxMessage.__table__.insert(), rows)  # one executemany
-        db.session.info["outbox_dirty"] = True
+        jobs.after_commit(relay_soon)
     return rows
 
 
@@ -146,64 +116,14 @@ def tell(user, *, kind, estate, render, channels=("app",), unit_id=None, urgent=
     )
 
 
-@event.listens_for(Session, "after_commit")
-def _remember_commit(session):
-    """Only a committed transaction's rows may leave; note that one did."""
-    if session.info.pop("outbox_dirty", False) and has_app_context():
-        g.outbox_committed = True
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rollback(session):
-    session.info.pop("outbox_dirty", None)
-
-
-EMBEDDED_SWEEP_SECONDS = 30
-_last_embedded_sweep = 0.0
-
-
 def relay_soon() -> None:
-    """After each request: hand on what its commit wrote.
-
-    Without Redis there is no scheduler, so every EMBEDDED_SWEEP_SECONDS a request also
-    sends what has become due since (scheduled notices, quiet hours, back-off).
-    """
-    global _last_embedded_sweep
-    committed = g.pop("outbox_committed", False)
-    connection = queue_connection()
-    if connection is None:
-        now = time.monotonic()
-        if committed or now - _last_embedded_sweep >= EMBEDDED_SWEEP_SECONDS:
-            _last_embedded_sweep = now
-            relay_due()
-        return
-    if not committed:
-        return
-    try:
-        from rq import Queue
-
-        Queue("default", connection=connection).enqueue(
-            "portal.notify.tasks.relay_due", job_timeout=600, result_ttl=60
-        )
-    except Exception as exc:  # Redis down: the rows wait for the sweep.
-        log.warning("outbox relay deferred, queue unreachable: %s", exc)
-
-
-def queue_connection():
-    """A Redis connection with short timeouts, or None in the embedded mode."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    from redis import Redis
-
-    return Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2)
+    """After a commit that wrote rows: queue the relay (if Redis is down, the sweep)."""
+    jobs.enqueue("portal.notify.outbox.relay_due", job_timeout=600, result_ttl=60)
 
 
 def relay_due(limit: int | None = None) -> int:
     """Hand every due pending row on, in batches; returns how many were handed on."""
-    from portal.notify import tasks
-
-    connection = queue_connection()
+    rq_queue = jobs.queue()
     handed, seen = 0, set()
     while limit is None or handed < limit:
         stmt = (
@@ -223,12 +143,12 @@ def relay_due(limit: int | None = None) -> int:
             db.session.commit()
             break
         seen.update(ids)
-        if connection is None:
+        if rq_queue is None:  # embedded: this already runs in the background
             db.session.commit()
             tasks.deliver_batch(ids)
         else:
             try:
-                tasks.enqueue_batch(connection, ids)
+                tasks.enqueue_batch(rq_queue, ids)
             except Exception as exc:
                 db.session.rollback()
                 log.warning("outbox relay stopped, queue unreachable: %s", exc)
@@ -241,3 +161,40 @@ def relay_due(limit: int | None = None) -> int:
             db.session.commit()
         handed += len(ids)
     return handed
+
+
+def sweep_outbox() -> dict:
+    """Every minute: rows queued long ago (a worker died, Redis lost them) go back to
+    pending, then everything due is handed on again."""
+    stale = clock.now() - timedelta(seconds=current_app.config["OUTBOX_STALE_SECONDS"])
+    requeued = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == Delivery.queued,
+            OutboxMessage.queued_at < stale,
+            OutboxMessage.not_before <= clock.now(),
+        )
+        .values(status=Delivery.pending)
+    ).rowcount
+    db.session.commit()
+    return {"requeued": requeued, "relayed": relay_due()}
+
+
+def retry_failed(outbox_id: int, *, actor) -> OutboxMessage:
+    """An admin's retry of a failed row: back to pending with a fresh set of attempts."""
+    from portal.core import audit
+
+    message = db.session.get(OutboxMessage, outbox_id)
+    message.status = Delivery.pending
+    message.attempts = 0
+    message.not_before = clock.now()
+    message.failed_at = None
+    audit.record(
+        "outbox.retry",
+        message,
+        actor=actor,
+        before={"status": "failed"},
+        after={"status": "pending"},
+    )
+    jobs.after_commit(relay_soon)
+    return message

@@ -1,11 +1,15 @@
-"""Delivery jobs: deliver outbox rows by id, idempotently; the sweep that re-relays."""
+"""Delivery jobs: deliver outbox rows by id, idempotently, with retries and back-off.
+
+The outbox hands ids here; nothing here reads or writes the outbox's relay state.
+"""
 
 import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from portal import jobs
 from portal.core import clock
 from portal.core.places import Estate
 from portal.extensions import db
@@ -26,13 +30,10 @@ def max_attempts() -> int:
     return len(retry_intervals()) + 1
 
 
-def enqueue_batch(connection, ids) -> None:
-    """Put delivery jobs for these rows on the queue, BATCH rows a job, in one round trip."""
-    from rq import Queue
-
-    queue = Queue("default", connection=connection)
-    jobs = [
-        Queue.prepare_data(
+def enqueue_batch(queue, ids) -> None:
+    """Put delivery jobs for these rows on the RQ queue, BATCH rows a job, in one round trip."""
+    batches = [
+        queue.prepare_data(
             "portal.notify.tasks.deliver_batch",
             args=(ids[i : i + BATCH],),
             job_id=f"outbox-{ids[i]}-{ids[min(i + BATCH, len(ids)) - 1]}",
@@ -41,7 +42,7 @@ def enqueue_batch(connection, ids) -> None:
         )
         for i in range(0, len(ids), BATCH)
     ]
-    queue.enqueue_many(jobs)
+    queue.enqueue_many(batches)
 
 
 def deliver_batch(ids) -> dict:
@@ -62,17 +63,15 @@ def deliver(outbox_id: int) -> str:
 
 
 def _schedule_retry(outbox_id):
-    from portal.notify.outbox import queue_connection
-
-    connection = queue_connection()
-    if connection is None:
-        return  # in-process: the row waits as pending until its not_before
-    from rq import Queue, Retry
+    rq_queue = jobs.queue()
+    if rq_queue is None:
+        return  # embedded: the row waits as pending until its not_before, for the sweep
+    from rq import Retry
 
     intervals = retry_intervals()
     row = db.session.get(OutboxMessage, outbox_id)
     remaining = max_attempts() - row.attempts
-    Queue("default", connection=connection).enqueue_in(
+    rq_queue.enqueue_in(
         timedelta(seconds=intervals[row.attempts - 1]),
         "portal.notify.tasks.deliver",
         outbox_id,
@@ -141,49 +140,3 @@ def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
     message.last_error = None
     db.session.commit()
     return "delivered"
-
-
-def retry_failed(outbox_id: int, *, actor) -> OutboxMessage:
-    """An admin's retry of a failed row: back to pending with a fresh set of attempts."""
-    from portal.core import audit
-
-    message = db.session.get(OutboxMessage, outbox_id)
-    message.status = Delivery.pending
-    message.attempts = 0
-    message.not_before = clock.now()
-    message.failed_at = None
-    audit.record(
-        "outbox.retry",
-        message,
-        actor=actor,
-        before={"status": "failed"},
-        after={"status": "pending"},
-    )
-    db.session.info["outbox_dirty"] = True
-    return message
-
-
-def relay_due() -> int:
-    """The relay job enqueued after a commit: hand on every due row."""
-    from portal.notify.outbox import relay_due as relay
-
-    return relay()
-
-
-def sweep_outbox() -> dict:
-    """Every minute: rows queued long ago (a worker died, Redis lost them) go back to
-    pending, then everything due is handed on again."""
-    stale = clock.now() - timedelta(seconds=current_app.config["OUTBOX_STALE_SECONDS"])
-    requeued = db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == Delivery.queued,
-            OutboxMessage.queued_at < stale,
-            OutboxMessage.not_before <= clock.now(),
-        )
-        .values(status=Delivery.pending)
-    ).rowcount
-    db.session.commit()
-    from portal.notify.outbox import relay_due as relay
-
-    return {"requeued": requeued, "relayed": relay()}

@@ -1,6 +1,10 @@
-"""Job rows: run once, record failures, and the one list of periodic jobs."""
+"""Job rows: run once, record failures; the one list of periodic jobs; the embedded runner."""
+
+import threading
+import time
 
 import pytest
+from sqlalchemy import select
 from werkzeug.utils import import_string
 
 from portal.extensions import db
@@ -52,3 +56,77 @@ def probe_job(job):
 
 def broken_job(job):
     raise RuntimeError("paper jam")
+
+
+def test_the_runner_runs_the_schedule_at_its_intervals(app):
+    """The embedded mode's runner: every job of schedule.py, each in an app context."""
+    from portal.jobs import Runner
+    from portal.schedule import Periodic
+
+    assert [p.func for p in Runner(app).periodic] == [p.func for p in PERIODIC]
+    ticked = threading.Event()
+    hourly = [Periodic("tests.core.test_jobs.tick", interval=3600)]
+    TICKS.clear()
+    TICKS.append(ticked)
+    runner = Runner(app, periodic=hourly)
+    runner.thread.start()
+    try:
+        assert ticked.wait(10), "the periodic job did not run"
+        runner.wait_idle()
+    finally:
+        runner.stop()
+    assert not runner.thread.is_alive()
+    assert runner.next_run[0] > time.monotonic() + 3000  # not again before its hour is up
+
+
+def test_in_embedded_mode_a_job_runs_off_the_request(tmp_path, monkeypatch):
+    """The page answers at once with the job queued (its progress bar shows); the job
+    finishes in the web process's background thread."""
+    from flask_migrate import upgrade
+
+    from portal import jobs
+    from portal.blueprints.notices.services import compose_notice
+    from tests.conftest import make_test_app
+    from tests.factories import make_world
+
+    app = make_test_app(f"sqlite:///{tmp_path}/embedded.sqlite3", JOBS_INLINE=False)
+    with app.app_context():
+        upgrade()
+        world = make_world()
+        notice = compose_notice(
+            world.frontdesk, estate=world.estate, title="停水", body="停水。", channels=["print"]
+        )
+        db.session.commit()
+        ids = notice.id, world.unit.building_id
+    monkeypatch.setitem(JOB_FUNCTIONS, "notice_print", "tests.core.test_jobs.gated_job")
+    GATE.clear()
+    client = app.test_client()
+    try:
+        client.post("/auth/login", data={"login": "frontdesk", "password": "portal-demo"})
+        response = client.post(f"/notices/{ids[0]}/print", data={"building": ids[1]})
+        assert response.status_code == 302
+        page = client.get(f"/notices/{ids[0]}").get_data(as_text=True)
+        assert 'data-job-status="queued"' in page or 'data-job-status="running"' in page
+        with app.app_context():
+            job_id = db.session.scalar(select(Job.id))
+        assert client.get(f"/api/v1/jobs/{job_id}").get_json()["status"] in ("queued", "running")
+        GATE.set()
+        jobs.runner(app).wait_idle()
+        assert client.get(f"/api/v1/jobs/{job_id}").get_json()["status"] == "finished"
+    finally:
+        GATE.set()
+        jobs.stop_runner()
+        with app.app_context():
+            db.engine.dispose()
+
+
+GATE = threading.Event()
+TICKS: list = []
+
+
+def gated_job(job):
+    assert GATE.wait(10), "the test never opened the gate"
+
+
+def tick():
+    TICKS[0].set()

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from portal.blueprints.notices.services import compose_notice
 from portal.core import clock
 from portal.extensions import db
 from portal.notify.models import Delivery, OutboxMessage
-from portal.notify.notices import compose_notice
 from portal.notify.outbox import relay_due
 
 

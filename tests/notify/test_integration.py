@@ -1,5 +1,8 @@
 """Delivery with the real parts: PostgreSQL, a redis-server of the test's own, a
-`flask worker` process, and a local HTTP server standing in for the SMS gateway."""
+`flask worker` process, and a local HTTP server standing in for the SMS gateway.
+
+The worker is another process, so the clock runs here: each test computes its moments
+from clock.now(), and quiet hours are set explicitly (none, or a window around now)."""
 
 import contextlib
 import os
@@ -9,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,14 +20,14 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from portal.core import settings
+from portal.core import clock, settings
 from portal.core.people import User
 from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
-from portal.notify.tasks import sweep_outbox
+from portal.notify.outbox import sweep_outbox
 from tests.conftest import make_test_app, postgres_database, skip_or_fail
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.real_clock]
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
 
@@ -80,6 +83,9 @@ class RedisServer:
                 str(self.tmp),
             ],
             stdout=subprocess.DEVNULL,
+            # Under faketime (the suite's date-independence check) libfaketime would hang
+            # redis-server; its clock plays no part in these tests.
+            env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
         )
         wait_for(self.answers, 10, "redis-server")
 
@@ -106,7 +112,7 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def site(redis_server, sms_gateway):
+def site(redis_server, sms_gateway, tmp_path):
     """A migrated PostgreSQL database with the test world committed, and its settings."""
     from tests.factories import make_world
 
@@ -136,14 +142,15 @@ def site(redis_server, sms_gateway):
         workers = []
 
         def start_worker(*args):
-            process = subprocess.Popen(
-                [str(FLASK), "--app", "portal", "worker", *args],
-                env=env,
-                cwd=ROOT,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            with (tmp_path / f"worker-{len(workers)}.log").open("w") as log:
+                process = subprocess.Popen(
+                    [str(FLASK), "--app", "portal", "worker", *args],
+                    env=env,
+                    cwd=ROOT,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
             workers.append(process)
             return process
 
@@ -256,8 +263,9 @@ def test_gateway_errors_are_retried_with_back_off(site, sms_gateway):
 
 def test_quiet_hours_hold_a_non_urgent_sms_until_they_end(site, sms_gateway):
     app, ids, start_worker = site
-    local = datetime.now(ZoneInfo("Asia/Shanghai"))
-    end = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    local = clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    # Quiet hours end on a minute 20 to 80 seconds from now, whatever the time of day.
+    end = (local + timedelta(seconds=80)).replace(second=0, microsecond=0)
     start = local - timedelta(hours=1)
     with app.app_context():
         admin = db.session.get(User, ids["admin"])
@@ -276,5 +284,57 @@ def test_quiet_hours_hold_a_non_urgent_sms_until_they_end(site, sms_gateway):
             sweep_outbox()
         return len(sms_gateway.received) == 2
 
-    wait_for(released, timeout=90, what="release at the end of quiet hours")
-    assert datetime.now(ZoneInfo("Asia/Shanghai")) >= end
+    wait_for(released, timeout=120, what="release at the end of quiet hours")
+    assert clock.now() >= end
+
+
+def children(pid) -> dict[int, str]:
+    """A process's children and their command lines."""
+    found = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout.splitlines()
+    return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in found}
+
+
+def alive(pid) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+
+def test_the_worker_lives_through_a_redis_outage(site, sms_gateway, redis_server, tmp_path):
+    """Redis goes away for seconds under a running worker and comes back on the same port:
+    the same worker process (and its cron scheduler) carries on, and what waited is
+    delivered exactly once."""
+    from redis import Redis
+    from rq.cron import CronScheduler
+
+    app, ids, start_worker = site
+    worker = start_worker()
+    send(app, ids, channels=["sms"], title="停水通知")
+    wait_for(all_delivered(app), what="delivery before the outage")
+    connection = Redis.from_url(redis_server.url)
+    wait_for(lambda: CronScheduler.all(connection), what="the cron scheduler's start")
+    connection.close()
+    (cron,) = [pid for pid, args in children(worker.pid).items() if "spawn_main" in args]
+    redis_server.stop()
+    during, seconds = send(app, ids, channels=["sms"], title="停电通知")
+    assert during.status_code == 201 and seconds < 3  # the rows wait in the outbox
+    time.sleep(6)  # the outage itself: the worker and its scheduler keep trying
+    assert worker.poll() is None and alive(cron)
+    redis_server.start()
+    send(app, ids, channels=["sms"], title="恢复供电")
+    wait_for(lambda: len(sms_gateway.received) == 3, what="delivery after the outage")
+    wait_for(all_delivered(app), what="every row marked delivered")
+    connection = Redis.from_url(redis_server.url)
+    wait_for(  # the cron scheduler's loop carried on: it registers in the new Redis
+        lambda: CronScheduler.all(connection), timeout=90, what="the cron scheduler's return"
+    )
+    connection.close()
+    assert len(sms_gateway.delivered_ids) == 3  # each message once
+    assert {m["text"][:4] for m in sms_gateway.received} == {"停水通知", "停电通知", "恢复供电"}
+    assert worker.poll() is None and alive(cron)  # the same processes as before the outage
+    log = (tmp_path / "worker-0.log").read_text()
+    assert "unhandled exception" not in log and "Redis is back" in log

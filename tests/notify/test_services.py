@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal.blueprints.notices.services import acknowledge, call_list, compose_notice, receipts
 from portal.core import clock, settings
 from portal.core.errors import ServiceError
 from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
-from portal.notify.notices import acknowledge, call_list, compose_notice, receipts
 from portal.notify.outbox import relay_due
 from portal.notify.quiet import release_time
 from tests.factories import make_resident, make_unit
@@ -233,19 +233,21 @@ def test_receipts_query_count_does_not_grow(world, count_queries):
     assert len(rows) > 30 and many.count == few.count
 
 
-def test_embedded_mode_sends_scheduled_notices_on_later_requests(client, world, monkeypatch):
-    """Without Redis there is no scheduler: requests pick up what has become due."""
-    from portal.notify import outbox
+def test_embedded_mode_sends_scheduled_notices_when_the_sweep_runs(app, world):
+    """Without Redis the background runner's minute sweep sends what has become due."""
+    from portal.jobs import Runner
+    from portal.schedule import PERIODIC
 
     start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
     clock.freeze(start)
     send(world, send_at=start + timedelta(hours=1))
-    monkeypatch.setattr(outbox, "_last_embedded_sweep", 0.0)
-    client.get("/healthz")
+    sweep = [p for p in PERIODIC if p.func.endswith("sweep_outbox")]
+    runner = Runner(app, periodic=sweep)  # its thread is not started: the test drives it
+    runner.run_due()
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 0  # not due yet
     clock.freeze(start + timedelta(hours=1, seconds=1))
-    client.get("/healthz")  # throttled: swept less than 30 s ago
+    runner.run_due()  # the sweep ran less than a minute ago
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 0
-    monkeypatch.setattr(outbox, "_last_embedded_sweep", 0.0)
-    client.get("/healthz")
+    runner.next_run[0] = 0.0  # a minute later
+    runner.run_due()
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 3

@@ -210,7 +210,7 @@ def test_api_notice_bad_input(client, world, api_token):
 
 
 def test_bell_query_count_does_not_grow(client, world, login_as, count_queries):
-    from portal.notify.notices import compose_notice
+    from portal.blueprints.notices.services import compose_notice
     from portal.notify.outbox import relay_due
 
     login_as("resident2")

@@ -17,7 +17,7 @@ from portal.core.people import StaffRole, User
 from portal.core.places import Estate
 from portal.extensions import db
 from portal.notify.models import Delivery, OutboxMessage
-from portal.notify.tasks import retry_failed
+from portal.notify.outbox import retry_failed
 
 bp = Blueprint("admin", __name__)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024

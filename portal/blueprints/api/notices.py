@@ -1,22 +1,19 @@
 """API: my inbox, staff notices with their receipts, and job progress."""
 
-from flask import abort, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.spec import route
-from portal.blueprints.jobs.views import get_job_or_404
-from portal.blueprints.notices.views import SENDERS
-from portal.core.access import estate_ids_for
+from portal.blueprints.notices import services as service
+from portal.blueprints.notices.services import SENDERS
+from portal.core.access import acting_estate, get_or_404
 from portal.core.errors import ServiceError
-from portal.core.places import Estate
 from portal.extensions import db
-from portal.jobs import JobStatus
-from portal.notify import notices as service
-from portal.notify.models import Notice
+from portal.jobs import Job, JobStatus, visible_jobs
+from portal.notify.models import InboxMessage, Notice
 
 
 def inbox_item_out(item) -> s.InboxItemOut:
@@ -43,7 +40,7 @@ def list_inbox(query):
 
 
 def _my_item(item_id):
-    return service.inbox_item_or_none(current_user, item_id) or abort(404)
+    return get_or_404(InboxMessage, item_id, scope=service.addressed_to(current_user))
 
 
 @route(
@@ -91,13 +88,9 @@ def acknowledge_inbox_item(item_id):
 )
 def create_notice(body):
     """Compose a notice to the estate, zones, buildings or units."""
-    estate = current_user.estate
-    if estate is None:
-        estate = db.session.scalar(
-            select(Estate).where(Estate.id == body.estate_id, estate_ids_for(current_user))
-        )
-        if estate is None:
-            raise ServiceError(_l("Name the estate."), fields={"estate_id": "required"})
+    if current_user.is_company_wide and body.estate_id is None:
+        raise ServiceError(_l("Name the estate."), fields={"estate_id": "required"})
+    estate = acting_estate(estate_id=body.estate_id)
     notice = service.compose_notice(
         current_user,
         estate=estate,
@@ -126,9 +119,7 @@ def create_notice(body):
 )
 def notice_receipts(notice_id):
     """Receipts of one notice, per household."""
-    notice = db.session.scalar(
-        service.visible_notices(current_user).where(Notice.id == notice_id)
-    ) or abort(404)
+    notice = get_or_404(Notice, notice_id)
     rows = service.receipts(notice)
     items = [
         s.ReceiptOut(
@@ -156,7 +147,7 @@ def notice_receipts(notice_id):
 )
 def get_job(job_id):
     """Status and progress of a job the caller started or may see."""
-    job = get_job_or_404(job_id)
+    job = get_or_404(Job, job_id, scope=visible_jobs(current_user))
     result_url = None
     if job.status == JobStatus.finished and job.result_path:
         result_url = url_for("jobs.result", job_id=job.id)

@@ -6,13 +6,13 @@ from flask_login import current_user, login_required
 from portal.blueprints.home import services
 from portal.blueprints.home.forms import EstateSwitchForm
 from portal.blueprints.home.navigation import nav_for
+from portal.blueprints.notices import services as notices
 from portal.blueprints.repairs.services import repairs_for
 from portal.core import access, settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
-from portal.notify import notices
 from portal.security import safe_next
 
 bp = Blueprint("home", __name__)

@@ -8,37 +8,33 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from portal.blueprints.notices import services as service
 from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
-from portal.core.access import estate_ids_for, roles_required
+from portal.blueprints.notices.services import SENDERS
+from portal.core import access
+from portal.core.access import acting_estate, get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role
-from portal.core.places import Building, Estate, Unit, Zone
+from portal.core.places import Building, Unit, Zone
 from portal.core.units import labels_for, natural_key
 from portal.extensions import db
 from portal.jobs import Job, start_job
-from portal.notify import notices as service
-from portal.notify.models import Channel, Notice
+from portal.notify.models import Channel, InboxMessage, Notice
 
 bp = Blueprint("notices", __name__)
-SENDERS = (Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin)
 PER_PAGE = 30
+# Which form field shows a service error about an audience field.
+ERROR_FIELDS = {
+    "audience": "zones",
+    "zone_ids": "zones",
+    "building_ids": "buildings",
+    "unit_ids": "zones",
+}
 
 
-def get_notice_or_404(notice_id) -> Notice:
-    """A notice of an estate the staff member works in, or 404."""
-    notice = db.session.scalar(service.visible_notices(current_user).where(Notice.id == notice_id))
-    return notice or abort(404)
-
-
-def acting_estate() -> Estate | None:
-    """The estate a notice is composed for: the staff member's, or (company-wide) ?estate=."""
-    if current_user.estate_id:
-        return current_user.estate
-    return db.session.scalar(
-        select(Estate).where(
-            Estate.id == request.args.get("estate", type=int), estate_ids_for(current_user)
-        )
-    )
+def my_inbox_item_or_404(item_id) -> InboxMessage:
+    """One message of the signed-in person's inbox, or 404."""
+    return get_or_404(InboxMessage, item_id, scope=service.addressed_to(current_user))
 
 
 def building_choices(estate_id, only=None):
@@ -66,68 +62,33 @@ def index():
         page = db.paginate(service.inbox_for(current_user), per_page=PER_PAGE, error_out=False)
         return render_template("notices/inbox.html", page=page, form=ActionForm())
     page = db.paginate(service.visible_notices(current_user), per_page=PER_PAGE, error_out=False)
-    counts = service.outbox_summary([n.id for n in page.items])
-    estates = (
-        []
-        if current_user.estate_id
-        else db.session.scalars(
-            select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)
-        ).all()
-    )
     return render_template(
         "notices/index.html",
         page=page,
-        counts=counts,
-        estates=estates,
+        counts=service.outbox_summary([n.id for n in page.items]),
+        estates=[] if current_user.estate_id else access.estates_for(current_user),
         can_send=current_user.role in SENDERS,
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*SENDERS)
+@roles_required(SENDERS)
 def new():
     """Compose a notice to the estate, zones, buildings or units."""
-    estate = acting_estate()
+    estate = acting_estate(estate_id=request.args.get("estate", type=int))
     if estate is None:
         flash(_("Choose the estate the notice is for."), "info")
         return redirect(url_for("notices.index"))
-    form = NoticeForm()
-    zones = db.session.scalars(
-        select(Zone).where(Zone.estate_id == estate.id).order_by(Zone.name)
-    ).all()
-    form.zones.choices = [SelectChoice(z.id, z.name) for z in zones]
-    form.buildings.choices = building_choices(estate.id)
-    if request.method == "GET" and request.args.get("unit", type=int):
-        form.units.data = str(request.args.get("unit", type=int))
+    form = compose_form(estate)
     if form.validate_on_submit():
-        send_at = None
-        if form.send_at.data:
-            send_at = form.send_at.data.replace(tzinfo=ZoneInfo(estate.timezone))
-        unit_ids = chosen_units(form)
         try:
-            notice = service.compose_notice(
-                current_user,
-                estate=estate,
-                title=form.title.data,
-                body=form.body.data,
-                channels=form.channels.data,
-                zone_ids=form.zones.data,
-                building_ids=form.buildings.data,
-                unit_ids=unit_ids,
-                urgent=form.urgent.data,
-                requires_ack=form.requires_ack.data,
-                send_at=send_at,
-            )
+            notice = compose_from(form, estate)
         except ServiceError as exc:
             db.session.rollback()
             field = next(iter(exc.fields), "title")
-            target = {
-                "audience": "zones",
-                "zone_ids": "zones",
-                "building_ids": "buildings",
-                "unit_ids": "zones",
-            }.get(field, field)
-            getattr(form, target, form.title).errors.append(str(exc.message))
+            getattr(form, ERROR_FIELDS.get(field, field), form.title).errors.append(
+                str(exc.message)
+            )
         else:
             db.session.commit()
             flash(
@@ -140,11 +101,42 @@ def new():
     ), 400 if form.errors else 200
 
 
+def compose_form(estate) -> NoticeForm:
+    """The compose form with the estate's zones and buildings (and ?unit= addressed)."""
+    form = NoticeForm()
+    zones = db.session.scalars(
+        select(Zone).where(Zone.estate_id == estate.id).order_by(Zone.name)
+    ).all()
+    form.zones.choices = [SelectChoice(z.id, z.name) for z in zones]
+    form.buildings.choices = building_choices(estate.id)
+    if request.method == "GET" and request.args.get("unit", type=int):
+        form.units.data = str(request.args.get("unit", type=int))
+    return form
+
+
+def compose_from(form, estate):
+    """Compose the notice a valid form describes (send time read in the estate's zone)."""
+    send_at = form.send_at.data
+    return service.compose_notice(
+        current_user,
+        estate=estate,
+        title=form.title.data,
+        body=form.body.data,
+        channels=form.channels.data,
+        zone_ids=form.zones.data,
+        building_ids=form.buildings.data,
+        unit_ids=chosen_units(form),
+        urgent=form.urgent.data,
+        requires_ack=form.requires_ack.data,
+        send_at=send_at.replace(tzinfo=ZoneInfo(estate.timezone)) if send_at else None,
+    )
+
+
 @bp.route("/<int:notice_id>")
-@roles_required(*SENDERS, Role.inspector, Role.technician)
+@roles_required(SENDERS, Role.inspector, Role.technician)
 def detail(notice_id):
     """A notice with the state of every household and the call list."""
-    notice = get_notice_or_404(notice_id)
+    notice = get_or_404(Notice, notice_id)
     rows = service.receipts(notice)
     print_form = PrintForm()
     print_form.building.choices = building_choices(
@@ -175,20 +167,15 @@ def detail(notice_id):
 
 
 @bp.route("/<int:notice_id>/print", methods=["POST"])
-@roles_required(*SENDERS)
+@roles_required(SENDERS)
 def print_building(notice_id):
     """Start the job that prints the notice for one building."""
-    notice = get_notice_or_404(notice_id)
+    notice = get_or_404(Notice, notice_id)
     form = PrintForm()
     if not form.validate_on_submit():
         abort(400)
-    building = db.session.scalar(
-        select(Building)
-        .join(Zone)
-        .where(Building.id == form.building.data, Zone.estate_id == notice.estate_id)
-    )
-    if building is None:
-        abort(404)
+    in_estate = Building.zone_id.in_(select(Zone.id).where(Zone.estate_id == notice.estate_id))
+    building = get_or_404(Building, form.building.data, scope=in_estate)
     start_job(
         "notice_print",
         actor=current_user,
@@ -205,7 +192,7 @@ def print_building(notice_id):
 @login_required
 def message(item_id):
     """One message of my inbox; opening it marks it read."""
-    item = service.inbox_item_or_none(current_user, item_id) or abort(404)
+    item = my_inbox_item_or_404(item_id)
     service.mark_read(item)
     db.session.commit()
     return render_template("notices/message.html", item=item, form=ActionForm())
@@ -215,7 +202,7 @@ def message(item_id):
 @login_required
 def acknowledge(item_id):
     """Confirm that I have read a notice that asks for it."""
-    item = service.inbox_item_or_none(current_user, item_id) or abort(404)
+    item = my_inbox_item_or_404(item_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)

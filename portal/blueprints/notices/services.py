@@ -1,5 +1,5 @@
 """Staff notices: compose to an audience, fan out through the outbox, read, acknowledge,
-and the per-household receipts with the call list."""
+and the per-household receipts with the call list. Delivery is notify's."""
 
 from datetime import timedelta
 
@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 
 from portal.core import audit, clock
+from portal.core.access import DESK, estate_ids_for
 from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Residency, User, current_residency_clause, relation_order
 from portal.core.places import Building, Estate, Unit, Zone
@@ -15,6 +16,8 @@ from portal.extensions import db
 from portal.notify import outbox
 from portal.notify.models import Channel, Delivery, InboxMessage, Notice, OutboxMessage
 
+# Who sends notices and follows their receipts: everyone at the desk.
+SENDERS = DESK
 MAX_TITLE = 100
 MAX_BODY = 5000
 
@@ -200,10 +203,9 @@ def unread_count(user) -> int:
     )
 
 
-def inbox_item_or_none(user, item_id):
-    return db.session.scalar(
-        select(InboxMessage).where(InboxMessage.id == item_id, InboxMessage.user_id == user.id)
-    )
+def addressed_to(user):
+    """The SQL condition for inbox messages that are `user`'s own."""
+    return InboxMessage.user_id == user.id
 
 
 def mark_read(item: InboxMessage) -> InboxMessage:
@@ -289,8 +291,6 @@ def call_list(notice: Notice, rows):
 
 def visible_notices(actor):
     """A SELECT of the notices staff of the actor's estate(s) may see."""
-    from portal.core.access import estate_ids_for
-
     return (
         select(Notice)
         .where(Notice.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))))

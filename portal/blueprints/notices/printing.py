@@ -4,13 +4,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from portal.blueprints.notices.services import audience_units
 from portal.core import clock, settings
 from portal.core.places import Estate, Unit
 from portal.core.units import labels_for
 from portal.extensions import db
 from portal.jobs import Job, results_dir, set_progress
 from portal.notify.models import Channel, Delivery, Notice, OutboxMessage
-from portal.notify.notices import audience_units
 from portal.pdf import render_pdf
 
 
