@@ -113,6 +113,8 @@ def test_in_embedded_mode_a_job_runs_off_the_request(tmp_path, monkeypatch):
         GATE.set()
         jobs.runner(app).wait_idle()
         assert client.get(f"/api/v1/jobs/{job_id}").get_json()["status"] == "finished"
+        second = make_test_app(f"sqlite:///{tmp_path}/embedded.sqlite3", JOBS_INLINE=False)
+        assert jobs.runner(second) is jobs.runner(app)  # one runner per process
     finally:
         GATE.set()
         jobs.stop_runner()
