@@ -15,7 +15,7 @@ from portal.core.places import Building, Estate, Unit, Zone
 from portal.core.units import labels_for, natural_key, residents_of
 from portal.extensions import db
 
-from . import reminders
+from . import contacts
 from .ledger import balances, open_bill
 from .models import Bill, CollectionRecord, FeeItem
 from .slips import waiting_for_print
@@ -41,7 +41,7 @@ def not_contacted_since():
         select(later.id).where(
             later.unit_id == Record.unit_id,
             later.step.is_(None),
-            later.channel.in_(reminders.CONTACT_CHANNELS),
+            later.channel.in_(contacts.CONTACT_CHANNELS),
             later.id > Record.id,
         )
     )
@@ -106,7 +106,7 @@ def household_rows(unit_ids) -> list[dict]:
         .where(
             Record.unit_id.in_(unit_ids),
             Record.step.is_(None),
-            Record.channel.in_(reminders.CONTACT_CHANNELS),
+            Record.channel.in_(contacts.CONTACT_CHANNELS),
         )
         .order_by(Record.id)
     ):

@@ -6,7 +6,7 @@ from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.blueprints.fees.reminders import CONTACT_OUTCOMES, OUTCOME_LABELS
+from portal.blueprints.fees.contacts import CONTACT_OUTCOMES, OUTCOME_LABELS
 
 
 class ContactForm(FlaskForm):

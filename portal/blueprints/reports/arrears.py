@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 
-from portal.blueprints.fees.ledger import owes, paid_by
-from portal.blueprints.fees.models import Allocation, Bill, Payment
+from portal.blueprints.fees.ledger import credit_fen, owes, paid_by
+from portal.blueprints.fees.models import Bill
 from portal.core.errors import ServiceError
 from portal.core.places import Building, Unit, Zone
 from portal.core.units import natural_key
@@ -79,7 +79,7 @@ def arrears(
             Unit.number,
             Building.name.label("building"),
             Zone.name.label("zone"),
-            _credit(page.c.unit_id, on).label("credit"),
+            credit_fen(page.c.unit_id, on).label("credit"),
         )
         .join(Unit, Unit.id == page.c.unit_id)
         .join(Building, Building.id == Unit.building_id)
@@ -140,22 +140,6 @@ def _owed_per_unit(estate_id, on, zone_id, building_id):
         .group_by(b.unit_id)
         .cte("owed")
     )
-
-
-def _credit(unit_id, on):
-    """A unit's payments by `on` less what of them is allocated by `on` (scalar SQL)."""
-    paid_in = (
-        select(func.coalesce(func.sum(Payment.amount_fen), 0))
-        .where(Payment.unit_id == unit_id, Payment.paid_on <= on)
-        .scalar_subquery()
-    )
-    used = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Payment.unit_id == unit_id, Allocation.applied_on <= on)
-        .scalar_subquery()
-    )
-    return paid_in - used
 
 
 def buildings_of(zone_id: int | None) -> list[Building]:

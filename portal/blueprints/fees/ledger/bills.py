@@ -182,6 +182,23 @@ def unspent_payments(unit_id: int) -> list[tuple[int, int]]:
     return unspent_payments_of([unit_id]).get(unit_id, [])
 
 
+def credit_fen(unit_id, as_of: date):
+    """SQL: a unit's credit on a day — its payments by then less what of them was
+    allocated by then (`unit_id` a column or value of the enclosing query)."""
+    paid_in = (
+        select(func.coalesce(func.sum(Payment.amount_fen), 0))
+        .where(Payment.unit_id == unit_id, Payment.paid_on <= as_of)
+        .scalar_subquery()
+    )
+    used = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Payment.unit_id == unit_id, Allocation.applied_on <= as_of)
+        .scalar_subquery()
+    )
+    return paid_in - used
+
+
 @dataclass
 class Balance:
     owed_fen: int = 0

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.jobs import start_job
 
 from .. import collection as lists
-from .. import reminders
+from .. import contacts
 from ..collection_forms import ContactForm, SlipsForm
 from ..slips import build_slips
 from .blueprint import bp
@@ -24,9 +24,9 @@ from .blueprint import bp
 def page_context():
     """What every collection template uses to show records."""
     return {
-        "channel_labels": reminders.RECORD_CHANNEL_LABELS,
-        "outcome_labels": reminders.OUTCOME_LABELS,
-        "step_label": reminders.step_label,
+        "channel_labels": contacts.RECORD_CHANNEL_LABELS,
+        "outcome_labels": contacts.OUTCOME_LABELS,
+        "step_label": contacts.step_label,
     }
 
 
@@ -38,7 +38,7 @@ def collection_records(unit_id):
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            reminders.record_contact(
+            contacts.record_contact(
                 unit,
                 channel=form.channel.data,
                 outcome=form.outcome.data,
