@@ -2,7 +2,8 @@
 
 A resident files online for one of their current units; staff register for a caller, a
 walk-in or a patrol finding, for a unit of their estate (or none: a common area), on behalf
-of a resident or themselves. Repairs, complaints and the kinds after them use this one rule.
+of a current resident of that unit or themselves (a common area: themselves only). Repairs,
+complaints and the kinds after them use this one rule.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from portal.core.access import visible
 from portal.core.errors import ServiceError
-from portal.core.people import User
+from portal.core.people import Residency, User, current_residency_clause
 from portal.core.places import Unit
 from portal.extensions import db
 
@@ -57,7 +58,26 @@ def take_in(actor, *, unit_id=None, channel=None, reporter_id=None) -> Intake:
         raise ServiceError(
             _l("Name the unit, or sign in as staff of an estate."), fields={"unit_id": "required"}
         )
-    reporter = db.session.get(User, reporter_id) if reporter_id else actor
+    return Intake(channel, estate_id, unit_id, _reporter(actor, reporter_id, unit_id))
+
+
+def _reporter(actor, reporter_id, unit_id) -> User:
+    """The actor, or a current resident of the ticket's unit; anyone else answers 404 (the
+    notices go to the reporter, so naming a stranger must reveal and reach no one)."""
+    if not reporter_id or reporter_id == actor.id:
+        return actor
+    reporter = None
+    if unit_id is not None and isinstance(reporter_id, int):
+        reporter = db.session.scalar(
+            select(User)
+            .join(Residency, Residency.user_id == User.id)
+            .where(User.id == reporter_id, Residency.unit_id == unit_id, current_residency_clause())
+            .limit(1)
+        )
     if reporter is None:
-        raise ServiceError(_l("Unknown reporter."), fields={"reporter_id": "unknown"})
-    return Intake(channel, estate_id, unit_id, reporter)
+        raise ServiceError(
+            _l("The reporter must be you or a current resident of the unit."),
+            fields={"reporter_id": "unknown"},
+            status=404,
+        )
+    return reporter

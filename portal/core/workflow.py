@@ -4,8 +4,11 @@ A kind declares its states and transitions as data: (state, action) → next sta
 roles may take it, what input it needs, how it moves the due time, what it notifies.
 `apply()` is the only way a ticket's state changes: it checks role, state and input,
 runs the transition's effect, appends an event to the one shared history table and
-returns the ticket. Due times, the overdue sweep and the escalation ladder are written
-once here and configured per kind.
+returns the ticket. Due times, the overdue sweep, the escalation ladder and return visits
+are written once here and configured per kind: a kind declares its first due time, the
+notice that tells the reporter it was received, whether it gets a return visit (when it is
+due, who makes it) and what a dissatisfied visit does (core/visits.py). Numbers come from
+the gap-free counter in core/sequence.py.
 """
 
 from collections.abc import Callable
@@ -18,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from portal.core import clock
+from portal.core import clock, visits
 from portal.core.errors import Conflict, NotAllowed, ServiceError
+from portal.core.sequence import next_in_sequence
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
@@ -38,18 +42,6 @@ class TicketEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class TicketCounter(db.Model):
-    """The last number given to a kind of ticket in an estate on one day (gap-free)."""
-
-    __tablename__ = "ticket_counters"
-    __table_args__ = (UniqueConstraint("estate_id", "kind", "day"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
-    kind: Mapped[str] = mapped_column(String(30))
-    day: Mapped[str] = mapped_column(String(8))
-    value: Mapped[int] = mapped_column(default=0)
 
 
 class TicketEscalation(db.Model):
@@ -71,6 +63,9 @@ class Ticket:
     number: Mapped[str] = mapped_column(String(20))  # unique per estate (the counter is)
     status: Mapped[str] = mapped_column(String(30), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the return visit is due (kinds that get one), from reaching a visit state until
+    # the visit is recorded or the ticket leaves those states.
+    visit_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
@@ -125,7 +120,9 @@ class Step:
 
 @dataclass
 class Workflow:
-    """A ticket kind: its model, number prefix, states, transitions and escalation ladder."""
+    """A ticket kind: its model, number prefix, states, transitions and escalation ladder,
+    and what the engine does for it on its own: the first due time, the "received" notice,
+    the return visit and what a dissatisfied visit does."""
 
     kind: str
     model: Any
@@ -134,6 +131,10 @@ class Workflow:
     open_states: frozenset
     transitions: dict[str, Transition] = field(default_factory=dict)
     ladder: tuple[Step, ...] = ()
+    initial_due: Callable | None = None  # initial_due(ticket) → timedelta from creation
+    received_notice: Callable | None = None  # received_notice(ticket), queued on open
+    visit: visits.Visit | None = None  # the return visit: in which states, by whom, when
+    on_dissatisfied: visits.Dissatisfied | None = None
 
     def add(self, transition: Transition) -> None:
         self.transitions[transition.action] = transition
@@ -153,9 +154,33 @@ WORKFLOWS: dict[str, Workflow] = {}
 
 
 def register(workflow: Workflow) -> Workflow:
-    """Declare a ticket kind; no engine code changes for a new kind."""
+    """Declare a ticket kind; no engine code changes for a new kind.
+
+    A kind with a return visit gets the `return-visit` action from its declaration.
+    """
     WORKFLOWS[workflow.kind] = workflow
+    if workflow.visit is not None:
+        workflow.add(_visit_transition(workflow))
     return workflow
+
+
+def _visit_transition(workflow: Workflow) -> Transition:
+    """`return-visit`: one more visit row; a dissatisfied one does what the kind declares."""
+    rule, upset = workflow.visit, workflow.on_dissatisfied or visits.Dissatisfied()
+
+    def target(ticket, data):
+        return upset.to if data["result"] == "dissatisfied" else None
+
+    def effect(ticket, data, actor):
+        visits.record(workflow.kind, ticket, data, actor)
+
+    def notify(ticket, data, actor):
+        if data["result"] == "dissatisfied" and upset.notify:
+            upset.notify(ticket, data, actor)
+
+    return Transition(
+        "return-visit", rule.states, target, rule.roles, visits.VisitInput, effect, notify=notify
+    )
 
 
 def workflow_of(ticket) -> Workflow:
@@ -167,48 +192,23 @@ def next_number(workflow: Workflow, estate_id: int) -> str:
     return next_in_sequence(estate_id, workflow.kind, workflow.prefix)
 
 
-def next_in_sequence(estate_id: int, kind: str, prefix: str) -> str:
-    """The next number of a gap-free daily sequence per estate (tickets, receipts).
-
-    The counter row is locked until the caller's transaction ends, so a rolled-back
-    transaction gives its number back and concurrent callers queue for the next one.
-    """
-    day = clock.local_today().strftime("%Y%m%d")
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(TicketCounter)
-        .values(estate_id=estate_id, kind=kind, day=day, value=0)
-        .on_conflict_do_nothing()
-    )
-    counter = db.session.scalar(
-        select(TicketCounter)
-        .where(
-            TicketCounter.estate_id == estate_id,
-            TicketCounter.kind == kind,
-            TicketCounter.day == day,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    counter.value += 1
-    db.session.flush()
-    return f"{prefix}{day}{counter.value:04d}"
-
-
 def open_ticket(workflow: Workflow, ticket, *, actor, data=None) -> Any:
-    """Give a new ticket its number, first state and owner, and record its first event."""
+    """Give a new ticket its number, first state, owner and due time, record its first
+    event and queue the kind's "received" notice."""
     ticket.number = next_number(workflow, ticket.estate_id)
     ticket.status = workflow.initial
     if ticket.owner_id is None and actor.is_staff:
         ticket.owner_id = actor.id
     ticket.created_by_id = actor.id
     ticket.created_at = ticket.updated_at = clock.now()
+    if workflow.initial_due is not None:
+        ticket.due_at = ticket.created_at + workflow.initial_due(ticket)
+    _follow_visit(workflow, ticket, None)
     db.session.add(ticket)
     db.session.flush()
     _event(workflow, ticket, "submit", None, workflow.initial, actor, data or {})
+    if workflow.received_notice is not None:
+        workflow.received_notice(ticket)
     return ticket
 
 
@@ -250,11 +250,30 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
         ticket.status = target
     if transition.due:
         ticket.due_at = transition.due(ticket, clean)
+    _follow_visit(workflow, ticket, before)
     ticket.updated_at = clock.now()
     _event(workflow, ticket, action, before, ticket.status, actor, clean)
     if transition.notify:
         transition.notify(ticket, clean, actor)
     return ticket
+
+
+def _follow_visit(workflow: Workflow, ticket, before) -> None:
+    """Reaching a visit state makes the visit due; leaving those states cancels it."""
+    rule = workflow.visit
+    if rule is None:
+        return
+    if ticket.status not in rule.states:
+        ticket.visit_due_at = None
+    elif before not in rule.states:
+        ticket.visit_due_at = visits.due_time(rule, ticket, clock.now())
+
+
+def visit_queue(actor, *, kinds=None, due_by=None):
+    """One queue of the return visits due, across every kind that has them (soonest first):
+    a SELECT of rows (kind, id, number, unit_id, category, due_at)."""
+    chosen = [w for w in WORKFLOWS.values() if w.visit and (kinds is None or w.kind in kinds)]
+    return visits.queue_of(chosen, actor, due_by=due_by)
 
 
 def _validate(transition: Transition, data: dict) -> dict:

@@ -4,14 +4,16 @@ return visit → close, with the 48-hour reply rule and its escalation."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.blueprints.complaints.models import Complaint
 from portal.blueprints.complaints.services import sweep_overdue_replies
-from portal.core import clock
+from portal.core import clock, settings
+from portal.core.visits import ReturnVisit
 from portal.core.workflow import TicketEscalation
 from portal.extensions import db
 from portal.notify.models import OutboxMessage
+from tests.factories import make_resident
 
 NOON = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
@@ -107,7 +109,70 @@ def test_dissatisfied_visit_sends_it_back_and_is_counted(client, world, api_toke
     act(client, desk, cid, "resolve", result="已道歉")
     back = act(client, desk, cid, "return-visit", result="dissatisfied", note="不接受")
     assert back.get_json()["status"] == "accepted"
-    assert db.session.get(Complaint, cid).dissatisfied_visits == 1
+    assert back.get_json()["visit_result"] == "dissatisfied"
+    assert db.session.get(Complaint, cid).visit_due_at is None  # back in the loop
+    assert act(client, desk, cid, "close").status_code == 409
+    act(client, desk, cid, "propose", plan="再次道歉并赔偿")
+    act(client, boss, cid, "approve")
+    act(client, desk, cid, "resolve", result="已赔偿")
+    assert act(client, desk, cid, "close").status_code == 409  # the new resolution: visit again
+    again = act(
+        client, desk, cid, "return-visit", result="satisfied", note="接受", channel="in_person"
+    )
+    assert again.get_json()["visit_result"] == "satisfied"
+    assert act(client, desk, cid, "close").get_json()["status"] == "closed"
+    visits = db.session.scalars(
+        select(ReturnVisit).where(ReturnVisit.kind == "complaint").order_by(ReturnVisit.id)
+    ).all()  # both visits are kept, the first is not overwritten
+    assert [(v.ticket_id, v.result, v.note, v.channel, v.visited_by_id) for v in visits] == [
+        (cid, "dissatisfied", "不接受", "phone", world.frontdesk.id),
+        (cid, "satisfied", "接受", "in_person", world.frontdesk.id),
+    ]
+
+
+def resolved_complaint(client, world, api_token):
+    desk, boss = api_token("frontdesk"), api_token("supervisor")
+    cid = register(client, api_token("resident")).get_json()["id"]
+    act(client, desk, cid, "assess", valid=True, department="客服部")
+    act(client, desk, cid, "propose", plan="道歉")
+    act(client, boss, cid, "approve")
+    assert act(client, desk, cid, "resolve", result="已道歉").status_code == 200
+    return db.session.get(Complaint, cid)
+
+
+def test_the_visit_is_due_48_hours_after_resolution_outside_rest_hours(client, world, api_token):
+    complaint = resolved_complaint(client, world, api_token)  # resolved at 12:00 estate time
+    assert complaint.visit_due_at == NOON + timedelta(hours=48)
+    settings.set_value("complaints.visit_due_hours", 11, actor=world.admin)
+    db.session.commit()
+    later = resolved_complaint(client, world, api_token)  # due 23:00: rest hours until 08:00
+    assert later.visit_due_at == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "reporter",
+    ["other_estate_resident", "neighbour", "family_for_a_common_area", "unknown"],
+)
+def test_staff_may_name_only_the_units_residents_as_reporter(client, world, api_token, reporter):
+    outsider = make_resident(world.other_unit, name="外人", phone="13900000009")
+    reporter_id, unit_id = {
+        "other_estate_resident": (outsider.id, world.unit.id),
+        "neighbour": (world.resident2.id, world.unit.id),
+        "family_for_a_common_area": (world.family.id, None),
+        "unknown": (999_999, world.unit.id),
+    }[reporter]
+    db.session.commit()
+    before = db.session.scalar(select(func.count(OutboxMessage.id)))
+    refused = register(
+        client, api_token("frontdesk"), unit_id=unit_id, reporter_id=reporter_id, channel="phone"
+    )
+    assert refused.status_code == 404, refused.get_json()
+    assert db.session.scalar(select(Complaint.id)) is None
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == before
+    family = register(
+        client, api_token("frontdesk"), unit_id=world.unit.id, reporter_id=world.family.id
+    )
+    assert family.status_code == 201 and family.get_json()["reporter_id"] == world.family.id
 
 
 def test_inquiries_are_answered_and_closed(client, world, api_token):

@@ -175,3 +175,22 @@ def test_a_complaint_about_a_repair(client, world, login_as):
     assert complaint.repair_id == repair.id
     page = client.get(f"/complaints/{complaint.id}").get_data(as_text=True)
     assert f"/repairs/{repair.id}" in page
+
+
+def test_a_reporter_from_another_unit_is_a_form_error(client, world, login_as):
+    login_as("frontdesk")
+    response = client.post(
+        f"/complaints/new?unit={world.unit.id}",
+        data={
+            "kind": "complaint",
+            "category": "neighbours_noise",
+            "content": "楼上噪音",
+            "unit": str(world.unit.id),
+            "reporter": str(world.resident2.id),  # lives in unit2
+            "channel": "phone",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'data-field="reporter"' in page
+    assert "报事人只能是您本人或该房屋的现住户" in page
+    assert db.session.scalar(select(Complaint.id)) is None

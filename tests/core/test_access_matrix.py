@@ -323,3 +323,31 @@ def test_table_has_no_stale_rows(app):
     """Rows for routes that no longer exist would hide a missing check."""
     live = {(rule.endpoint, method) for rule, method in route_methods(app)}
     assert set(EXPECT) - live == set()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/repairs", "/api/v1/complaints"])
+def test_staff_cannot_name_another_estates_resident_as_reporter(client, world, api_token, path):
+    """The reporter gets the notices: naming someone outside the unit answers 404."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.notify.models import OutboxMessage
+    from tests.factories import make_resident
+
+    stranger = make_resident(world.other_unit, name="别的住户", phone="13900000008")
+    db.session.commit()
+    body = {
+        "category": "civil" if "repairs" in path else "fees",
+        "location": "unit",
+        "description": "x",
+        "content": "x",
+        "unit_id": world.unit.id,
+        "reporter_id": stranger.id,
+    }
+    if "complaints" in path:
+        body = {k: v for k, v in body.items() if k not in ("location", "description")}
+    else:
+        body.pop("content")
+    response = client.post(path, json=body, headers=api_token("frontdesk"))
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Integer, MetaData, String
+from sqlalchemy import Integer, MetaData, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from portal.core import clock, workflow
@@ -135,3 +135,89 @@ def test_a_transition_may_choose_its_target_from_the_input(world, parcels):
         assert workflow.history(bad)[-1].to_state == "returned"
     finally:
         PARCEL.transitions.pop("inspect")
+
+
+class Loan(OtherBase):
+    """Another made-up kind: a tool lent to a resident, with a return visit once it is back."""
+
+    __tablename__ = "test_loans"
+    __workflow__ = "loan"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    estate_id: Mapped[int]
+    unit_id: Mapped[int | None]
+    owner_id: Mapped[int | None]
+    created_by_id: Mapped[int]
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    visit_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+RECEIVED, UPSET = [], []
+
+
+@pytest.fixture
+def loans(db_session):
+    """The loan kind, declared only for the test (the visit queue unions every kind)."""
+    from portal.core import settings, visits
+
+    Loan.__table__.create(db_session.connection())
+    settings.declare("loans.visit_due_hours", "Loan visit (hours)", int, 10)
+    kind = workflow.register(
+        workflow.Workflow(
+            kind="loan",
+            model=Loan,
+            prefix="JY",
+            initial="lent",
+            open_states=frozenset({"lent"}),
+            initial_due=lambda loan: timedelta(days=7),
+            received_notice=lambda loan: RECEIVED.append(loan.number),
+            visit=visits.Visit(("returned",), frozenset({Role.frontdesk}), "loans.visit_due_hours"),
+            on_dissatisfied=visits.Dissatisfied(
+                to="lent", notify=lambda loan, data, actor: UPSET.append(data["note"])
+            ),
+        )
+    )
+    kind.add(workflow.Transition("return", ("lent",), "returned", frozenset({Role.frontdesk})))
+    RECEIVED.clear()
+    UPSET.clear()
+    yield kind
+    workflow.WORKFLOWS.pop("loan")
+    settings.REGISTRY.pop("loans.visit_due_hours")
+
+
+def test_a_kind_declares_due_time_notice_and_return_visit(world, loans):
+    from portal.core.visits import ReturnVisit
+
+    start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 estate time
+    clock.freeze(start)
+    loan = Loan(estate_id=world.estate.id, unit_id=world.unit.id)
+    workflow.open_ticket(loans, loan, actor=world.frontdesk)
+    assert loan.due_at == start + timedelta(days=7) and [loan.number] == RECEIVED
+    assert loan.visit_due_at is None
+    workflow.apply(loan, "return", actor=world.frontdesk)
+    assert loan.visit_due_at == start + timedelta(hours=10)  # 21:00: before the rest hours
+    visit = {"result": "dissatisfied", "note": "刀片钝了", "channel": "in_person"}
+    workflow.apply(loan, "return-visit", actor=world.frontdesk, data=visit)
+    assert (loan.status, loan.visit_due_at, UPSET) == ("lent", None, ["刀片钝了"])
+    clock.freeze(start + timedelta(hours=1))  # 12:00, due 22:00: rest hours → 08:00
+    workflow.apply(loan, "return", actor=world.frontdesk)
+    assert loan.visit_due_at == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    queue = db.session.execute(workflow.visit_queue(world.frontdesk, kinds={"loan"})).all()
+    assert [(row.kind, row.id, row.due_at) for row in queue] == [
+        ("loan", loan.id, loan.visit_due_at)
+    ]
+    workflow.apply(
+        loan, "return-visit", actor=world.frontdesk, data={"result": "satisfied", "note": "好"}
+    )
+    assert loan.status == "returned" and len(UPSET) == 1
+    rows = db.session.scalars(select(ReturnVisit).where(ReturnVisit.kind == "loan")).all()
+    assert [(v.result, v.channel, v.ticket_id) for v in rows] == [
+        ("dissatisfied", "in_person", loan.id),
+        ("satisfied", "phone", loan.id),
+    ]
+    assert db.session.execute(workflow.visit_queue(world.frontdesk, kinds={"loan"})).all() == []
+    with pytest.raises(NotAllowed):
+        workflow.apply(loan, "return-visit", actor=world.manager, data=visit)

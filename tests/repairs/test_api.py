@@ -3,16 +3,17 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.blueprints.repairs.models import Repair
 from portal.blueprints.repairs.services import board, sweep_overdue, technicians_for
-from portal.core import clock
+from portal.core import clock, settings
 from portal.core.people import StaffRole
+from portal.core.visits import ReturnVisit
 from portal.core.workflow import TicketEscalation
 from portal.extensions import db
 from portal.notify.models import OutboxMessage
-from tests.factories import make_staff
+from tests.factories import make_resident, make_staff
 
 NOON = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 estate time
 
@@ -219,3 +220,73 @@ def test_technicians_by_skill_with_open_load(client, world, api_token):
     assert [(c["user"].id, c["open"]) for c in choices] == [(world.technician.id, 1)]
     stats = board(world.supervisor)
     assert stats["unassigned"] == 1 and stats["by_state"] == {"assigned": 1, "submitted": 1}
+
+
+def completed_repair(client, world, api_token, **body):
+    desk, tech = api_token("frontdesk"), api_token("technician")
+    rid = report(client, api_token("resident"), **body).get_json()["id"]
+    act(client, desk, rid, "assign", technician_id=world.technician.id)
+    act(client, tech, rid, "start")
+    assert act(client, tech, rid, "complete", note="修好了").status_code == 200
+    return rid
+
+
+def test_the_visit_is_due_3_days_after_completion_outside_rest_hours(client, world, api_token):
+    rid = completed_repair(client, world, api_token)  # completed at 12:00 estate time
+    assert db.session.get(Repair, rid).visit_due_at == NOON + timedelta(days=3)
+    settings.set_value("repairs.visit_due_hours", 12, actor=world.admin)
+    db.session.commit()
+    late = completed_repair(client, world, api_token)  # due at midnight: moved to 08:00
+    assert db.session.get(Repair, late).visit_due_at == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    act(client, api_token("resident"), late, "reopen", reason="还漏")
+    assert db.session.get(Repair, late).visit_due_at is None  # being worked on again
+
+
+def test_a_dissatisfied_visit_keeps_the_repair_and_calls_the_supervisor(client, world, api_token):
+    desk, boss = api_token("frontdesk"), api_token("supervisor")
+    rid = completed_repair(client, world, api_token)
+    assert (
+        "review"
+        not in act(client, boss, rid, "return-visit", result="neutral", note="一般").get_json()[
+            "allowed_actions"
+        ]
+    )
+    upset = act(client, desk, rid, "return-visit", result="dissatisfied", note="师傅态度差")
+    assert upset.get_json()["status"] == "completed"  # as declared: it stays for review
+    assert (
+        "review"
+        in act(
+            client, boss, rid, "return-visit", result="dissatisfied", note="仍不满意"
+        ).get_json()["allowed_actions"]
+    )
+    notices = db.session.scalars(
+        select(OutboxMessage.recipient_id).where(OutboxMessage.kind == "repair_dissatisfied")
+    ).all()
+    assert set(notices) == {world.supervisor.id} and len(notices) == 2
+    results = db.session.scalars(
+        select(ReturnVisit.result).where(ReturnVisit.ticket_id == rid).order_by(ReturnVisit.id)
+    ).all()
+    assert results == ["neutral", "dissatisfied", "dissatisfied"]
+
+
+@pytest.mark.parametrize(
+    "reporter",
+    ["other_estate_resident", "neighbour", "family_for_a_common_area", "unknown"],
+)
+def test_staff_may_name_only_the_units_residents_as_reporter(client, world, api_token, reporter):
+    outsider = make_resident(world.other_unit, name="外人", phone="13900000009")
+    body = {
+        "other_estate_resident": {"unit_id": world.unit.id, "reporter_id": outsider.id},
+        "neighbour": {"unit_id": world.unit.id, "reporter_id": world.resident2.id},
+        "family_for_a_common_area": {"location": "common", "reporter_id": world.family.id},
+        "unknown": {"unit_id": world.unit.id, "reporter_id": 999_999},
+    }[reporter]
+    db.session.commit()
+    before = db.session.scalar(select(func.count(OutboxMessage.id)))
+    refused = report(client, api_token("frontdesk"), channel="phone", **body)
+    assert refused.status_code == 404, refused.get_json()
+    assert db.session.scalar(select(Repair.id)) is None
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == before
+    desk = api_token("frontdesk")
+    mine = report(client, desk, location="common", reporter_id=world.frontdesk.id)
+    assert mine.status_code == 201 and mine.get_json()["reporter_id"] == world.frontdesk.id

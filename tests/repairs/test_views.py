@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.blueprints.repairs.models import Repair, ReturnVisit
+from portal.blueprints.repairs.models import Repair
 from portal.core import clock
 from portal.core.uploads import StoredFile
+from portal.core.visits import ReturnVisit
 from portal.extensions import db
 from tests.factories import make_resident, make_unit, png_upload
 
@@ -248,3 +249,52 @@ def test_supervisor_board_shows_figures_per_technician_and_followups(client, wor
         follow_redirects=True,
     )
     assert "no dissatisfied return visit to review" in again.get_data(as_text=True)
+
+
+def test_a_reporter_from_another_unit_is_a_form_error(client, world, login_as):
+    login_as("frontdesk")
+    response = report(
+        client,
+        unit=str(world.unit.id),
+        reporter=str(world.resident2.id),  # lives in unit2, not in this unit
+        channel="phone",
+        description="门铃坏了",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "invalid-feedback" in page
+    assert "报事人只能是您本人或该房屋的现住户" in page
+    assert db.session.scalar(select(func.count(Repair.id))) == 0
+
+
+def test_the_visit_queue_lists_repairs_and_complaints(client, world, login_as):
+    from portal.blueprints.complaints.services import act as act_on_complaint
+    from portal.blueprints.complaints.services import register_complaint
+    from portal.blueprints.repairs.services import act, submit_repair
+
+    repair = submit_repair(world.resident, category="civil", location="unit", description="门")
+    act(repair, "assign", actor=world.frontdesk, data={"technician_id": world.technician.id})
+    act(repair, "start", actor=world.technician)
+    act(repair, "complete", actor=world.technician, data={"note": "修好"})
+    complaint = register_complaint(world.resident, category="fees", content="账单有误")
+    for action, data in (
+        ("assess", {"valid": True, "department": "财务部"}),
+        ("propose", {"plan": "核对账单"}),
+        ("approve", {}),
+        ("resolve", {"result": "已更正"}),
+    ):
+        act_on_complaint(complaint, action, actor=world.supervisor, data=data)
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get("/repairs/visits").get_data(as_text=True)
+    queue = page.split('data-testid="visit-queue"')[1]
+    # the complaint is due in 48 hours, the repair in 3 days: soonest first
+    assert queue.index(complaint.number) < queue.index(repair.number)
+    assert f"/complaints/{complaint.id}" in queue and f"/repairs/{repair.id}" in queue
+    client.post(
+        f"/complaints/{complaint.id}/act/return-visit",
+        data={"result": "satisfied", "note": "满意", "channel": "in_person"},
+    )
+    queue = (
+        client.get("/repairs/visits").get_data(as_text=True).split('data-testid="visit-queue"')[1]
+    )
+    assert complaint.number not in queue and repair.number in queue

@@ -53,6 +53,7 @@ def complaint_detail(c: Complaint):
     body=s.ComplaintIn,
     response=s.ComplaintDetailOut,
     status=201,
+    errors=(404,),
     tags=("complaints",),
 )
 def create_complaint(body):

@@ -10,6 +10,7 @@ from portal.blueprints.repairs import services
 from portal.blueprints.repairs.models import Repair
 from portal.blueprints.repairs.workflow import REPAIR
 from portal.core.access import get_or_404
+from portal.core.money import yuan
 from portal.extensions import db
 
 
@@ -33,7 +34,7 @@ def repair_out(repair: Repair, cls=s.RepairOut, **extra):
         owner_id=repair.owner_id,
         assignee=user_ref(repair.assignee),
         completion_note=repair.completion_note,
-        charge=f"{repair.charge_fen / 100:.2f}" if repair.charge_fen is not None else None,
+        charge=yuan(repair.charge_fen) if repair.charge_fen is not None else None,
         rating=repair.rating,
         allowed_actions=REPAIR.allowed(repair, current_user),
         **extra,
@@ -52,6 +53,7 @@ def repair_detail(repair: Repair):
     body=s.RepairIn,
     response=s.RepairDetailOut,
     status=201,
+    errors=(404,),
     tags=("repairs",),
 )
 def create_repair(body):

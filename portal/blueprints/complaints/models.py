@@ -5,10 +5,11 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from portal.core.people import User
 from portal.core.types import UTCDateTime
+from portal.core.visits import latest_result_of
 from portal.core.workflow import Ticket
 from portal.extensions import db
 
@@ -81,9 +82,8 @@ class Complaint(Ticket, db.Model):
     reply: Mapped[str | None] = mapped_column(Text)
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resident_accepted: Mapped[bool | None] = mapped_column(Boolean)
-    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    visit_result: Mapped[str | None] = mapped_column(String(15))
-    dissatisfied_visits: Mapped[int] = mapped_column(default=0)
+    # Every return visit is a row of core/visits; this is the latest one's result.
+    visit_result: Mapped[str | None] = column_property(latest_result_of("complaint", id))
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.blueprints.complaints.models import Category, Complaint, Kind
-from portal.blueprints.complaints.workflow import COMPLAINT, REPLY_WITHIN, notify_registered
+from portal.blueprints.complaints.workflow import COMPLAINT
 from portal.blueprints.repairs.models import Repair
 from portal.core import workflow
 from portal.core.access import visible
@@ -66,8 +66,6 @@ def register_complaint(
         actor=actor,
         data={"kind": Kind(kind).value, "channel": intake.channel.value},
     )
-    complaint.due_at = complaint.created_at + REPLY_WITHIN
-    notify_registered(complaint)
     return complaint
 
 

@@ -144,11 +144,12 @@ def new():
             uploads.store(photos, entity=complaint, purpose="report", actor=current_user)
         except ServiceError as exc:
             db.session.rollback()
-            field = {"unit_id": "unit"}.get(
+            field = {"unit_id": "unit", "reporter_id": "reporter"}.get(
                 next(iter(exc.fields), "content"), next(iter(exc.fields), "content")
             )
             getattr(form, field, form.content).errors.append(str(exc.message))
-            return render_template("complaints/new.html", form=form, staff=staff), exc.status
+            status = 400 if exc.status == 404 else exc.status  # a field at fault, on the form
+            return render_template("complaints/new.html", form=form, staff=staff), status
         else:
             db.session.commit()
             flash(

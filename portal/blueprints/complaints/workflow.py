@@ -8,24 +8,31 @@ a progress reply agrees the next reply time.
 """
 
 from datetime import datetime, timedelta
-from typing import Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
 
 from portal.blueprints.complaints.models import OPEN_STATES, Complaint, Kind, State
-from portal.core import clock
+from portal.core import clock, settings
+from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
+from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Estate
+from portal.core.visits import Dissatisfied, Visit, latest_result_of
 from portal.core.workflow import Step, Transition, Workflow, register
 from portal.extensions import db
 from portal.notify.outbox import tell
 
-DESK = frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin})
-SUPERVISORS = frozenset({Role.supervisor, Role.manager, Role.admin})
-VISITORS = DESK | {Role.inspector}
-RESIDENT = frozenset({Role.resident})
 REPLY_WITHIN = timedelta(hours=48)
+settings.declare(
+    "complaints.visit_due_hours",
+    _l("Return visit after a complaint is resolved, within (hours)"),
+    int,
+    48,
+    minimum=1,
+    maximum=720,
+)
 
 
 class Strict(BaseModel):
@@ -85,11 +92,6 @@ class Respond(Strict):
     comment: str | None = Field(None, max_length=1000)
 
 
-class Visit(Strict):
-    result: Literal["satisfied", "neutral", "dissatisfied"]
-    note: str = Field(min_length=1, max_length=1000)
-
-
 class HandOver(Strict):
     to_user_id: int
     reason: str = Field(min_length=1, max_length=500)
@@ -103,18 +105,6 @@ def _tell_reporter(complaint, kind, subject, body):
         unit_id=complaint.unit_id,
         render=lambda: (subject, body),
     )
-
-
-def _staff(complaint, *roles):
-    from sqlalchemy import select
-
-    return db.session.scalars(
-        select(User)
-        .join(StaffRole, StaffRole.user_id == User.id)
-        .where(
-            StaffRole.estate_id == complaint.estate_id, StaffRole.role.in_(roles), User.is_active
-        )
-    ).all()
 
 
 def _replied(complaint):
@@ -156,7 +146,7 @@ def _investigate(c, data, actor):
 
 def _propose(c, data, actor):
     c.plan = data["plan"]
-    for supervisor in _staff(c, Role.supervisor):
+    for supervisor in staff_of(c.estate_id, Role.supervisor):
         tell(
             supervisor,
             kind="complaint_approval",
@@ -188,23 +178,13 @@ def _respond(c, data, actor):
     c.resident_accepted = data["accepted"]
 
 
-def _visit(c, data, actor):
-    c.visited_at, c.visit_result = clock.now(), data["result"]
-    if data["result"] == "dissatisfied":
-        c.dissatisfied_visits += 1
-
-
 def _hand_over(c, data, actor):
-    from sqlalchemy import select
-
     staff = db.session.scalar(
         select(User)
         .join(StaffRole, StaffRole.user_id == User.id)
         .where(User.id == data["to_user_id"], StaffRole.estate_id == c.estate_id, User.is_active)
     )
     if staff is None:
-        from portal.core.errors import ServiceError
-
         raise ServiceError(
             _l("Hand over to a staff member of this estate."), fields={"to_user_id": "unknown"}
         )
@@ -223,7 +203,7 @@ def _light_only(c, actor):
 
 
 def _visited(c, actor):
-    if c.visited_at is None or c.visit_result == "dissatisfied":
+    if latest_result_of("complaint", c.id) in (None, "dissatisfied"):
         return _l("Make the return visit before closing the complaint.")
     return None
 
@@ -240,17 +220,13 @@ def _assessed_state(c, data):
     return State.accepted if data["valid"] else State.closed
 
 
-def _after_visit(c, data):
-    return State.accepted if data["result"] == "dissatisfied" else None
-
-
 def _reply_due(c, data):
     return datetime.fromisoformat(data["next_reply_at"])
 
 
 def _escalate(*roles):
     def notify(complaint, step):
-        for person in _staff(complaint, *roles):
+        for person in staff_of(complaint.estate_id, *roles):
             tell(
                 person,
                 kind=f"complaint_{step.name}",
@@ -271,6 +247,11 @@ COMPLAINT = register(
         prefix="TS",
         initial=State.registered,
         open_states=OPEN_STATES,
+        initial_due=lambda complaint: REPLY_WITHIN,
+        received_notice=notify_registered,
+        visit=Visit((State.resolved,), READERS, "complaints.visit_due_hours"),
+        # Back into the loop: the department works on it again.
+        on_dissatisfied=Dissatisfied(to=State.accepted),
         ladder=(
             Step("escalate_supervisor", timedelta(0), _escalate(Role.supervisor)),
             Step("escalate_manager", timedelta(hours=24), _escalate(Role.manager)),
@@ -296,9 +277,8 @@ for _t in (
     Transition("send-back", (State.plan_proposed,), State.accepted, SUPERVISORS, Reason),
     Transition("resolve", (State.in_progress,), State.resolved, DESK, Result, _resolve),
     Transition(
-        "respond", (State.resolved,), None, RESIDENT, Respond, _respond, guard=_own_complaint
+        "respond", (State.resolved,), None, RESIDENTS, Respond, _respond, guard=_own_complaint
     ),
-    Transition("return-visit", (State.resolved,), _after_visit, VISITORS, Visit, _visit),
     Transition("close", (State.resolved,), State.closed, DESK, guard=_visited),
     Transition(
         "progress-reply", tuple(OPEN_STATES), None, DESK, ProgressReply, _progress, due=_reply_due

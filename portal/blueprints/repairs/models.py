@@ -1,4 +1,4 @@
-"""Repair requests (报修) and their return visits (回访)."""
+"""Repair requests (报修); their return visits (回访) are kept by the engine (core/visits)."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -111,15 +111,3 @@ class Repair(Ticket, db.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status in OPEN_STATES and self.due_at is not None and self.due_at < clock.now()
-
-
-class ReturnVisit(db.Model):
-    """A return visit after a repair: how the resident judged staff, time and result."""
-
-    __tablename__ = "repair_visits"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    repair_id: Mapped[int] = mapped_column(ForeignKey("repairs.id"), index=True)
-    result: Mapped[str] = mapped_column(String(15))
-    note: Mapped[str] = mapped_column(String(1000))
-    visited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    visited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -5,20 +5,8 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
-from portal.blueprints.repairs.models import (
-    OPEN_STATES,
-    Category,
-    Location,
-    Repair,
-    ReturnVisit,
-    State,
-)
-from portal.blueprints.repairs.workflow import (
-    REPAIR,
-    limit,
-    notify_received,
-    unreviewed_dissatisfied,
-)
+from portal.blueprints.repairs.models import OPEN_STATES, Category, Location, Repair, State
+from portal.blueprints.repairs.workflow import REPAIR, unreviewed_dissatisfied
 from portal.core import clock, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
@@ -27,7 +15,6 @@ from portal.core.people import Role, StaffRole, User
 from portal.extensions import db
 
 MAX_DESCRIPTION = 2000
-VISIT_WITHIN = timedelta(days=3)
 
 
 def submit_repair(
@@ -79,8 +66,6 @@ def submit_repair(
         actor=actor,
         data={"channel": intake.channel.value, "category": category.value},
     )
-    repair.due_at = repair.created_at + limit(repair)
-    notify_received(repair)
     return repair
 
 
@@ -134,24 +119,6 @@ def technicians_for(repair):
     ]
 
 
-def visit_queue(actor):
-    """Completed repairs still waiting for their return visit, oldest first, with due date."""
-    visited = select(ReturnVisit.repair_id)
-    return (
-        select(Repair)
-        .where(
-            visible(Repair, actor),
-            Repair.status.in_([State.completed, State.closed]),
-            Repair.id.not_in(visited),
-        )
-        .order_by(Repair.completed_at)
-    )
-
-
-def visit_due(repair):
-    return repair.completed_at + VISIT_WITHIN if repair.completed_at else None
-
-
 def board(actor):
     """The supervisor's board: open per state, overdue, unassigned, visits due today."""
     now = clock.now()
@@ -171,14 +138,8 @@ def board(actor):
             ),
         ).where(visible(Repair, actor), Repair.status.in_(OPEN_STATES))
     ).one()
-    visits_due = db.session.scalar(
-        select(func.count(Repair.id)).where(
-            visible(Repair, actor),
-            Repair.status.in_([State.completed, State.closed]),
-            Repair.id.not_in(select(ReturnVisit.repair_id)),
-            Repair.completed_at <= now - VISIT_WITHIN + timedelta(days=1),
-        )
-    )
+    due = workflow.visit_queue(actor, kinds={"repair"}, due_by=now + timedelta(days=1))
+    visits_due = db.session.scalar(select(func.count()).select_from(due.order_by(None).subquery()))
     # Dissatisfied visits that nobody has acted on yet (the repair was not reopened since).
     followups = db.session.scalar(
         select(func.count(Repair.id)).where(

@@ -1,6 +1,5 @@
 """Repairs: residents report and follow them, staff register, dispatch, work and visit."""
 
-
 from flask import (
     Blueprint,
     abort,
@@ -17,8 +16,8 @@ from sqlalchemy import select
 
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import RepairForm
-from portal.blueprints.repairs.models import Category, Repair, ReturnVisit, State
-from portal.blueprints.repairs.workflow import REPAIR, VISITORS
+from portal.blueprints.repairs.models import CATEGORY_LABELS, Category, Repair, State
+from portal.blueprints.repairs.workflow import REPAIR
 from portal.blueprints.tickets import (
     ActionForm,
     action_data,
@@ -26,7 +25,8 @@ from portal.blueprints.tickets import (
     flash_refusal,
 )
 from portal.core import uploads, workflow
-from portal.core.access import get_or_404, roles_required, staff_required
+from portal.core import visits as return_visits
+from portal.core.access import READERS, SUPERVISORS, get_or_404, roles_required, staff_required
 from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
 from portal.core.people import Role, User
@@ -37,7 +37,6 @@ from portal.pdf import render_pdf
 
 bp = Blueprint("repairs", __name__)
 PER_PAGE = 30
-BOARD_ROLES = (Role.supervisor, Role.manager, Role.admin)
 MAX_PHOTOS = 6
 
 
@@ -96,7 +95,7 @@ def index():
         category=category,
         mine=mine,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
-        board=services.board(current_user) if current_user.role in BOARD_ROLES else None,
+        board=services.board(current_user) if current_user.role in SUPERVISORS else None,
         State=State,
         Category=Category,
     )
@@ -133,7 +132,8 @@ def new():
                 next(iter(exc.fields), "description"), next(iter(exc.fields), "description")
             )
             getattr(form, field, form.description).errors.append(str(exc.message))
-            return render_template("repairs/new.html", form=form, staff=staff), exc.status
+            status = 400 if exc.status == 404 else exc.status  # a field at fault, on the form
+            return render_template("repairs/new.html", form=form, staff=staff), status
         db.session.commit()
         flash(_("Repair %(n)s received.", n=repair.number), "success")
         return redirect(url_for("repairs.detail", repair_id=repair.id))
@@ -164,11 +164,9 @@ def detail(repair_id):
         technicians=services.technicians_for(repair)
         if {"assign", "reassign"} & set(allowed)
         else [],
-        visits=db.session.scalars(
-            select(ReturnVisit).where(ReturnVisit.repair_id == repair.id).order_by(ReturnVisit.id)
-        ).all(),
+        visits=return_visits.visits_of("repair", repair.id),
         unit_label=labels_for([repair.unit_id]).get(repair.unit_id) if repair.unit_id else None,
-        visit_due=services.visit_due(repair),
+        visit_due=repair.visit_due_at,
         State=State,
         action_labels=ACTION_LABELS,
         state_label=lambda value: State(value).label,
@@ -218,13 +216,16 @@ def work_order(repair_id):
 
 
 @bp.route("/visits")
-@roles_required(*VISITORS)
+@roles_required(READERS)
 def visits():
-    """Completed repairs waiting for their return visit, with the date each is due."""
-    page = db.paginate(services.visit_queue(current_user), per_page=PER_PAGE, error_out=False)
+    """The return visits due, repairs and complaints alike, soonest first."""
+    from portal.blueprints.complaints.models import CATEGORY_LABELS as COMPLAINT_CATEGORIES
+
+    page = return_visits.paginate_rows(workflow.visit_queue(current_user), per_page=PER_PAGE)
     return render_template(
         "repairs/visits.html",
         page=page,
-        due=services.visit_due,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
+        categories={"repair": CATEGORY_LABELS, "complaint": COMPLAINT_CATEGORIES},
+        endpoints={"repair": "repairs.detail", "complaint": "complaints.detail"},
     )

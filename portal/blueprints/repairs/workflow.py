@@ -2,33 +2,21 @@
 
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
-from portal.blueprints.repairs.models import (
-    OPEN_STATES,
-    Category,
-    Repair,
-    ReturnVisit,
-    State,
-)
+from portal.blueprints.repairs.models import OPEN_STATES, Category, Repair, State
 from portal.core import clock, settings
+from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Estate
-from portal.core.workflow import Step, Transition, Workflow, register
+from portal.core.visits import Dissatisfied, ReturnVisit, Visit
+from portal.core.workflow import Step, TicketEvent, Transition, Workflow, register
 from portal.extensions import db
 from portal.notify.outbox import tell
-
-DISPATCHERS = frozenset({Role.frontdesk, Role.supervisor, Role.manager, Role.admin})
-DESK = frozenset({Role.frontdesk, Role.zone_butler, Role.supervisor, Role.manager, Role.admin})
-VISITORS = DESK | {Role.inspector}
-WORKERS = frozenset({Role.technician, Role.supervisor, Role.manager})
-RESIDENT = frozenset({Role.resident})
-SUPERVISORS = frozenset({Role.supervisor, Role.manager, Role.admin})
 
 LIMIT_DEFAULTS = {
     Category.plumbing_electrical: 24,
@@ -54,6 +42,14 @@ settings.declare(
     2,
     minimum=1,
     maximum=72,
+)
+settings.declare(
+    "repairs.visit_due_hours",
+    _l("Return visit after a repair is completed, within (hours)"),
+    int,
+    72,
+    minimum=1,
+    maximum=720,
 )
 
 
@@ -116,12 +112,6 @@ class Note(BaseModel):
     note: str = Field(min_length=1, max_length=1000)
 
 
-class Visit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    result: Literal["satisfied", "neutral", "dissatisfied"]
-    note: str = Field(min_length=1, max_length=1000)
-
-
 # ---- effects -----------------------------------------------------------------------------
 
 
@@ -168,18 +158,6 @@ def _reopen(repair, data, actor):
     repair.completed_at = None
 
 
-def _visit(repair, data, actor):
-    db.session.add(
-        ReturnVisit(
-            repair_id=repair.id,
-            result=data["result"],
-            note=data["note"],
-            visited_by_id=actor.id,
-            visited_at=clock.now(),
-        )
-    )
-
-
 # ---- guards ------------------------------------------------------------------------------
 
 
@@ -197,22 +175,17 @@ def _resident_cancel(repair, actor):
 
 def unreviewed_dissatisfied(repair_id_column):
     """SQL: a dissatisfied visit of this repair with no review recorded after it."""
-    from sqlalchemy import and_, exists
-
-    from portal.core.workflow import TicketEvent
-
     return exists(
         select(ReturnVisit.id).where(
-            ReturnVisit.repair_id == repair_id_column,
+            ReturnVisit.kind == "repair",
+            ReturnVisit.ticket_id == repair_id_column,
             ReturnVisit.result == "dissatisfied",
             ~exists(
                 select(TicketEvent.id).where(
-                    and_(
-                        TicketEvent.kind == "repair",
-                        TicketEvent.ticket_id == repair_id_column,
-                        TicketEvent.action == "review",
-                        TicketEvent.at >= ReturnVisit.visited_at,
-                    )
+                    TicketEvent.kind == "repair",
+                    TicketEvent.ticket_id == repair_id_column,
+                    TicketEvent.action == "review",
+                    TicketEvent.at >= ReturnVisit.visited_at,
                 )
             ),
         )
@@ -232,29 +205,17 @@ def _overdue(repair, actor):
 # ---- notices -----------------------------------------------------------------------------
 
 
-def _estate(repair) -> Estate:
-    return db.session.get(Estate, repair.estate_id)
-
-
 def _tell(user, repair, kind, subject, body, channels=("app",), urgent=False):
     if user is not None:
         tell(
             user,
             kind=kind,
-            estate=_estate(repair),
+            estate=db.session.get(Estate, repair.estate_id),
             unit_id=repair.unit_id,
             channels=channels,
             urgent=urgent,
             render=lambda: (subject(), body()),
         )
-
-
-def _staff_of(repair, *roles):
-    return db.session.scalars(
-        select(User)
-        .join(StaffRole, StaffRole.user_id == User.id)
-        .where(StaffRole.estate_id == repair.estate_id, StaffRole.role.in_(roles), User.is_active)
-    ).all()
 
 
 def _to_reporter(kind, subject, body):
@@ -301,20 +262,22 @@ def _notify_assigned(repair, data, actor):
     )
 
 
-def _notify_visit(repair, data, actor):
-    if data["result"] == "dissatisfied":
-        for supervisor in _staff_of(repair, Role.supervisor):
-            _tell(
-                supervisor,
-                repair,
-                "repair_dissatisfied",
-                lambda: _l("Dissatisfied return visit: %(n)s", n=repair.number),
-                lambda: data["note"][:200],
-            )
+def _notify_dissatisfied(repair, data, actor):
+    for supervisor in staff_of(repair.estate_id, Role.supervisor):
+        _tell(
+            supervisor,
+            repair,
+            "repair_dissatisfied",
+            lambda: _l("Dissatisfied return visit: %(n)s", n=repair.number),
+            lambda: data["note"][:200],
+        )
 
 
 def _notify_urge(repair, data, actor):
-    for person in [db.session.get(User, repair.assignee_id), *_staff_of(repair, Role.supervisor)]:
+    for person in [
+        db.session.get(User, repair.assignee_id),
+        *staff_of(repair.estate_id, Role.supervisor),
+    ]:
         _tell(
             person,
             repair,
@@ -336,7 +299,7 @@ def _warn(repair, step):
 
 def _escalate(*roles):
     def notify(repair, step):
-        for person in _staff_of(repair, *roles):
+        for person in staff_of(repair.estate_id, *roles):
             _tell(
                 person,
                 repair,
@@ -359,6 +322,11 @@ REPAIR = register(
         prefix="BX",
         initial=State.submitted,
         open_states=OPEN_STATES,
+        initial_due=limit,
+        received_notice=notify_received,
+        visit=Visit((State.completed, State.closed), READERS, "repairs.visit_due_hours"),
+        # The repair stays completed or closed; the supervisor reopens it or records a review.
+        on_dissatisfied=Dissatisfied(notify=_notify_dissatisfied),
         ladder=(
             Step("warn", timedelta(hours=-1), _warn),
             Step("escalate_supervisor", timedelta(0), _escalate(Role.supervisor)),
@@ -371,7 +339,7 @@ for _t in (
         "assign",
         (State.submitted, State.reopened),
         State.assigned,
-        DISPATCHERS,
+        COUNTER,
         Assign,
         _assign,
         notify=_notify_assigned,
@@ -380,7 +348,7 @@ for _t in (
         "reassign",
         (State.assigned, State.in_progress),
         State.assigned,
-        DISPATCHERS,
+        COUNTER,
         Reassign,
         _assign,
         notify=_notify_assigned,
@@ -397,13 +365,13 @@ for _t in (
         guard=_own_order,
     ),
     Transition(
-        "confirm", (State.completed,), State.closed, RESIDENT | {Role.frontdesk}, Confirm, _confirm
+        "confirm", (State.completed,), State.closed, RESIDENTS | {Role.frontdesk}, Confirm, _confirm
     ),
     Transition(
         "reopen",
         (State.completed, State.closed),
         State.reopened,
-        RESIDENT | DESK,
+        RESIDENTS | DESK,
         Reason,
         _reopen,
         due=_due_from_now,
@@ -413,20 +381,11 @@ for _t in (
         "cancel",
         (State.submitted, State.assigned, State.in_progress, State.reopened),
         State.cancelled,
-        RESIDENT | DESK,
+        RESIDENTS | DESK,
         Reason,
         guard=_resident_cancel,
     ),
-    Transition(
-        "return-visit",
-        (State.completed, State.closed),
-        None,
-        VISITORS,
-        Visit,
-        _visit,
-        notify=_notify_visit,
-    ),
-    Transition("urge", tuple(OPEN_STATES), None, RESIDENT, notify=_notify_urge, guard=_overdue),
+    Transition("urge", tuple(OPEN_STATES), None, RESIDENTS, notify=_notify_urge, guard=_overdue),
     # After a dissatisfied visit: reopen, or record why no more work is needed.
     Transition(
         "review", (State.completed, State.closed), None, SUPERVISORS, Note, guard=_needs_review

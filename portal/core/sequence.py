@@ -1,0 +1,54 @@
+"""Gap-free numbers: one daily counter per estate and sequence (tickets, receipts, refunds).
+
+A number is taken inside the caller's transaction: the counter row stays locked until that
+transaction ends, so a rolled-back transaction gives its number back and concurrent callers
+queue for the next one.
+"""
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.core import clock
+from portal.extensions import db
+
+
+class SequenceCounter(db.Model):
+    """The last number given in one sequence (a ticket kind, receipts) of an estate on one day.
+
+    The table keeps its first name, from when only tickets were numbered.
+    """
+
+    __tablename__ = "ticket_counters"
+    __table_args__ = (UniqueConstraint("estate_id", "kind", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    day: Mapped[str] = mapped_column(String(8))
+    value: Mapped[int] = mapped_column(default=0)
+
+
+def next_in_sequence(estate_id: int, kind: str, prefix: str) -> str:
+    """The next number of a gap-free daily sequence per estate: BX202611220001."""
+    day = clock.local_today().strftime("%Y%m%d")
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(SequenceCounter)
+        .values(estate_id=estate_id, kind=kind, day=day, value=0)
+        .on_conflict_do_nothing()
+    )
+    counter = db.session.scalar(
+        select(SequenceCounter)
+        .where(
+            SequenceCounter.estate_id == estate_id,
+            SequenceCounter.kind == kind,
+            SequenceCounter.day == day,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    counter.value += 1
+    db.session.flush()
+    return f"{prefix}{day}{counter.value:04d}"
