@@ -11,6 +11,7 @@ setting, 22:00–08:00 by default — the same hours that hold SMS and calls); a
 falls inside them moves to the morning they end.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -62,7 +63,7 @@ class Dissatisfied:
     `notify(ticket, data, actor)` (e.g. the supervisor, who reviews or reopens)."""
 
     to: str | None = None
-    notify: object = None
+    notify: Callable | None = None
 
 
 class VisitInput(BaseModel):
@@ -111,15 +112,20 @@ def visits_of(kind: str, ticket_id: int) -> list[ReturnVisit]:
     ).all()
 
 
-def latest_result_of(kind: str, ticket_id) -> object:
-    """SQL (or, for a ticket id, the value): the result of the ticket's latest visit."""
-    stmt = (
+def latest_result_of(kind: str, ticket_id):
+    """SQL: the result of the latest visit of the ticket whose id is `ticket_id` (a column)."""
+    return (
         select(ReturnVisit.result)
         .where(ReturnVisit.kind == kind, ReturnVisit.ticket_id == ticket_id)
         .order_by(ReturnVisit.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return db.session.scalar(stmt) if isinstance(ticket_id, int) else stmt.scalar_subquery()
+
+
+def latest_result(kind: str, ticket_id: int) -> str | None:
+    """The result of a ticket's latest visit (None before the first)."""
+    return db.session.scalar(select(latest_result_of(kind, ticket_id)))
 
 
 def queue_of(workflows, actor, *, due_by: datetime | None = None):

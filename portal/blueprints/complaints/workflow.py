@@ -19,7 +19,7 @@ from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
 from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Estate
-from portal.core.visits import Dissatisfied, Visit, latest_result_of
+from portal.core.visits import Dissatisfied, Visit, latest_result
 from portal.core.workflow import Step, Transition, Workflow, register
 from portal.extensions import db
 from portal.notify.outbox import tell
@@ -203,7 +203,7 @@ def _light_only(c, actor):
 
 
 def _visited(c, actor):
-    if latest_result_of("complaint", c.id) in (None, "dissatisfied"):
+    if latest_result("complaint", c.id) in (None, "dissatisfied"):
         return _l("Make the return visit before closing the complaint.")
     return None
 
