@@ -53,6 +53,20 @@ class State(StrEnum):
     resolved = "resolved"
     closed = "closed"
 
+    @property
+    def label(self):
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    State.registered: _l("Registered"),
+    State.accepted: _l("Accepted"),
+    State.plan_proposed: _l("Plan awaiting approval"),
+    State.in_progress: _l("Being handled"),
+    State.resolved: _l("Resolved, awaiting return visit"),
+    State.closed: _l("Closed"),
+}
+
 
 OPEN_STATES = frozenset({State.registered, State.accepted, State.plan_proposed, State.in_progress})
 

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints.forms import ComplaintForm
-from portal.blueprints.complaints.models import Category, Complaint, State
+from portal.blueprints.complaints.models import STATE_LABELS, Category, Complaint, State
 from portal.blueprints.complaints.workflow import COMPLAINT
 from portal.blueprints.tickets import (
     ActionForm,
@@ -38,14 +38,6 @@ from portal.extensions import db
 
 bp = Blueprint("complaints", __name__)
 PER_PAGE = 30
-STATE_LABELS = {
-    State.registered: _l("Registered"),
-    State.accepted: _l("Accepted"),
-    State.plan_proposed: _l("Plan awaiting approval"),
-    State.in_progress: _l("Being handled"),
-    State.resolved: _l("Resolved, awaiting return visit"),
-    State.closed: _l("Closed"),
-}
 ACTION_LABELS = {
     "submit": _l("Registered"),
     "assess": _l("Assessed"),

@@ -3,7 +3,7 @@
 from flask import render_template
 from flask_login import current_user
 
-from portal.blueprints.complaints.models import Category
+from portal.blueprints.complaints.models import Category, State
 from portal.core.access import READERS, roles_required
 from portal.core.downloads import pdf_response, xlsx_response
 from portal.pdf import render_pdf
@@ -15,10 +15,8 @@ from .context import report_estate
 
 
 def state_label(value):
-    """A complaint state's name (the labels live with the complaint pages)."""
-    from portal.blueprints.complaints.views import state_label as label
-
-    return label(value)
+    """A complaint state's name."""
+    return State(value).label
 
 
 def statistics_context() -> dict:
