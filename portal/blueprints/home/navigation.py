@@ -32,7 +32,9 @@ STAFF_NAV = [
         _l("Register, dispatch and follow repairs; technicians see their orders."),
     ),
     NavEntry(
-        "repairs.visits", _l("Return visits"), _l("Completed repairs waiting for a return visit.")
+        "repairs.visits",
+        _l("Return visits"),
+        _l("Repairs and complaints waiting for a return visit."),
     ),
     NavEntry(
         "complaints.index",
