@@ -26,6 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.utils import import_string
 
 from portal.core import clock
+from portal.core.access import estate_ids_for
+from portal.core.places import Estate
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
@@ -129,6 +131,8 @@ def _rolled_back(session):
 
 def run_committed() -> None:
     """Fire the hooks of committed transactions (hooks may commit and register more)."""
+    if not db.session.registry.has():
+        return  # no session in this context: nothing was committed
     for _round in range(10):
         hooks = db.session.info.pop(COMMITTED, None)
         if not hooks:
@@ -189,9 +193,6 @@ JOB_FUNCTIONS: dict[str, str] = {
 
 def visible_jobs(actor):
     """The SQL condition for jobs `actor` may see: their own, or (staff) their estates'."""
-    from portal.core.access import estate_ids_for
-    from portal.core.places import Estate
-
     mine = Job.created_by_id == actor.id
     if not actor.is_staff:
         return mine

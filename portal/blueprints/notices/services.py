@@ -13,6 +13,7 @@ from portal.core.people import Residency, User, current_residency_clause, relati
 from portal.core.places import Building, Estate, Unit, Zone
 from portal.core.units import labels_for
 from portal.extensions import db
+from portal.jobs import Job
 from portal.notify import outbox
 from portal.notify.models import Channel, Delivery, InboxMessage, Notice, OutboxMessage
 
@@ -310,3 +311,17 @@ def outbox_summary(notice_ids):
     ):
         counts.setdefault(notice_id, {})[status] = n
     return counts
+
+
+def print_jobs(notice: Notice, limit: int = 5):
+    """The notice's latest print jobs (one PDF per building), newest first."""
+    return db.session.scalars(
+        select(Job)
+        .where(
+            Job.kind == "notice_print",
+            Job.estate_id == notice.estate_id,
+            Job.params["notice_id"].as_integer() == notice.id,
+        )
+        .order_by(Job.id.desc())
+        .limit(limit)
+    ).all()

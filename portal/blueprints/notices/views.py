@@ -18,7 +18,7 @@ from portal.core.people import Role
 from portal.core.places import Building, Unit, Zone
 from portal.core.units import labels_for, natural_key
 from portal.extensions import db
-from portal.jobs import Job, start_job
+from portal.jobs import start_job
 from portal.notify.models import Channel, InboxMessage, Notice
 
 bp = Blueprint("notices", __name__)
@@ -145,16 +145,6 @@ def detail(notice_id):
             Unit.id.in_(service.audience_units(notice.estate, **notice.audience))
         ),
     )
-    jobs = db.session.scalars(
-        select(Job)
-        .where(
-            Job.kind == "notice_print",
-            Job.estate_id == notice.estate_id,
-            Job.params["notice_id"].as_integer() == notice.id,
-        )
-        .order_by(Job.id.desc())
-        .limit(5)
-    ).all()
     return render_template(
         "notices/detail.html",
         Channel=Channel,
@@ -162,7 +152,7 @@ def detail(notice_id):
         rows=rows,
         calls=service.call_list(notice, rows) if notice.requires_ack else [],
         print_form=print_form,
-        jobs=jobs,
+        jobs=service.print_jobs(notice),
     )
 
 
