@@ -157,6 +157,8 @@ EXPECT = {
     ("reports.fees_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
     ("reports.arrears", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
     ("reports.repairs", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
+    ("reports.repairs_xlsx", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
+    ("reports.repairs_pdf", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
     ("api.fee_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
     # A company-wide admin names the estate (estate=): 400 without it.
     ("api.list_arrears", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 200),

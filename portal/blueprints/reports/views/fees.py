@@ -76,6 +76,17 @@ def fees_pdf():
     return pdf_response(render_pdf("reports/fees.html", **c), f"fees-{c['start']}-{c['end']}.pdf")
 
 
+def arrears_page(number: int, found: dict) -> KnownPage:
+    return KnownPage(
+        page=number,
+        per_page=ARREARS_PER_PAGE,
+        max_per_page=ARREARS_PER_PAGE,
+        error_out=False,
+        items=found["items"],
+        total=found["total"],
+    )
+
+
 @bp.route("/arrears")
 @roles_required(READERS)
 def arrears():
@@ -86,24 +97,16 @@ def arrears():
     debts.check_place(estate.id, zone_id, building_id)
     number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     today = clock.local_today(estate.timezone)
-    offset = (number - 1) * ARREARS_PER_PAGE
     found = debts.arrears(
-        estate.id, today, zone_id, building_id, limit=ARREARS_PER_PAGE, offset=offset
-    )
-    page = KnownPage(
-        page=number,
-        per_page=ARREARS_PER_PAGE,
-        max_per_page=ARREARS_PER_PAGE,
-        error_out=False,
-        items=found["items"],
-        total=found["total"],
-    )
+        estate.id, today, zone_id, building_id,
+        limit=ARREARS_PER_PAGE, offset=(number - 1) * ARREARS_PER_PAGE,
+    )  # fmt: skip
     return render_template(
         "reports/arrears.html",
         estate=estate,
         estates=estates,
         today=today,
-        page=page,
+        page=arrears_page(number, found),
         totals=found["totals"],
         buckets=[(name, debts.BUCKET_LABELS[name]) for name in debts.BUCKETS],
         zones=fee_report.zones_of(estate.id),
