@@ -32,6 +32,7 @@ def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
     page = client.get(f"/reports/complaints{query}", headers={"Accept-Language": "en"})
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "财务部" in body
+    assert "2026-11-23 12:00" in body  # registered 04:00 UTC: noon in the estate's zone
     repeated = body.split('data-testid="repeated-units"')[1].split("</table>")[0]
     assert "A区 1栋 1单元101" in repeated and ">2<" in repeated  # two complaints, flagged
     assert "2026-11" in body.split('data-testid="stats-by_month"')[1].split("</table>")[0]

@@ -85,6 +85,16 @@ def local_naive(moment: datetime | None, tz: str) -> datetime | None:
     return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
+def local_time(moment: datetime | None, tz: str, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored UTC time as the estate's wall-clock time, in the request's language."""
+    if moment is None:
+        return ""
+    from babel.dates import format_datetime
+    from flask_babel import get_locale
+
+    return format_datetime(moment, fmt, tzinfo=ZoneInfo(tz), locale=get_locale())
+
+
 class local_month(FunctionElement):
     """'YYYY-MM' of a stored UTC timestamp in time zone `tz` (SQL)."""
 

@@ -2,4 +2,12 @@
 
 from flask import Blueprint
 
+from ..periods import local_time
+
 bp = Blueprint("reports", __name__)
+
+
+@bp.context_processor
+def estate_times():
+    """`estate_time(moment, estate)`: report pages and PDFs show times in the estate's zone."""
+    return {"estate_time": lambda moment, estate: local_time(moment, estate.timezone)}

@@ -19,7 +19,8 @@ def cash():
     """The day's takings per cashier and method, with every receipt."""
     estate, _estates = report_estate()
     day = requested_day(estate)
-    return render_template("reports/cash.html", day=day, **cash_figures(estate.id, day))
+    figures = cash_figures(estate.id, day)
+    return render_template("reports/cash.html", estate=estate, day=day, **figures)
 
 
 @bp.route("/cash.pdf")
@@ -29,5 +30,5 @@ def cash_pdf():
     estate, _estates = report_estate()
     day = requested_day(estate)
     figures = cash_figures(estate.id, day)
-    pdf = render_pdf("reports/cash.html", day=day, printed_at=clock.now(), **figures)
+    pdf = render_pdf("reports/cash.html", estate=estate, day=day, printed_at=clock.now(), **figures)
     return pdf_response(pdf, f"cash-{day.isoformat()}.pdf")
