@@ -6,9 +6,9 @@ does (`Dissatisfied`). The engine (core/workflow.py) turns that into the `return
 action, keeps each ticket's `visit_due_at`, and writes every visit as a row here — a second
 visit never overwrites the first.
 
-Rest hours: a visit is never due during the estate's quiet hours (the `notify.quiet_hours`
-setting, 22:00–08:00 by default — the same hours that hold SMS and calls); a due time that
-falls inside them moves to the morning they end.
+Rest hours: a visit is never due during the estate's rest hours (core/rest_hours.py: the
+`notify.quiet_hours` setting, 22:00–08:00 by default — the same hours that hold SMS); a due
+time that falls inside them moves to the morning they end.
 """
 
 from collections.abc import Callable
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ForeignKey, Index, String, func, literal, select, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.core import clock, settings
+from portal.core import clock, rest_hours, settings
 from portal.core.access import visible
 from portal.core.places import Estate
 from portal.core.types import UTCDateTime
@@ -77,13 +77,11 @@ class VisitInput(BaseModel):
 
 def due_time(rule: Visit, ticket, start: datetime) -> datetime:
     """When the visit of a ticket that reached a visit state at `start` is due."""
-    from portal.notify import quiet
-
     hours = settings.get(rule.due_setting, ticket.estate_id)
     due = start + timedelta(hours=hours)
     estate = db.session.get(Estate, ticket.estate_id)
     tz = estate.timezone if estate else "Asia/Shanghai"
-    return quiet.release_time(due, estate_id=ticket.estate_id, tz=tz) or due
+    return rest_hours.release_time(due, estate_id=ticket.estate_id, tz=tz) or due
 
 
 def record(kind: str, ticket, data: dict, actor) -> ReturnVisit:
