@@ -28,6 +28,10 @@ class Channel(StrEnum):
         return CHANNEL_LABELS[self]
 
 
+# Channels that wait out the estate's rest hours unless the message is urgent.
+HELD_CHANNELS = frozenset({Channel.sms, Channel.email})
+
+
 CHANNEL_LABELS = {
     Channel.app: _l("In the app"),
     Channel.sms: _l("SMS"),

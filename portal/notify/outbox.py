@@ -14,10 +14,10 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portal import jobs
-from portal.core import clock
+from portal.core import clock, rest_hours
 from portal.extensions import db
-from portal.notify import quiet, tasks
-from portal.notify.models import Channel, Delivery, OutboxMessage
+from portal.notify import tasks
+from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 500
@@ -35,9 +35,9 @@ def address_for(user, channel: Channel) -> str | None:
 
 def due_time(channel, *, urgent, send_at: datetime, estate_id, tz) -> datetime:
     """When a message may leave: its send time, moved past quiet hours for SMS and e-mail."""
-    if urgent or channel not in quiet.HELD_CHANNELS:
+    if urgent or channel not in HELD_CHANNELS:
         return send_at
-    return quiet.release_time(send_at, estate_id=estate_id, tz=tz) or send_at
+    return rest_hours.release_time(send_at, estate_id=estate_id, tz=tz) or send_at
 
 
 def bulk_queue(

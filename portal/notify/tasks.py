@@ -10,12 +10,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal import jobs
-from portal.core import clock
+from portal.core import clock, rest_hours
 from portal.core.places import Estate
 from portal.extensions import db
-from portal.notify import quiet
 from portal.notify.channels import SENDERS, DeliveryError
-from portal.notify.models import Channel, Delivery, OutboxMessage
+from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -88,7 +87,7 @@ def _estate_quiet_hours(estate_id, memo):
     key = ("quiet", estate_id)
     if key not in memo:
         estate = db.session.get(Estate, estate_id) if estate_id else None
-        memo[key] = (quiet.window(estate_id), estate.timezone if estate else "Asia/Shanghai")
+        memo[key] = (rest_hours.window(estate_id), estate.timezone if estate else "Asia/Shanghai")
     return memo[key]
 
 
@@ -107,9 +106,9 @@ def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
         return message.status if message else "missing"
     now = clock.now()
     held = None
-    if not message.urgent and message.channel in quiet.HELD_CHANNELS:
+    if not message.urgent and message.channel in HELD_CHANNELS:
         hours, tz = _estate_quiet_hours(message.estate_id, memo)
-        held = quiet.release_time(now, hours=hours, tz=tz)
+        held = rest_hours.release_time(now, hours=hours, tz=tz)
     if message.not_before > now or held:
         message.status = Delivery.pending
         message.not_before = max(message.not_before, held or now)

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from portal.blueprints.notices.services import acknowledge, call_list, compose_notice, receipts
 from portal.core import clock, settings
 from portal.core.errors import ServiceError
+from portal.core.rest_hours import release_time
 from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
 from portal.notify.outbox import relay_due
-from portal.notify.quiet import release_time
 from tests.factories import make_resident, make_unit
 
 
