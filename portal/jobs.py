@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import JSON, ForeignKey, String, and_, event, or_, select, update
+from sqlalchemy import JSON, ForeignKey, String, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.utils import import_string
 
 from portal.core import clock
-from portal.core.access import estate_ids_for
-from portal.core.places import Estate
+from portal.core.access import visible
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
@@ -196,13 +195,7 @@ def visible_jobs(actor):
     mine = Job.created_by_id == actor.id
     if not actor.is_staff:
         return mine
-    return or_(
-        mine,
-        and_(
-            Job.estate_id.is_not(None),
-            Job.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))),
-        ),
-    )
+    return or_(mine, visible(Job, actor))
 
 
 def start_job(kind: str, *, actor, estate_id=None, **params) -> Job:

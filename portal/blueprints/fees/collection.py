@@ -192,7 +192,7 @@ def recent_slip_jobs(actor, limit: int = 5):
         select(Job)
         .where(
             Job.kind == "payment_slips",
-            Job.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))),
+            visible(Job, actor),
         )
         .order_by(Job.id.desc())
         .limit(limit)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 
 from portal.core import audit, clock
-from portal.core.access import DESK, estate_ids_for
+from portal.core.access import DESK, visible
 from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Residency, User, current_residency_clause, relation_order
 from portal.core.places import Building, Estate, Unit, Zone
@@ -294,7 +294,7 @@ def visible_notices(actor):
     """A SELECT of the notices staff of the actor's estate(s) may see."""
     return (
         select(Notice)
-        .where(Notice.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))))
+        .where(visible(Notice, actor))
         .order_by(Notice.created_at.desc(), Notice.id.desc())
     )
 
