@@ -3,11 +3,16 @@
 Each test runs inside one outer transaction on one connection; the portal's own commits
 become savepoints, so nothing a test does survives it. Every test-client request runs in a
 fresh app context, hence a fresh SQLAlchemy session, as in production.
+
+No test reads the real date: every test starts with the portal clock frozen at FROZEN_AT
+(a test moves it with `clock.freeze()`), and a run has a Redis database of its own, so two
+runs on one machine never see each other's keys.
 """
 
 import os
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from argon2 import PasswordHasher
@@ -21,11 +26,32 @@ from portal.extensions import db, limiter
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Monday 11:00 in the estate: a working day, outside quiet hours, far from a month's end.
+FROZEN_AT = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 BACKENDS = os.environ.get("PORTAL_TEST_BACKENDS", "sqlite,postgresql").split(",")
 IN_CI = os.environ.get("CI") == "true"
 
 # Cheap argon2 parameters keep the suite fast; one test proves the rehash on login.
 accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "real_clock: the portal clock runs (another process shares the test's time);"
+        " the test computes every moment from clock.now()",
+    )
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """Every test starts at FROZEN_AT whatever today is, unless it is marked real_clock."""
+    moment = None if request.node.get_closest_marker("real_clock") else FROZEN_AT
+    clock.freeze(moment)
+    try:
+        yield moment
+    finally:
+        clock.freeze(None)
 
 
 def skip_or_fail(reason: str):
@@ -80,6 +106,68 @@ def make_test_app(database_url, **overrides):
     return create_app(config)
 
 
+RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+REDIS_LOCK = "portal-test:run"  # which run holds a database, until it expires
+REDIS_USED = "portal-test:used"  # a test run's database: its leftovers may be flushed
+REDIS_LOCK_SECONDS = 3 * 3600
+
+
+def _claim_redis_db(client, *, configured: bool) -> bool:
+    """Hold one Redis database for this run if no other run does and it holds no one else's
+    data: the configured test database, an empty one, or one a test run left behind."""
+    if not client.set(REDIS_LOCK, RUN_ID, nx=True, ex=REDIS_LOCK_SECONDS):
+        return False
+    if configured or client.dbsize() == 1 or client.exists(REDIS_USED):
+        client.set(REDIS_USED, RUN_ID)
+        return True
+    client.delete(REDIS_LOCK)
+    return False
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database of this run's own (PORTAL_TEST_REDIS_URL's, else another free one),
+    so that concurrent runs never read or flush each other's keys; flushed at the end."""
+    import redis
+
+    base = make_url(REDIS_URL)
+    first = int(base.database or 0)
+    client = None
+    for number in [first, *(n for n in range(15, 0, -1) if n != first)]:
+        url = base.set(database=str(number)).render_as_string(hide_password=False)
+        client = redis.Redis.from_url(url)
+        try:
+            if _claim_redis_db(client, configured=number == first):
+                break
+        except redis.exceptions.ConnectionError as exc:
+            client.close()
+            skip_or_fail(f"Redis at {REDIS_URL} does not answer: {exc}")
+        client.close()
+    else:
+        skip_or_fail(f"Redis at {REDIS_URL}: every database is held by another test run")
+    try:
+        yield url
+    finally:
+        if client.get(REDIS_LOCK) == RUN_ID.encode():
+            client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    """A client of the run's Redis database, emptied before the test (the claim stays)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    with client.pipeline(transaction=True) as pipe:  # one step: no other run can claim it
+        pipe.flushdb()
+        pipe.set(REDIS_LOCK, RUN_ID, ex=REDIS_LOCK_SECONDS)
+        pipe.set(REDIS_USED, RUN_ID)
+        pipe.execute()
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     """The application with the migrated schema (migrations, never create_all)."""
@@ -122,7 +210,6 @@ def db_session(app):
     try:
         yield db.session
     finally:
-        clock.freeze(None)
         db.session.remove()
         db.session.configure(join_transaction_mode="conditional_savepoint")
         engines[None] = engine

@@ -1,32 +1,18 @@
 """With REDIS_URL set, the sign-in limit is counted in Redis (shared by every web process)."""
 
 import pytest
-import redis
 
 from portal.extensions import db, limiter
-from tests.conftest import REDIS_URL, make_test_app, skip_or_fail
-
-
-@pytest.fixture
-def redis_client():
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        skip_or_fail(f"Redis at {REDIS_URL} does not answer: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+from tests.conftest import make_test_app
 
 
 @pytest.mark.integration
-def test_login_limit_is_shared_through_redis(redis_client, database_url, db_session):
+def test_login_limit_is_shared_through_redis(redis_client, redis_url, database_url, db_session):
     # Two web processes (two app instances) share one budget of failed sign-ins.
     # The limiter is one extension instance: keep the suite's memory storage to restore.
     saved = limiter._storage, limiter._limiter
-    first = make_test_app(database_url, RATELIMIT_STORAGE_URI=REDIS_URL)
-    second = make_test_app(database_url, RATELIMIT_STORAGE_URI=REDIS_URL)
+    first = make_test_app(database_url, RATELIMIT_STORAGE_URI=redis_url)
+    second = make_test_app(database_url, RATELIMIT_STORAGE_URI=redis_url)
     for n in range(10):
         app = first if n % 2 else second
         response = app.test_client().post("/auth/login", data={"login": "nobody", "password": "x"})
@@ -46,7 +32,7 @@ def test_login_limit_is_shared_through_redis(redis_client, database_url, db_sess
 
 
 @pytest.mark.integration
-def test_worker_process_runs_jobs_in_the_app_context(redis_client, database_url):
+def test_worker_process_runs_jobs_in_the_app_context(redis_client, redis_url, database_url):
     """A real `flask worker` process takes a job from Redis and runs it with the app."""
     import os
     import subprocess
@@ -56,7 +42,7 @@ def test_worker_process_runs_jobs_in_the_app_context(redis_client, database_url)
     from rq import Queue
 
     job = Queue("default", connection=redis_client).enqueue("portal.jobs.healthcheck")
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url)
     flask = Path(sys.executable).with_name("flask")
     done = subprocess.run(
         [str(flask), "--app", "portal", "worker", "--burst"],

@@ -5,6 +5,7 @@ CSRF stays on: the browser submits the real forms with their tokens.
 """
 
 import gettext
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_test_app, skip_or_fail
+from portal.core import clock
+from tests.conftest import FROZEN_AT, make_test_app, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,7 +72,11 @@ def catalogue():
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """The portal served over HTTP on a free local port; yields its base URL."""
+    """The portal served over HTTP on a free local port; yields its base URL.
+
+    The demo estate is loaded at FROZEN_AT, the moment every test runs at (tests/conftest.py):
+    the server shares this process's clock.
+    """
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -80,10 +86,12 @@ def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     app = make_test_app(f"sqlite:///{tmp / 'portal-e2e.sqlite3'}", WTF_CSRF_ENABLED=True)
     app.instance_path = str(tmp / "instance")
+    clock.freeze(FROZEN_AT)
     with app.app_context():
         upgrade()
         load_demo()
         db.session.commit()
+    clock.freeze(None)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
@@ -107,7 +115,12 @@ def browser():
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            # The portal's clock is the one that matters; Chromium cannot run under faketime
+            # (which the suite's date-independence check uses), so it keeps the real time.
+            env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
         )
         try:
             yield chromium
