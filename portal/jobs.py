@@ -111,13 +111,17 @@ PENDING, COMMITTED = "after_commit", "committed"
 def after_commit(hook: Callable[[], object], key=None) -> None:
     """Run `hook()` once the session's transaction has committed; a rollback drops it.
 
-    Hooks fire at the end of the request (or job); the same hook (or key) fires once.
+    Hooks fire at the end of the request (or job); the same hook (or key) fires once. Only
+    the outermost transaction counts: a savepoint released or rolled back inside it neither
+    fires nor drops the hooks waiting for it.
     """
     db.session.info.setdefault(PENDING, {})[key if key is not None else hook] = hook
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session):
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the outer transaction may still roll back
     pending = session.info.pop(PENDING, None)
     if pending:
         session.info.setdefault(COMMITTED, {}).update(pending)
@@ -125,6 +129,8 @@ def _committed(session):
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session):
+    if session.in_nested_transaction():
+        return  # only the savepoint's work is undone; the outer transaction goes on
     session.info.pop(PENDING, None)
 
 
@@ -295,6 +301,10 @@ class Runner:
         self.tasks: queues.Queue = queues.Queue()
         self.thread = threading.Thread(target=self._loop, name="portal-runner", daemon=True)
 
+    def alive(self) -> bool:
+        """Whether this runner's thread runs in this process (a fork leaves it behind)."""
+        return self.pid == os.getpid() and self.thread.is_alive()
+
     def submit(self, func: str, *args) -> None:
         self.tasks.put((func, args))
 
@@ -339,25 +349,25 @@ class Runner:
                 log.exception("background work %s failed", func)
 
 
-_runner: Runner | None = None
+_runners: dict[int, Runner] = {}  # id(app) → that app's runner in this process
 _runner_lock = threading.Lock()
 
 
 def runner(app) -> Runner:
-    """This process's one background runner, started on first use (and again after a
-    fork: threads do not survive one); a second app or a reloader never starts another."""
-    global _runner
+    """The app's one background runner in this process, started on first use (and again
+    after a fork: threads do not survive one). Work always runs in its own app's context."""
     with _runner_lock:
-        if _runner is None or _runner.pid != os.getpid() or not _runner.thread.is_alive():
-            _runner = Runner(app)
-            _runner.thread.start()
-        return _runner
+        found = _runners.get(id(app))
+        if found is None or found.app is not app or not found.alive():
+            found = _runners[id(app)] = Runner(app)
+            found.thread.start()
+        return found
 
 
 def stop_runner() -> None:
-    """Stop this process's runner (tests)."""
-    global _runner
+    """Stop this process's runners (tests)."""
     with _runner_lock:
-        if _runner is not None:
-            _runner.stop()
-            _runner = None
+        stopping = list(_runners.values())
+        _runners.clear()
+    for each in stopping:  # joined outside the lock: a task may be asking for its runner
+        each.stop()

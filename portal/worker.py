@@ -79,11 +79,18 @@ class PatientRetry(Retry):
             return result
 
 
-def patient_redis(url: str) -> Redis:
-    """A Redis client for the worker's processes: no read timeout (RQ blocks on BLPOP),
-    keep-alive, and every command waits out an outage."""
+def patient_redis(url: str, socket_timeout: float | None = None) -> Redis:
+    """A Redis client for the worker's processes whose every command waits out an outage.
+
+    The worker's own client has no read timeout here (RQ sets one above its BLPOP wait); the
+    cron process gives one, so a silently dropped connection is noticed and retried.
+    """
     return Redis.from_url(
-        url, socket_connect_timeout=2, socket_keepalive=True, retry=PatientRetry()
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=socket_timeout,
+        socket_keepalive=True,
+        retry=PatientRetry(),
     )
 
 
@@ -140,7 +147,7 @@ def _run_cron(redis_url: str) -> None:
                 super().register_death(pipeline)
 
     _configure_logging()
-    connection, pause = patient_redis(redis_url), 1.0
+    connection, pause = patient_redis(redis_url, socket_timeout=30), 1.0
     while not stopping.is_set():
         try:
             build_cron(connection, scheduler_class=PortalCron).start()

@@ -114,7 +114,8 @@ def test_in_embedded_mode_a_job_runs_off_the_request(tmp_path, monkeypatch):
         jobs.runner(app).wait_idle()
         assert client.get(f"/api/v1/jobs/{job_id}").get_json()["status"] == "finished"
         second = make_test_app(f"sqlite:///{tmp_path}/embedded.sqlite3", JOBS_INLINE=False)
-        assert jobs.runner(second) is jobs.runner(app)  # one runner per process
+        assert jobs.runner(app) is jobs.runner(app)  # one runner per app and process
+        assert jobs.runner(second).app is second  # another app's work runs in its context
     finally:
         GATE.set()
         jobs.stop_runner()
@@ -132,3 +133,23 @@ def gated_job(job):
 
 def tick():
     TICKS[0].set()
+
+
+def test_after_commit_hooks_wait_for_the_outermost_transaction(db_session):
+    """A savepoint released inside a transaction that then rolls back fires nothing; a
+    savepoint rolled back inside one that commits drops nothing."""
+    from portal import jobs
+
+    fired = []
+    jobs.after_commit(lambda: fired.append("rolled back"), key="first")
+    with db.session.begin_nested():
+        pass
+    db.session.rollback()
+    jobs.run_committed()
+    assert fired == []
+
+    jobs.after_commit(lambda: fired.append("committed"), key="second")
+    db.session.begin_nested().rollback()
+    db.session.commit()
+    jobs.run_committed()
+    assert fired == ["committed"]
