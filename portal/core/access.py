@@ -140,6 +140,15 @@ def get_or_404(model, object_id, actor=None, *, by=None, scope=None, where=(), o
     return obj
 
 
+def as_id(text) -> int | None:
+    """An id written in a form or a query ("42"), or None for anything that is no id."""
+    text = str(text or "").strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def _is_key(value) -> bool:
     if isinstance(value, bool) or value is None:
         return False

@@ -155,6 +155,9 @@ def test_resident_pays_online_through_the_sandbox(client, world, login_as):
         == 303
     )
     assert count(OnlineOrder) == 0  # more than owed: refused with a message
+    for forged in ("²", "9" * 25, str(2**31)):  # no unit id: a message, never a 500
+        answer = client.post("/fees/pay", data={"unit_id": forged, "amount": "1.00"})
+        assert answer.status_code in (303, 404)
     response = client.post("/fees/pay", data={"unit_id": world.unit.id, "amount": "223.75"})
     assert response.status_code == 303 and "/fees/sandbox/" in response.headers["Location"]
     checkout = response.headers["Location"]

@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.notify.models import CHANNEL_LABELS, Channel
@@ -35,7 +35,14 @@ class NoticeForm(FlaskForm):
     )
     zones = SelectMultipleField(_l("Zones"), coerce=int, validate_choice=False)
     buildings = SelectMultipleField(_l("Buildings"), coerce=int, validate_choice=False)
-    units = HiddenField()
+    # Unit ids, comma-separated (from "send a notice to this unit"); only ASCII digits.
+    units = HiddenField(
+        validators=[
+            Optional(),
+            Length(max=2000),
+            Regexp(r"^[0-9]{1,10}(,[0-9]{1,10})*$", message=_l("Choose the units again.")),
+        ]
+    )
     channels = MultiCheckboxField(
         _l("Channels"),
         choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel],

@@ -12,7 +12,7 @@ from portal.blueprints.notices import services as service
 from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
 from portal.blueprints.notices.services import SENDERS
 from portal.core import access
-from portal.core.access import acting_estate, get_or_404, roles_required
+from portal.core.access import acting_estate, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role
 from portal.core.places import Building, Unit, Zone
@@ -51,7 +51,7 @@ def building_choices(estate_id, only=None):
 
 def chosen_units(form) -> list[int]:
     """The unit ids a compose form carries (from "send a notice to this unit")."""
-    return [int(x) for x in (form.units.data or "").split(",") if x.strip().isdigit()]
+    return [unit_id for x in (form.units.data or "").split(",") if (unit_id := as_id(x))]
 
 
 @bp.route("/")

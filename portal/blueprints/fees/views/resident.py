@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.core.access import RESIDENTS, get_or_404, roles_required
+from portal.core.access import RESIDENTS, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.money import parse_yuan, yuan
 from portal.core.places import Unit
@@ -47,10 +47,10 @@ def mine():
 def pay_online():
     """Start an online payment for one of the resident's units."""
     form = PayOnlineForm()
-    if not form.validate_on_submit() or not form.unit_id.data.isdigit():
+    if not form.validate_on_submit() or as_id(form.unit_id.data) is None:
         flash(_("Enter the amount to pay."), "danger")
         return redirect(url_for(".mine"), 303)
-    unit = get_or_404(Unit, int(form.unit_id.data))
+    unit = get_or_404(Unit, as_id(form.unit_id.data))
     try:
         order = online.create_order(current_user, unit, parse_yuan(form.amount.data))
     except ServiceError as exc:
