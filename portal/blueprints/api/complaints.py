@@ -2,8 +2,9 @@
 
 from flask_login import current_user
 
-from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
+from portal.blueprints.api.blueprint import bp
+from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import route
 from portal.blueprints.api.tickets import action_data, events_out
 from portal.blueprints.complaints import services
@@ -73,8 +74,6 @@ def create_complaint(body):
 )
 def list_complaints(query):
     """List complaints with filters."""
-    from portal.blueprints.api.views import page_of
-
     stmt = services.complaints_for(
         current_user,
         status=query.status,

@@ -5,7 +5,7 @@ from datetime import date
 from flask_login import current_user
 from pydantic import BaseModel, Field, create_model
 
-from portal.blueprints.api import bp
+from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.reports import _PeriodQuery
 from portal.blueprints.api.schemas import Page, PageQuery
 from portal.blueprints.api.spec import route

@@ -9,8 +9,8 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
-from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
+from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.spec import route
 from portal.blueprints.fees import billing, ledger, online
 from portal.blueprints.fees.models import Bill, FeeItem, Method, Payment

@@ -4,8 +4,9 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
+from portal.blueprints.api.blueprint import bp
+from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import route
 from portal.blueprints.notices import services as service
 from portal.blueprints.notices.services import SENDERS
@@ -34,8 +35,6 @@ def notice_out(notice) -> s.NoticeOut:
 )
 def list_inbox(query):
     """The caller's in-app messages."""
-    from portal.blueprints.api.views import page_of
-
     return page_of(service.inbox_for(current_user), query, inbox_item_out)
 
 

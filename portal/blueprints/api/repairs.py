@@ -2,8 +2,9 @@
 
 from flask_login import current_user
 
-from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
+from portal.blueprints.api.blueprint import bp
+from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import route
 from portal.blueprints.api.tickets import action_data, events_out, user_ref
 from portal.blueprints.repairs import services
@@ -73,8 +74,6 @@ def create_repair(body):
 )
 def list_repairs(query):
     """List repairs with filters."""
-    from portal.blueprints.api.views import page_of
-
     stmt = services.repairs_for(
         current_user, status=query.status, category=query.category, unit_id=query.unit_id
     )

@@ -5,7 +5,7 @@ from datetime import date
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from portal.blueprints.api import bp
+from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.spec import route
 from portal.blueprints.reports import service
 from portal.core.access import READERS, acting_estate

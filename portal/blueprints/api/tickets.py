@@ -12,6 +12,7 @@ from portal.extensions import db
 
 
 def user_ref(user):
+    """A person as the API names them (or None)."""
     return s.UserRef(id=user.id, name=user.name, role=user.role.value) if user else None
 
 

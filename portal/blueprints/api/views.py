@@ -6,16 +6,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.blueprints.api import bp
 from portal.blueprints.api import schemas as s
+from portal.blueprints.api.blueprint import bp
+from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import Unauthorized, openapi_document, route
-from portal.core.tokens import issue_token, revoke_token
+from portal.blueprints.api.tickets import user_ref
 from portal.core import accounts
 from portal.core import units as unit_service
 from portal.core.access import get_or_404
 from portal.core.errors import ServiceError
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User
 from portal.core.places import Building, Unit
+from portal.core.tokens import issue_token, revoke_token
 from portal.extensions import db, limiter
 
 
@@ -35,22 +37,6 @@ def unit_out(unit: Unit, cls=s.UnitOut, **extra):
         occupancy_since=unit.occupancy_since,
         **extra,
     )
-
-
-def user_ref(user: User) -> s.UserRef:
-    return s.UserRef(id=user.id, name=user.name, role=user.role.value)
-
-
-def page_of(stmt, query: s.PageQuery, convert):
-    page = db.paginate(
-        stmt, page=query.page, per_page=query.per_page, error_out=False, max_per_page=100
-    )
-    return {
-        "items": [convert(x).model_dump(mode="json", by_alias=True) for x in page.items],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": page.total,
-    }
 
 
 @route(
