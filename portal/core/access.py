@@ -202,14 +202,17 @@ def choose_estate(actor, estate_id) -> Estate:
     return estate
 
 
-def staff_of(estate_id: int, *roles) -> list[User]:
-    """The active staff of an estate who hold one of `roles` (role sets or single roles)."""
-    wanted = [Role(r).value for group in roles for r in _roles(group)]
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(StaffRole, StaffRole.user_id == User.id)
-            .where(StaffRole.estate_id == estate_id, StaffRole.role.in_(wanted), User.is_active)
-            .order_by(User.id)
-        )
+def staff_of(estate_id: int, *roles, user_id: int | None = None) -> list[User]:
+    """The active staff of an estate, by name: those who hold one of `roles` (role sets or
+    single roles; none: any staff role), or just the one with `user_id` if they do."""
+    stmt = (
+        select(User)
+        .join(StaffRole, StaffRole.user_id == User.id)
+        .where(StaffRole.estate_id == estate_id, User.is_active)
+        .order_by(User.name, User.id)
     )
+    if roles:
+        stmt = stmt.where(StaffRole.role.in_([Role(r).value for g in roles for r in _roles(g)]))
+    if user_id is not None:
+        stmt = stmt.where(User.id == user_id)
+    return list(db.session.scalars(stmt))

@@ -9,8 +9,7 @@ from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import route
 from portal.blueprints.notices import services as service
-from portal.blueprints.notices.services import SENDERS
-from portal.core.access import acting_estate, get_or_404
+from portal.core.access import DESK, acting_estate, get_or_404
 from portal.core.errors import ServiceError
 from portal.extensions import db
 from portal.jobs import Job, JobStatus, visible_jobs
@@ -82,7 +81,7 @@ def acknowledge_inbox_item(item_id):
     body=s.NoticeIn,
     response=s.NoticeOut,
     status=201,
-    roles=SENDERS,
+    roles=DESK,
     tags=("notices",),
 )
 def create_notice(body):
@@ -112,7 +111,7 @@ def create_notice(body):
     "/notices/<int:notice_id>/receipts",
     summary="Per household: delivered, read, acknowledged (staff)",
     response=s.ReceiptsOut,
-    roles=SENDERS,
+    roles=DESK,
     errors=(404,),
     tags=("notices",),
 )

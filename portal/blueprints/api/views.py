@@ -13,9 +13,9 @@ from portal.blueprints.api.spec import Unauthorized, openapi_document, route
 from portal.blueprints.api.tickets import user_ref
 from portal.core import accounts
 from portal.core import units as unit_service
-from portal.core.access import get_or_404
+from portal.core.access import STAFF, get_or_404
 from portal.core.errors import ServiceError
-from portal.core.people import STAFF_ROLES, Role, StaffRole, User
+from portal.core.people import Role, StaffRole, User
 from portal.core.places import Building, Unit
 from portal.core.tokens import issue_token, revoke_token
 from portal.extensions import db, limiter
@@ -118,7 +118,7 @@ def me():
     summary="Units of the caller's estate; q matches room number, resident name or phone",
     query=s.UnitQuery,
     response=s.UnitPage,
-    roles=STAFF_ROLES,
+    roles=STAFF,
     tags=("units",),
 )
 def list_units(query):
@@ -161,7 +161,7 @@ def get_unit(unit_id):
     summary="Staff of the caller's estate, optionally of one role",
     query=s.StaffQuery,
     response=s.StaffPage,
-    roles=STAFF_ROLES,
+    roles=STAFF,
     tags=("people",),
 )
 def list_staff(query):

@@ -29,9 +29,9 @@ from portal.blueprints.tickets import (
     flash_refusal,
 )
 from portal.core import uploads, workflow
-from portal.core.access import get_or_404
+from portal.core.access import get_or_404, staff_of
 from portal.core.errors import ServiceError
-from portal.core.people import StaffRole, User
+from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.units import labels_for
 from portal.extensions import db
@@ -167,16 +167,7 @@ def detail(complaint_id):
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted - {None})))}
     allowed = COMPLAINT.allowed(complaint, current_user)
     colleagues = (
-        db.session.scalars(
-            select(User)
-            .join(StaffRole, StaffRole.user_id == User.id)
-            .where(
-                StaffRole.estate_id == complaint.estate_id,
-                User.id != current_user.id,
-                User.is_active,
-            )
-            .order_by(User.name)
-        ).all()
+        [u for u in staff_of(complaint.estate_id) if u.id != current_user.id]
         if "hand-over" in allowed
         else []
     )

@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 
 from portal.blueprints.complaints.models import OPEN_STATES, Complaint, Kind, State
 from portal.core import clock, settings
 from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
 from portal.core.errors import ServiceError
-from portal.core.people import Role, StaffRole, User
+from portal.core.people import Role
 from portal.core.places import Estate
 from portal.core.visits import Dissatisfied, Visit, latest_result
 from portal.core.workflow import Step, Transition, Workflow, register
@@ -179,16 +178,11 @@ def _respond(c, data, actor):
 
 
 def _hand_over(c, data, actor):
-    staff = db.session.scalar(
-        select(User)
-        .join(StaffRole, StaffRole.user_id == User.id)
-        .where(User.id == data["to_user_id"], StaffRole.estate_id == c.estate_id, User.is_active)
-    )
-    if staff is None:
+    if not staff_of(c.estate_id, user_id=data["to_user_id"]):
         raise ServiceError(
             _l("Hand over to a staff member of this estate."), fields={"to_user_id": "unknown"}
         )
-    c.owner_id = staff.id
+    c.owner_id = data["to_user_id"]
 
 
 # ---- guards and targets -----------------------------------------------------------------

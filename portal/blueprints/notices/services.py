@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 
 from portal.core import audit, clock
-from portal.core.access import DESK, visible
+from portal.core.access import visible
 from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Residency, User, current_residency_clause, relation_order
 from portal.core.places import Building, Estate, Unit, Zone
@@ -17,8 +17,6 @@ from portal.jobs import Job
 from portal.notify import outbox
 from portal.notify.models import Channel, Delivery, InboxMessage, Notice, OutboxMessage
 
-# Who sends notices and follows their receipts: everyone at the desk.
-SENDERS = DESK
 MAX_TITLE = 100
 MAX_BODY = 5000
 

@@ -10,11 +10,9 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.notices import services as service
 from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
-from portal.blueprints.notices.services import SENDERS
 from portal.core import access
-from portal.core.access import acting_estate, as_id, get_or_404, roles_required
+from portal.core.access import DESK, STAFF, acting_estate, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
-from portal.core.people import Role
 from portal.core.places import Building, Unit, Zone
 from portal.core.units import labels_for, natural_key
 from portal.extensions import db
@@ -67,12 +65,12 @@ def index():
         page=page,
         counts=service.outbox_summary([n.id for n in page.items]),
         estates=[] if current_user.estate_id else access.estates_for(current_user),
-        can_send=current_user.role in SENDERS,
+        can_send=current_user.role in DESK,
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(SENDERS)
+@roles_required(DESK)
 def new():
     """Compose a notice to the estate, zones, buildings or units."""
     estate = acting_estate(estate_id=request.args.get("estate", type=int))
@@ -133,7 +131,7 @@ def compose_from(form, estate):
 
 
 @bp.route("/<int:notice_id>")
-@roles_required(SENDERS, Role.inspector, Role.technician)
+@roles_required(STAFF)
 def detail(notice_id):
     """A notice with the state of every household and the call list."""
     notice = get_or_404(Notice, notice_id)
@@ -157,7 +155,7 @@ def detail(notice_id):
 
 
 @bp.route("/<int:notice_id>/print", methods=["POST"])
-@roles_required(SENDERS)
+@roles_required(DESK)
 def print_building(notice_id):
     """Start the job that prints the notice for one building."""
     notice = get_or_404(Notice, notice_id)

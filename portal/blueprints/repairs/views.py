@@ -2,7 +2,6 @@
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,14 @@ from portal.blueprints.tickets import (
 )
 from portal.core import uploads, workflow
 from portal.core import visits as return_visits
-from portal.core.access import READERS, SUPERVISORS, get_or_404, roles_required, staff_required
+from portal.core.access import (
+    EVERYONE,
+    READERS,
+    SUPERVISORS,
+    get_or_404,
+    roles_required,
+    staff_required,
+)
 from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
 from portal.core.people import Role, User
@@ -102,11 +108,9 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@roles_required(EVERYONE - {Role.inspector})
 def new():
     """Report a repair (resident on a phone) or register one for a caller or a patrol."""
-    if current_user.role in (Role.inspector,):
-        abort(403)
     form = RepairForm()
     staff = current_user.is_staff
     unit_id = request.args.get("unit", type=int) or form.unit.data

@@ -11,7 +11,7 @@ from portal.blueprints.repairs.models import OPEN_STATES, Category, Repair, Stat
 from portal.core import clock, settings
 from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
-from portal.core.people import Role, StaffRole, User
+from portal.core.people import Role, User
 from portal.core.places import Estate
 from portal.core.visits import Dissatisfied, ReturnVisit, Visit
 from portal.core.workflow import Step, TicketEvent, Transition, Workflow, register
@@ -116,21 +116,13 @@ class Note(BaseModel):
 
 
 def technician_in_estate(repair: Repair, technician_id: int) -> User:
-    tech = db.session.scalar(
-        select(User)
-        .join(StaffRole, StaffRole.user_id == User.id)
-        .where(
-            User.id == technician_id,
-            User.is_active,
-            StaffRole.role == Role.technician,
-            StaffRole.estate_id == repair.estate_id,
-        )
-    )
-    if tech is None:
+    """The technician of the repair's estate with this id, or ServiceError."""
+    found = staff_of(repair.estate_id, Role.technician, user_id=technician_id)
+    if not found:
         raise ServiceError(
             _l("Choose a technician of this estate."), fields={"technician_id": "unknown"}
         )
-    return tech
+    return found[0]
 
 
 def _assign(repair, data, actor):

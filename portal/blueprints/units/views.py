@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.core import units as unit_service
-from portal.core.access import get_or_404, may_open, staff_required, visible
+from portal.core.access import acting_estate_id, get_or_404, may_open, staff_required, visible
 from portal.core.places import Building, Unit, Zone
 from portal.extensions import db
 
@@ -62,7 +62,7 @@ def detail(unit_id):
     return render_template(
         "units/detail.html",
         can_notify=may_open(current_user, current_app.view_functions["notices.new"])
-        and current_user.estate_id == unit.estate_id,
+        and unit.estate_id == acting_estate_id(),
         unit=unit,
         residencies=residencies,
         history=unit.occupancy_history,

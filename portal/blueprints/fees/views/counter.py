@@ -8,11 +8,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from portal.core.access import COUNTER, DESK, MANAGERS, SUPERVISORS, get_or_404, roles_required
+from portal.core.access import (
+    COUNTER,
+    MANAGERS,
+    READERS,
+    SUPERVISORS,
+    get_or_404,
+    roles_required,
+)
 from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
 from portal.core.money import parse_yuan, yuan
-from portal.core.people import Role
 from portal.core.places import Building, Unit
 from portal.extensions import db
 
@@ -52,7 +58,7 @@ def back_to(unit_id: int, **args):
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET"])
-@roles_required(DESK, Role.inspector)
+@roles_required(READERS)
 def unit_account(unit_id):
     """A unit's account at the counter: what it owes, its credit, bills and receipts."""
     unit = get_or_404(Unit, unit_id, options=PLACE)
