@@ -27,7 +27,7 @@ def parse_yuan(raw, *, field: str = "amount", allow_zero: bool = False) -> int:
         )
     if value < 0 or (value == 0 and not allow_zero):
         raise ServiceError(_l("The amount must be more than zero."), fields={field: "not positive"})
-    fen = int(value * 100)
+    fen = to_fen(value)
     if fen >= MAX_FEN:
         raise ServiceError(_l("The amount is too large."), fields={field: "too large"})
     return fen
@@ -40,6 +40,11 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(int(fen))
     return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def to_fen(value: Decimal) -> int:
+    """Fen of a Decimal yuan amount with at most two decimals."""
+    return int(value.quantize(FEN) * 100)
 
 
 def to_decimal(fen: int) -> Decimal:

@@ -114,6 +114,20 @@ def test_roles_and_bad_input(client, world, api_token):
     assert db.session.get(Repair, rid).status == "completed"
 
 
+def test_a_charge_is_money_in_yuan_with_two_decimals(client, world, api_token):
+    rid = report(client, api_token("resident")).get_json()["id"]
+    act(client, api_token("frontdesk"), rid, "assign", technician_id=world.technician.id)
+    tech = api_token("technician")
+    act(client, tech, rid, "start")
+    for bad in ("1.234", "-5", "0", "abc", "NaN", "Infinity", "100000.00"):
+        response = act(client, tech, rid, "complete", note="x", charge=bad)
+        assert response.status_code == 400, bad
+        assert "charge" in response.get_json()["error"]["fields"]
+    done = act(client, tech, rid, "complete", note="x", charge="80.5")
+    assert done.get_json()["charge"] == "80.50"
+    assert db.session.get(Repair, rid).charge_fen == 8050
+
+
 def test_another_residents_repair_is_404_everywhere(client, world, api_token):
     rid = report(client, api_token("resident")).get_json()["id"]
     neighbour = api_token("resident2")

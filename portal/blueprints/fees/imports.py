@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal.core import clock
 from portal.core.imports import RowError, RowProblem, choice, decimal2, text
-from portal.core.money import yuan
+from portal.core.money import to_fen, yuan
 from portal.core.place_imports import _PlaceImporter
 from portal.core.places import Estate
 from portal.extensions import db
@@ -39,11 +39,6 @@ def strict_date(row, column):
     raise RowProblem(
         _l("'%(c)s' must be a date like 2026-12-31, not '%(v)s'.", c=column, v=raw[:40])
     )
-
-
-def fen(value) -> int:
-    """Fen of a Decimal yuan amount already quantized to 0.01."""
-    return int(value * 100)
 
 
 class _MoneyImporter(_PlaceImporter):
@@ -135,13 +130,13 @@ class BillsImporter(_MoneyImporter):
         p["period_end"] = strict_date(row, "period_end")
         if p["period_start"] > p["period_end"]:
             raise RowProblem(_l("'period_start' is after 'period_end'."))
-        p["amount_fen"] = fen(decimal2(row, "amount"))
+        p["amount_fen"] = to_fen(decimal2(row, "amount"))
         p["discount_fen"] = 0
         if row.get("discount", "").strip():
             discount = decimal2(row, "discount", positive=False)
             if discount < 0:
                 raise RowProblem(_l("'%(c)s' must not be negative.", c="discount"))
-            p["discount_fen"] = fen(discount)
+            p["discount_fen"] = to_fen(discount)
         p["due_on"] = strict_date(row, "due_on")
         return p
 
@@ -275,7 +270,7 @@ class PaymentsImporter(_MoneyImporter):
     def parse(self, row):
         p = self.place(row)
         p["paid_on"] = strict_date(row, "paid_on")
-        p["amount_fen"] = fen(decimal2(row, "amount"))
+        p["amount_fen"] = to_fen(decimal2(row, "amount"))
         p["method"] = choice(row, "method", METHODS)
         p["reference"] = text(row, "reference", 100, required=False)
         return p

@@ -1,7 +1,6 @@
 """The repair workflow, declared as data on the shared engine (contracts §5)."""
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,6 +10,7 @@ from portal.blueprints.repairs.models import OPEN_STATES, Category, Repair, Stat
 from portal.core import clock, settings
 from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
+from portal.core.money import parse_yuan, yuan
 from portal.core.people import Role, User
 from portal.core.places import Estate
 from portal.core.visits import Dissatisfied, ReturnVisit, Visit
@@ -61,6 +61,8 @@ def limit(repair: Repair) -> timedelta:
 
 # ---- inputs ------------------------------------------------------------------------------
 
+MAX_CHARGE_FEN = 100_000_00  # a paid service costs less than 100,000 yuan
+
 
 class Assign(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -83,17 +85,12 @@ class Complete(BaseModel):
         if value in (None, ""):
             return None
         try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("a charge is an amount like 80.00") from None
-        if (
-            not amount.is_finite()
-            or amount <= 0
-            or amount.as_tuple().exponent < -2
-            or amount >= 100000
-        ):
-            raise ValueError("a charge is more than 0, below 100000, with two decimals at most")
-        return f"{amount:.2f}"
+            fen = parse_yuan(value, field="charge")
+        except ServiceError as exc:
+            raise ValueError(str(exc.message)) from None
+        if fen >= MAX_CHARGE_FEN:
+            raise ValueError("a charge is below 100000.00")
+        return yuan(fen)
 
 
 class Confirm(BaseModel):
@@ -136,7 +133,7 @@ def _complete(repair, data, actor):
     repair.completed_at = clock.now()
     repair.completion_note = data["note"]
     repair.materials = data.get("materials")
-    repair.charge_fen = int(Decimal(data["charge"]) * 100) if data.get("charge") else None
+    repair.charge_fen = parse_yuan(data["charge"]) if data.get("charge") else None
 
 
 def _confirm(repair, data, actor):
