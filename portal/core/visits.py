@@ -11,8 +11,8 @@ Rest hours: a visit is never due during the estate's rest hours (core/rest_hours
 time that falls inside them moves to the morning they end.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -50,11 +50,17 @@ class ReturnVisit(db.Model):
 @dataclass(frozen=True)
 class Visit:
     """A kind's return visit: due on entering `states` (and recorded in them), made by
-    `roles`, within the hours the `due_setting` holds for the ticket's estate."""
+    `roles`, within the hours the `due_setting` holds for the ticket's estate. The queue of
+    visits due names each row's kind with `label`, links it to `endpoint` (which takes
+    `<kind>_id`) and names its category with `category_labels`, so a new kind joins the
+    queue without touching its page."""
 
     states: tuple[str, ...]
     roles: frozenset
     due_setting: str
+    label: str = ""
+    endpoint: str = ""
+    category_labels: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

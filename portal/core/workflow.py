@@ -276,6 +276,11 @@ def visit_queue(actor, *, kinds=None, due_by=None):
     return visits.queue_of(chosen, actor, due_by=due_by)
 
 
+def visit_declarations() -> dict:
+    """Each kind with return visits → its visit declaration (how the queue shows its rows)."""
+    return {w.kind: w.visit for w in WORKFLOWS.values() if w.visit}
+
+
 def _validate(transition: Transition, data: dict) -> dict:
     if transition.schema is None:
         return {}

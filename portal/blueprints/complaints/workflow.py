@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from portal.blueprints.complaints.models import OPEN_STATES, Complaint, Kind, State
+from portal.blueprints.complaints.models import (
+    CATEGORY_LABELS,
+    OPEN_STATES,
+    Complaint,
+    Kind,
+    State,
+)
 from portal.core import clock, settings
 from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
 from portal.core.errors import ServiceError
@@ -243,7 +249,14 @@ COMPLAINT = register(
         open_states=OPEN_STATES,
         initial_due=lambda complaint: REPLY_WITHIN,
         received_notice=notify_registered,
-        visit=Visit((State.resolved,), READERS, "complaints.visit_due_hours"),
+        visit=Visit(
+            (State.resolved,),
+            READERS,
+            "complaints.visit_due_hours",
+            label=_l("Complaint"),
+            endpoint="complaints.detail",
+            category_labels=CATEGORY_LABELS,
+        ),
         # Back into the loop: the department works on it again.
         on_dissatisfied=Dissatisfied(to=State.accepted),
         ladder=(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import RepairForm
-from portal.blueprints.repairs.models import CATEGORY_LABELS, Category, Repair, State
+from portal.blueprints.repairs.models import Category, Repair, State
 from portal.blueprints.repairs.workflow import REPAIR
 from portal.blueprints.tickets import (
     ActionForm,
@@ -222,14 +222,12 @@ def work_order(repair_id):
 @bp.route("/visits")
 @roles_required(READERS)
 def visits():
-    """The return visits due, repairs and complaints alike, soonest first."""
-    from portal.blueprints.complaints.models import CATEGORY_LABELS as COMPLAINT_CATEGORIES
-
+    """The return visits due, of every kind that has them (repairs, complaints …),
+    soonest first; each kind's declaration says how its rows link and read."""
     page = return_visits.paginate_rows(workflow.visit_queue(current_user), per_page=PER_PAGE)
     return render_template(
         "repairs/visits.html",
         page=page,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
-        categories={"repair": CATEGORY_LABELS, "complaint": COMPLAINT_CATEGORIES},
-        endpoints={"repair": "repairs.detail", "complaint": "complaints.detail"},
+        declared=workflow.visit_declarations(),
     )

@@ -6,7 +6,13 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import exists, select
 
-from portal.blueprints.repairs.models import OPEN_STATES, Category, Repair, State
+from portal.blueprints.repairs.models import (
+    CATEGORY_LABELS,
+    OPEN_STATES,
+    Category,
+    Repair,
+    State,
+)
 from portal.core import clock, settings
 from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
@@ -313,7 +319,14 @@ REPAIR = register(
         open_states=OPEN_STATES,
         initial_due=limit,
         received_notice=notify_received,
-        visit=Visit((State.completed, State.closed), READERS, "repairs.visit_due_hours"),
+        visit=Visit(
+            (State.completed, State.closed),
+            READERS,
+            "repairs.visit_due_hours",
+            label=_l("Repair"),
+            endpoint="repairs.detail",
+            category_labels=CATEGORY_LABELS,
+        ),
         # The repair stays completed or closed; the supervisor reopens it or records a review.
         on_dissatisfied=Dissatisfied(notify=_notify_dissatisfied),
         ladder=(
