@@ -100,3 +100,17 @@ def test_receipt_numbers_are_gap_free_per_estate(world):
 def test_a_cause_is_billed_once(world):
     assert bill(world, world.unit, 100, key="same") is not None
     assert bill(world, world.unit, 100, key="same") is None
+
+
+def test_a_company_wide_user_reads_the_receipt_of_the_estate_they_act_for(world, app):
+    """Two estates issue the same receipt number; the header's estate decides which."""
+    from portal.blueprints.fees.receipts import receipt_or_404
+    from portal.core import access
+
+    mine, theirs = pay(world, world.unit, 100), pay(world, world.other_unit, 555)
+    assert mine.receipt_number == theirs.receipt_number
+    with app.test_request_context():
+        assert receipt_or_404(mine.receipt_number, world.admin).id == mine.id
+        access.choose_estate(world.admin, world.other.id)
+        assert receipt_or_404(mine.receipt_number, world.admin).id == theirs.id
+        assert receipt_or_404(mine.receipt_number, world.frontdesk).id == mine.id

@@ -14,7 +14,7 @@ from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.spec import route
 from portal.blueprints.fees import billing, ledger, online
 from portal.blueprints.fees.models import Bill, FeeItem, Method, Payment
-from portal.blueprints.fees.receipts import receipt_pdf
+from portal.blueprints.fees.receipts import receipt_or_404, receipt_pdf
 from portal.core.access import (
     COUNTER,
     MANAGERS,
@@ -342,5 +342,5 @@ def payment_callback(provider, body):
 )
 def get_receipt(receipt_number):
     """Staff of the estate, or a resident of the unit."""
-    payment = get_or_404(Payment, receipt_number, by=Payment.receipt_number)
+    payment = receipt_or_404(receipt_number, current_user)
     return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")

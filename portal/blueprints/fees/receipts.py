@@ -5,12 +5,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.core import clock
+from portal.core.access import acting_estate_id, get_or_404
 from portal.core.money import chinese_upper
 from portal.core.people import User
 from portal.core.places import Estate
 from portal.extensions import db
 
 from .models import METHOD_LABELS, Bill, Method, Payment
+
+
+def receipt_or_404(number: str, actor) -> Payment:
+    """The receipt with this number the actor may see. Numbers are unique per estate, so a
+    company-wide user reads the one of the estate they act for."""
+    where = [Payment.estate_id == acting_estate_id(actor)] if actor.is_company_wide else []
+    return get_or_404(Payment, number, actor, by=Payment.receipt_number, where=where)
 
 
 def receipt_lines(payment: Payment) -> list[tuple[Bill, int]]:

@@ -26,7 +26,7 @@ from .. import ledger, prepay
 from ..accounts import account
 from ..forms import PaymentForm, PrepayForm, ReasonForm
 from ..models import Bill, Payment
-from ..receipts import receipt_pdf
+from ..receipts import receipt_or_404, receipt_pdf
 from .blueprint import bp
 
 PLACE = (joinedload(Unit.building).joinedload(Building.zone),)
@@ -182,5 +182,5 @@ def withdraw_bill(bill_id):
 @login_required
 def receipt(number):
     """Print or download a receipt."""
-    payment = get_or_404(Payment, number, by=Payment.receipt_number)
+    payment = receipt_or_404(number, current_user)
     return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")
