@@ -28,6 +28,14 @@ class Source(StrEnum):
     patrol = "patrol"
 
 
+SOURCE_LABELS = {
+    Source.online: _l("Online"),
+    Source.phone: _l("Phone call"),
+    Source.walk_in: _l("Walk-in"),
+    Source.patrol: _l("Found on patrol"),
+}
+
+
 @dataclass
 class Intake:
     channel: Source

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ForeignKey, Index, String, func, literal, select, union_all
@@ -70,6 +71,14 @@ class Dissatisfied:
 
     to: str | None = None
     notify: Callable | None = None
+
+
+RESULT_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "neutral": _l("Neutral"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+CHANNEL_LABELS = {"phone": _l("By phone"), "in_person": _l("In person")}
 
 
 class VisitInput(BaseModel):

@@ -41,6 +41,7 @@ def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
     assert register.max_row == 4 and register.cell(2, 6).value == "噪音一"
     # Registered at 04:00 UTC: noon in the estate's time zone (Asia/Shanghai).
     assert register.cell(2, 2).value == datetime(2026, 11, 23, 12, 0)
+    assert register.cell(2, 4).value == "线上"  # the channel in words, not its code
     pdf = client.get(f"/reports/complaints.pdf{query}")
     path = tmp_path / "stats.pdf"
     path.write_bytes(pdf.data)

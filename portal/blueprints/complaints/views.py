@@ -34,6 +34,7 @@ from portal.core.errors import ServiceError
 from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.units import labels_for
+from portal.core.visits import RESULT_LABELS
 from portal.extensions import db
 
 bp = Blueprint("complaints", __name__)
@@ -66,11 +67,6 @@ DONE_MESSAGES = {
     "close": _l("Complaint closed."),
     "progress-reply": _l("Progress reply sent."),
     "hand-over": _l("Handed over."),
-}
-VISIT_LABELS = {
-    "satisfied": _l("Satisfied"),
-    "neutral": _l("Neutral"),
-    "dissatisfied": _l("Dissatisfied"),
 }
 
 
@@ -181,7 +177,7 @@ def detail(complaint_id):
         colleagues=colleagues,
         state_label=state_label,
         action_labels=ACTION_LABELS,
-        visit_labels=VISIT_LABELS,
+        visit_labels=RESULT_LABELS,
         unit_label=labels_for([complaint.unit_id]).get(complaint.unit_id)
         if complaint.unit_id
         else None,

@@ -15,11 +15,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.repairs.models import CATEGORY_LABELS
+from portal.core.intake import SOURCE_LABELS, Source
 
+# What staff register for: a caller, a walk-in or a patrol finding (not online).
 SOURCE_CHOICES = [
-    SelectChoice("phone", _l("Phone call")),
-    SelectChoice("walk_in", _l("Walk-in")),
-    SelectChoice("patrol", _l("Found on patrol")),
+    SelectChoice(source.value, label)
+    for source, label in SOURCE_LABELS.items()
+    if source != Source.online
 ]
 
 

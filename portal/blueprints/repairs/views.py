@@ -38,6 +38,7 @@ from portal.core.errors import ServiceError
 from portal.core.people import Role, User
 from portal.core.places import Estate
 from portal.core.units import labels_for, residents_of
+from portal.core.visits import RESULT_LABELS
 from portal.extensions import db
 from portal.pdf import render_pdf
 
@@ -58,11 +59,6 @@ ACTION_LABELS = {
     "return-visit": _l("Return visit"),
     "review": _l("Reviewed"),
     "urge": _l("Urged"),
-}
-VISIT_LABELS = {
-    "satisfied": _l("Satisfied"),
-    "neutral": _l("Neutral"),
-    "dissatisfied": _l("Dissatisfied"),
 }
 DONE_MESSAGES = {
     "assign": _l("Dispatched."),
@@ -174,7 +170,7 @@ def detail(repair_id):
         State=State,
         action_labels=ACTION_LABELS,
         state_label=lambda value: State(value).label,
-        visit_labels=VISIT_LABELS,
+        visit_labels=RESULT_LABELS,
     )
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from portal.blueprints.complaints.models import Category, Complaint, Kind
 from portal.core.access import visible
+from portal.core.intake import SOURCE_LABELS
 from portal.core.places import Estate
 from portal.core.units import labels_for
+from portal.core.visits import RESULT_LABELS
 from portal.extensions import db
 
 from .periods import local_month, local_naive, period_bounds
@@ -107,13 +109,13 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
                 c.number,
                 local_naive(c.created_at, tz),
                 labels.get(c.unit_id, ""),
-                c.channel,
+                str(SOURCE_LABELS.get(c.channel, c.channel)),
                 str(Category(c.category).label),
                 c.content,
                 c.department or "",
                 str(state_label(c.status)),
                 local_naive(c.first_reply_at, tz),
-                c.visit_result or "",
+                str(RESULT_LABELS.get(c.visit_result, c.visit_result or "")),
             ]
         )
     stats = statistics(actor, estate, date_from, date_to)
