@@ -6,8 +6,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.core import audit, clock
+from portal.core.access import estate_ids_for
 from portal.core.errors import ServiceError
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User
 from portal.core.places import Estate
@@ -150,6 +152,20 @@ def _only_company_id() -> int:
             _l("Name the estate: the company cannot be determined."), fields={"estate": "required"}
         )
     return ids[0]
+
+
+def staff_accounts(actor) -> list[User]:
+    """The staff accounts of the actor's company, with their roles and estates, by username."""
+    company = select(Estate.company_id).where(estate_ids_for(actor))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(StaffRole)
+            .where(StaffRole.company_id.in_(company))
+            .options(selectinload(User.staff_roles).selectinload(StaffRole.estate))
+            .order_by(User.username)
+        ).unique()
+    )
 
 
 def find_estate(name: str | None) -> Estate | None:

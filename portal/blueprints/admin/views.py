@@ -4,17 +4,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.admin.forms import ImportForm, RetryForm, SettingForm, StaffForm
 from portal.core import accounts, settings
-from portal.core.access import admins_only, estate_ids_for, get_or_404, managers_only, visible
+from portal.core.access import admins_only, estates_for, get_or_404, managers_only, visible
 from portal.core.audit import AuditEntry
 from portal.core.errors import ServiceError
 from portal.core.imports import run_import
-from portal.core.people import StaffRole, User
-from portal.core.places import Estate
+from portal.core.people import User
 from portal.extensions import db
 from portal.notify.models import Delivery, OutboxMessage
 from portal.notify.outbox import retry_failed
@@ -49,20 +47,25 @@ def imports():
         else:
             if report.ok and not form.check.data:
                 db.session.commit()
-                flash(
-                    _(
-                        "Imported %(rows)d rows: %(c)d created, %(u)d updated, %(n)d unchanged.",
-                        rows=report.rows,
-                        c=report.created,
-                        u=report.updated,
-                        n=report.unchanged,
-                    ),
-                    "success",
-                )
+                flash_imported(report)
                 return redirect(url_for("admin.imports"))
             db.session.rollback()
     status = 400 if (report and not report.ok) or form.errors else 200
     return render_template("admin/imports.html", form=form, report=report), status
+
+
+def flash_imported(report) -> None:
+    """Say what an import wrote."""
+    flash(
+        _(
+            "Imported %(rows)d rows: %(c)d created, %(u)d updated, %(n)d unchanged.",
+            rows=report.rows,
+            c=report.created,
+            u=report.updated,
+            n=report.unchanged,
+        ),
+        "success",
+    )
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -70,9 +73,7 @@ def imports():
 def users():
     """Staff accounts with their roles; create a new one."""
     form = StaffForm()
-    estates = db.session.scalars(
-        select(Estate).where(estate_ids_for(current_user)).order_by(Estate.name)
-    ).all()
+    estates = sorted(estates_for(current_user), key=lambda e: e.name)
     form.estate.choices = [SelectChoice(0, _("All estates (company-wide)"))] + [
         SelectChoice(e.id, e.name) for e in estates
     ]
@@ -96,21 +97,7 @@ def users():
             db.session.commit()
             flash(_("Account %(u)s created.", u=form.username.data), "success")
             return redirect(url_for("admin.users"))
-    staff = (
-        db.session.scalars(
-            select(User)
-            .join(StaffRole)
-            .where(
-                StaffRole.company_id.in_(
-                    select(Estate.company_id).where(estate_ids_for(current_user))
-                )
-            )
-            .options(selectinload(User.staff_roles).selectinload(StaffRole.estate))
-            .order_by(User.username)
-        )
-        .unique()
-        .all()
-    )
+    staff = accounts.staff_accounts(current_user)
     return render_template("admin/users.html", form=form, staff=staff), 400 if form.errors else 200
 
 
