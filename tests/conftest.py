@@ -10,6 +10,7 @@ runs on one machine never see each other's keys.
 """
 
 import os
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,6 +42,27 @@ def pytest_configure(config):
         "real_clock: the portal clock runs (another process shares the test's time);"
         " the test computes every moment from clock.now()",
     )
+
+
+def without_faketime(**extra) -> dict:
+    """This process's environment (plus `extra`) for a child that keeps the real clock.
+
+    The suite proves it passes on any date under Debian's faketime, whose library hangs
+    redis-server, breaks Chromium and never ends an RQ worker's timed waits; none of these
+    children holds a time the tests look at.
+    """
+    env = dict(os.environ, **extra)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
+def pytest_unconfigure(config):
+    # Under faketime (how the suite proves it passes on any date) a timed wait never ends,
+    # so a pending threading.Timer (the rate limiter's memory storage arms one) would hold
+    # the interpreter's exit; cancelling it skips an expiry sweep no one needs any more.
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from portal.extensions import db, limiter
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, without_faketime
 
 
 @pytest.mark.integration
@@ -34,7 +34,6 @@ def test_login_limit_is_shared_through_redis(redis_client, redis_url, database_u
 @pytest.mark.integration
 def test_worker_process_runs_jobs_in_the_app_context(redis_client, redis_url, database_url):
     """A real `flask worker` process takes a job from Redis and runs it with the app."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
@@ -42,7 +41,7 @@ def test_worker_process_runs_jobs_in_the_app_context(redis_client, redis_url, da
     from rq import Queue
 
     job = Queue("default", connection=redis_client).enqueue("portal.jobs.healthcheck")
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url)
+    env = without_faketime(DATABASE_URL=database_url, REDIS_URL=redis_url)
     flask = Path(sys.executable).with_name("flask")
     done = subprocess.run(
         [str(flask), "--app", "portal", "worker", "--burst"],

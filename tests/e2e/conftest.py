@@ -5,7 +5,6 @@ CSRF stays on: the browser submits the real forms with their tokens.
 """
 
 import gettext
-import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from portal.core import clock
-from tests.conftest import FROZEN_AT, make_test_app, skip_or_fail
+from tests.conftest import FROZEN_AT, make_test_app, skip_or_fail, without_faketime
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -118,9 +117,7 @@ def browser():
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
-            # The portal's clock is the one that matters; Chromium cannot run under faketime
-            # (which the suite's date-independence check uses), so it keeps the real time.
-            env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
+            env=without_faketime(),  # the portal's clock is the one that matters
         )
         try:
             yield chromium

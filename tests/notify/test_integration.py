@@ -25,7 +25,7 @@ from portal.core.people import User
 from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
 from portal.notify.outbox import sweep_outbox
-from tests.conftest import make_test_app, postgres_database, skip_or_fail
+from tests.conftest import make_test_app, postgres_database, skip_or_fail, without_faketime
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_clock]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +83,7 @@ class RedisServer:
                 str(self.tmp),
             ],
             stdout=subprocess.DEVNULL,
-            # Under faketime (the suite's date-independence check) libfaketime would hang
-            # redis-server; its clock plays no part in these tests.
-            env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
+            env=without_faketime(),
         )
         wait_for(self.answers, 10, "redis-server")
 
