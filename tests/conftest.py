@@ -154,7 +154,6 @@ def redis_url():
 
     base = make_url(REDIS_URL)
     first = int(base.database or 0)
-    client = None
     for number in [first, *(n for n in range(15, 0, -1) if n != first)]:
         url = base.set(database=str(number)).render_as_string(hide_password=False)
         client = redis.Redis.from_url(url)
