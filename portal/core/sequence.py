@@ -3,6 +3,11 @@
 A number is taken inside the caller's transaction: the counter row stays locked until that
 transaction ends, so a rolled-back transaction gives its number back and concurrent callers
 queue for the next one.
+
+Numbers that people of several estates look up by the number itself (receipts) carry the
+estate: the prefix, the estate id in four or more digits, the day and the count
+(SJ0002202612020001), so two estates never give out the same number. Ticket numbers are
+looked up by id and keep the short form (BX202611220001).
 """
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
@@ -27,8 +32,9 @@ class SequenceCounter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-def next_in_sequence(estate_id: int, kind: str, prefix: str) -> str:
-    """The next number of a gap-free daily sequence per estate: BX202611220001."""
+def next_in_sequence(estate_id: int, kind: str, prefix: str, *, with_estate=False) -> str:
+    """The next number of a gap-free daily sequence per estate: BX202611220001, or with
+    the estate in it SJ0002202612020001."""
     day = clock.local_today().strftime("%Y%m%d")
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -51,4 +57,5 @@ def next_in_sequence(estate_id: int, kind: str, prefix: str) -> str:
     )
     counter.value += 1
     db.session.flush()
-    return f"{prefix}{day}{counter.value:04d}"
+    estate = f"{estate_id:04d}" if with_estate else ""
+    return f"{prefix}{estate}{day}{counter.value:04d}"

@@ -27,7 +27,7 @@ DESK_UNIT = "A区 1栋 2单元101"  # resident2's: the counter case leaves the r
 ESTATE = "翠湖花园"
 CASH_FEN = 5_000  # the counter takes part of what is owed: 50.00 yuan
 PAYER = "李女士"
-RECEIPT_NUMBER = re.compile(r"SJ\d{8}\d{4}")  # prefix, local day, counter
+RECEIPT_NUMBER = re.compile(r"SJ\d{4,}\d{8}\d{4}")  # prefix, estate, local day, counter
 AMOUNT = re.compile(r"-?\d+\.\d{2}")
 
 

@@ -176,3 +176,23 @@ def test_unanswered_orders_expire_and_a_late_success_still_counts(client, world,
     late = client.post("/api/v1/payments/callback/sandbox", json=notice)
     assert late.status_code == 200 and late.get_json()["status"] == "succeeded"
     assert count_payments() == 1
+
+
+def test_two_estates_may_use_the_same_idempotency_key(client, world, api_token):
+    """Estate 2's order-1 is not estate 1's: both are taken (201), each with its receipt."""
+    body = {"amount": "10.00", "method": "cash", "idempotency_key": "order-1"}
+    first = client.post(
+        "/api/v1/payments", json=body | {"unit_id": world.unit.id}, headers=api_token("frontdesk")
+    )
+    second = client.post(
+        "/api/v1/payments",
+        json=body | {"unit_id": world.other_unit.id},
+        headers=api_token("frontdesk_other"),
+    )
+    assert (first.status_code, second.status_code) == (201, 201), second.get_json()
+    numbers = {first.get_json()["receipt_number"], second.get_json()["receipt_number"]}
+    assert len(numbers) == 2 and count_payments() == 2
+    admin = api_token("admin")
+    for number in numbers:
+        pdf = client.get(f"/api/v1/receipts/{number}.pdf", headers=admin)
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

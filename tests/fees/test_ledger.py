@@ -1,8 +1,9 @@
 """The ledger: allocation oldest-first, credit, reversals, idempotency keys, receipts."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from werkzeug.exceptions import NotFound
 
 from portal.blueprints.fees import ledger
 from portal.blueprints.fees.models import Allocation
@@ -102,15 +103,64 @@ def test_a_cause_is_billed_once(world):
     assert bill(world, world.unit, 100, key="same") is None
 
 
-def test_a_company_wide_user_reads_the_receipt_of_the_estate_they_act_for(world, app):
-    """Two estates issue the same receipt number; the header's estate decides which."""
+def test_receipt_numbers_carry_the_estate(world):
+    """Two estates taking their first payment of the day give different numbers."""
+    from portal.core import clock
+
+    clock.freeze(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))  # the conftest unfreezes it
+    mine, theirs = pay(world, world.unit, 100), pay(world, world.other_unit, 555)
+    assert mine.receipt_number == f"SJ{world.estate.id:04d}202612020001"
+    assert theirs.receipt_number == f"SJ{world.other.id:04d}202612020001"
+
+
+def test_a_company_wide_user_reaches_every_estates_receipt_by_its_number(world, app):
+    """The number names the receipt: no need to switch estates first."""
+    from portal.blueprints.fees.receipts import receipt_or_404
+
+    mine, theirs = pay(world, world.unit, 100), pay(world, world.other_unit, 555)
+    with app.test_request_context():
+        assert receipt_or_404(mine.receipt_number, world.admin).id == mine.id
+        assert receipt_or_404(theirs.receipt_number, world.admin).id == theirs.id
+        assert receipt_or_404(mine.receipt_number, world.frontdesk).id == mine.id
+        with pytest.raises(NotFound):
+            receipt_or_404(theirs.receipt_number, world.frontdesk)
+
+
+def test_an_old_number_two_estates_share_is_read_as_the_acting_estates(world, app):
+    """Numbers given before they carried the estate repeat; the header's estate decides."""
     from portal.blueprints.fees.receipts import receipt_or_404
     from portal.core import access
 
     mine, theirs = pay(world, world.unit, 100), pay(world, world.other_unit, 555)
-    assert mine.receipt_number == theirs.receipt_number
+    mine.receipt_number = theirs.receipt_number = "SJ202612020002"
+    db.session.flush()
     with app.test_request_context():
-        assert receipt_or_404(mine.receipt_number, world.admin).id == mine.id
+        assert receipt_or_404("SJ202612020002", world.admin).id == mine.id
         access.choose_estate(world.admin, world.other.id)
-        assert receipt_or_404(mine.receipt_number, world.admin).id == theirs.id
-        assert receipt_or_404(mine.receipt_number, world.frontdesk).id == mine.id
+        assert receipt_or_404("SJ202612020002", world.admin).id == theirs.id
+        assert receipt_or_404("SJ202612020002", world.frontdesk).id == mine.id
+
+
+def test_an_idempotency_key_is_unique_per_estate(world):
+    """Estate 2's order-1 is its own payment, not a conflict with estate 1's."""
+    first, created = ledger.record_payment(
+        world.unit, 5000, "wechat", actor=world.frontdesk, source="api", idempotency_key="order-1"
+    )
+    other, other_created = ledger.record_payment(
+        world.other_unit,
+        7000,
+        "cash",
+        actor=world.other_frontdesk,
+        source="api",
+        idempotency_key="order-1",
+    )
+    assert created and other_created and other.id != first.id
+    again, created_again = ledger.record_payment(
+        world.other_unit,
+        7000,
+        "cash",
+        actor=world.other_frontdesk,
+        source="api",
+        idempotency_key="order-1",
+    )
+    assert not created_again and again.id == other.id

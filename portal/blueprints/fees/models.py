@@ -203,6 +203,8 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("estate_id", "receipt_number"),
+        # Keys come from each estate's clients and counters: unique per estate (DESIGN §5).
+        UniqueConstraint("estate_id", "idempotency_key"),
         Index("ix_payments_unit", "unit_id", "id"),
         Index("ix_payments_estate_paid", "estate_id", "paid_on"),
         CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
@@ -217,7 +219,7 @@ class Payment(db.Model):
     reference: Mapped[str | None] = mapped_column(String(100))
     payer_name: Mapped[str | None] = mapped_column(String(100))
     receipt_number: Mapped[str] = mapped_column(String(30))
-    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     reason: Mapped[str | None] = mapped_column(String(200))

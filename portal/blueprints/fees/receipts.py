@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.core import clock
-from portal.core.access import acting_estate_id, get_or_404
+from portal.core.access import acting_estate_id, get_or_404, visible
 from portal.core.money import chinese_upper
 from portal.core.people import User
 from portal.core.places import Estate
@@ -15,10 +15,24 @@ from .models import METHOD_LABELS, Bill, Method, Payment
 
 
 def receipt_or_404(number: str, actor) -> Payment:
-    """The receipt with this number the actor may see. Numbers are unique per estate, so a
-    company-wide user reads the one of the estate they act for."""
-    where = [Payment.estate_id == acting_estate_id(actor)] if actor.is_company_wide else []
+    """The receipt with this number the actor may see.
+
+    A number carries its estate, so a company-wide user reaches any of the company's
+    receipts by its number. Numbers given before they carried the estate may repeat
+    between estates: such a number is read as the acting estate's receipt.
+    """
+    where = []
+    if actor.is_company_wide and "\x00" not in number and _repeated(number, actor):
+        where = [Payment.estate_id == acting_estate_id(actor)]
     return get_or_404(Payment, number, actor, by=Payment.receipt_number, where=where)
+
+
+def _repeated(number: str, actor) -> bool:
+    """Whether more than one of the actor's estates has a receipt with this number."""
+    found = db.session.scalars(
+        select(Payment.id).where(Payment.receipt_number == number, visible(Payment, actor)).limit(2)
+    ).all()
+    return len(found) > 1
 
 
 def receipt_lines(payment: Payment) -> list[tuple[Bill, int]]:

@@ -25,6 +25,12 @@ from .bills import open_bills_of, outstanding_bills, unspent_payments, unspent_p
 RECEIPT_PREFIX = "SJ"
 
 
+def next_receipt_number(estate_id: int) -> str:
+    """A receipt's number: gap-free per estate and day, carrying the estate, so a number
+    names one receipt in the whole company (SJ0002202612020001)."""
+    return next_in_sequence(estate_id, "receipt", RECEIPT_PREFIX, with_estate=True)
+
+
 def lock_unit(unit_id: int) -> None:
     """Hold the unit's row until the transaction ends: one money change per unit at a time."""
     db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
@@ -180,7 +186,7 @@ def record_payment(
     digest = request_hash(unit.id, amount_fen, method)
     lock_unit(unit.id)
     if idempotency_key:
-        earlier = _by_key(idempotency_key, digest)
+        earlier = _by_key(unit.estate_id, idempotency_key, digest)
         if earlier is not None:
             return earlier, False
     paid_on = paid_on or clock.local_today()
@@ -200,12 +206,12 @@ def record_payment(
     )
     try:
         with db.session.begin_nested():
-            payment.receipt_number = next_in_sequence(unit.estate_id, "receipt", RECEIPT_PREFIX)
+            payment.receipt_number = next_receipt_number(unit.estate_id)
             db.session.add(payment)
             db.session.flush()
     except IntegrityError:
         # Another request with this key won the race (on another unit's lock).
-        earlier = _by_key(idempotency_key, digest) if idempotency_key else None
+        earlier = _by_key(unit.estate_id, idempotency_key, digest) if idempotency_key else None
         if earlier is None:
             raise
         return earlier, False
@@ -224,8 +230,11 @@ def record_payment(
     return payment, True
 
 
-def _by_key(key: str, digest: str) -> Payment | None:
-    earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+def _by_key(estate_id: int, key: str, digest: str) -> Payment | None:
+    """The estate's payment with this idempotency key (keys are unique per estate)."""
+    earlier = db.session.scalar(
+        select(Payment).where(Payment.estate_id == estate_id, Payment.idempotency_key == key)
+    )
     if earlier is None:
         return None
     if earlier.request_hash != digest:
@@ -257,7 +266,7 @@ def reverse_payment(payment: Payment, *, reason: str, actor) -> Payment:
         reverses_id=payment.id,
         reason=reason[:200],
         cashier_id=actor.id if actor is not None else None,
-        receipt_number=next_in_sequence(payment.estate_id, "receipt", RECEIPT_PREFIX),
+        receipt_number=next_receipt_number(payment.estate_id),
         created_at=clock.now(),
     )
     db.session.add(reversal)
