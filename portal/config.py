@@ -69,8 +69,6 @@ class Config:
     OUTBOX_RETRY_INTERVALS = [
         int(x) for x in _env("PORTAL_OUTBOX_RETRY_INTERVALS", "30,120,600,1800").split(",")
     ]
-    # A row handed to the queue but not delivered after this long is handed on again.
-    OUTBOX_STALE_SECONDS = int(_env("PORTAL_OUTBOX_STALE_SECONDS", "900"))
     JOB_RESULTS_DIR = _env("PORTAL_JOB_RESULTS_DIR")  # default: instance/job-results
 
     TESTING = False

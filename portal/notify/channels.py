@@ -19,6 +19,9 @@ from portal.extensions import db
 from portal.notify.models import Channel, InboxMessage, Notice, OutboxMessage
 
 log = logging.getLogger("portal.delivery")
+# Seconds any one socket operation of a send may wait (connect, a read, an SMTP command):
+# a hung gateway costs a batch seconds, not minutes (the batch's time limit: tasks.py).
+SEND_TIMEOUT = 5
 
 
 class DeliveryError(Exception):
@@ -70,8 +73,8 @@ def send_sms(message: OutboxMessage, memo: dict) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured
-            status = response.status
+        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT) as response:  # noqa: S310
+            status = response.status  # (the URL is configured and checked above)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"SMS gateway answered {exc.code}") from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
@@ -104,7 +107,7 @@ def send_email(message: OutboxMessage, memo: dict) -> None:
         log.info("E-mail (no SMTP server configured) to %s: %s", message.address, message.subject)
         return
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SEND_TIMEOUT) as smtp:
             if config.get("MAIL_USE_TLS"):
                 smtp.starttls()
             if config.get("MAIL_USERNAME"):

@@ -10,7 +10,6 @@ down the rows stay pending and the minute sweep sends them when it is back.
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from portal import jobs
@@ -22,6 +21,9 @@ from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 log = logging.getLogger(__name__)
 RELAY_BATCH = 500
 RELAYED_CHANNELS = (Channel.app, Channel.sms, Channel.email)  # print goes out by print job
+# A row a worker took up this long ago and did not deliver was in a batch whose worker died
+# (RQ kills a batch at tasks.BATCH_TIMEOUT): the minute sweep hands it on again.
+STALE_SECONDS = tasks.BATCH_TIMEOUT + 10
 
 
 def address_for(user, channel: Channel) -> str | None:
@@ -145,7 +147,7 @@ def relay_due(limit: int | None = None) -> int:
         seen.update(ids)
         if rq_queue is None:  # embedded: this already runs in the background
             db.session.commit()
-            tasks.deliver_batch(ids)
+            tasks.deliver_batch(ids, seconds=None)  # no job timeout runs out here
         else:
             try:
                 tasks.enqueue_batch(rq_queue, ids)
@@ -164,20 +166,50 @@ def relay_due(limit: int | None = None) -> int:
 
 
 def sweep_outbox() -> dict:
-    """Every minute: rows queued long ago (a worker died, Redis lost them) go back to
-    pending, then everything due is handed on again."""
-    stale = clock.now() - timedelta(seconds=current_app.config["OUTBOX_STALE_SECONDS"])
-    requeued = db.session.execute(
-        update(OutboxMessage)
-        .where(
+    """Every minute: rows a worker took up more than STALE_SECONDS ago and did not deliver
+    (it died, Redis lost them) go back to pending, then everything due is handed on again.
+    Rows whose batch still waits in the queue are not stale: they are next in line."""
+    waiting = _waiting_in_queue()
+    if waiting is None:
+        return {"requeued": 0, "relayed": relay_due()}  # Redis is away: nothing to ask
+    now = clock.now()
+    stale = db.session.scalars(
+        select(OutboxMessage.id).where(
             OutboxMessage.status == Delivery.queued,
-            OutboxMessage.queued_at < stale,
-            OutboxMessage.not_before <= clock.now(),
+            OutboxMessage.queued_at < now - timedelta(seconds=STALE_SECONDS),
+            OutboxMessage.not_before <= now,
         )
-        .values(status=Delivery.pending)
-    ).rowcount
+    ).all()
+    ids = [i for i in stale if not any(i in span for span in waiting)]
+    if ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == Delivery.queued)
+            .values(status=Delivery.pending)
+        )
     db.session.commit()
-    return {"requeued": requeued, "relayed": relay_due()}
+    return {"requeued": len(ids), "relayed": relay_due()}
+
+
+def _waiting_in_queue() -> list[range] | None:
+    """The outbox ids of the delivery jobs waiting in the queue (from their job ids:
+    outbox-<first>-<last>, outbox-retry-<id>-<n>); None when the queue cannot be read."""
+    rq_queue = jobs.queue()
+    if rq_queue is None:
+        return []
+    try:
+        job_ids = rq_queue.get_job_ids()
+    except Exception as exc:
+        log.warning("outbox sweep: queue unreachable: %s", exc)
+        return None
+    spans = []
+    for job_id in job_ids:
+        kind, _sep, rest = job_id.partition("-")
+        first, _sep, last = rest.removeprefix("retry-").partition("-")
+        if kind == "outbox" and first.isdigit() and last.isdigit():
+            retry = rest.startswith("retry-")
+            spans.append(range(int(first), int(first if retry else last) + 1))
+    return spans
 
 
 def retry_failed(outbox_id: int, *, actor) -> OutboxMessage:

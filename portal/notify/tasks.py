@@ -4,20 +4,27 @@ The outbox hands ids here; nothing here reads or writes the outbox's relay state
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal import jobs
 from portal.core import clock, rest_hours
 from portal.core.places import Estate
 from portal.extensions import db
-from portal.notify.channels import SENDERS, DeliveryError
+from portal.notify.channels import SEND_TIMEOUT, SENDERS, DeliveryError
 from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 BATCH = 100
+# A batch starts no new row after BATCH_SECONDS and hands the rest back to the relay, so
+# RQ's limit on a batch job is that budget plus one send in flight (a few socket waits of
+# SEND_TIMEOUT each). A batch job still running after BATCH_TIMEOUT has been killed: the
+# outbox's sweep re-sends its rows soon after (outbox.STALE_SECONDS).
+BATCH_SECONDS = 20
+BATCH_TIMEOUT = BATCH_SECONDS + 4 * SEND_TIMEOUT
 
 
 def retry_intervals() -> list[int]:
@@ -37,23 +44,51 @@ def enqueue_batch(queue, ids) -> None:
             args=(ids[i : i + BATCH],),
             job_id=f"outbox-{ids[i]}-{ids[min(i + BATCH, len(ids)) - 1]}",
             result_ttl=0,
-            timeout=300,
+            timeout=BATCH_TIMEOUT,
         )
         for i in range(0, len(ids), BATCH)
     ]
     queue.enqueue_many(batches)
 
 
-def deliver_batch(ids) -> dict:
-    """Deliver rows one by one; a failed row is retried alone, with RQ's back-off."""
+def deliver_batch(ids, seconds: float | None = BATCH_SECONDS) -> dict:
+    """Deliver rows one by one; a failed row is retried alone, with RQ's back-off. After
+    `seconds` the rows not started go back to the relay (None: no limit, embedded mode)."""
+    taken_up(ids)
     outcome, memo = {}, {}
-    for outbox_id in ids:
+    deadline = None if seconds is None else time.monotonic() + seconds
+    for index, outbox_id in enumerate(ids):
+        if index and deadline is not None and time.monotonic() > deadline:  # one row at least
+            _hand_back([i for i in ids if i not in outcome])
+            break
         try:
             outcome[outbox_id] = deliver_one(outbox_id, memo)
         except DeliveryError:
             outcome[outbox_id] = "retry"
             _schedule_retry(outbox_id)
     return outcome
+
+
+def taken_up(ids) -> None:
+    """A worker took the batch up: the sweep's stale time counts from now (a batch may
+    have waited in the queue behind others for longer than it may run)."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == Delivery.queued)
+        .values(queued_at=clock.now())
+    )
+    db.session.commit()
+
+
+def _hand_back(ids) -> None:
+    """Rows a batch had no time for: pending again, and the relay queued to hand them on."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == Delivery.queued)
+        .values(status=Delivery.pending)
+    )
+    db.session.commit()
+    jobs.enqueue("portal.notify.outbox.relay_due", job_timeout=600, result_ttl=60)
 
 
 def deliver(outbox_id: int) -> str:
@@ -125,12 +160,13 @@ def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
             db.session.commit()
             log.warning("outbox %s failed for good: %s", outbox_id, exc)
             return "failed"
+        delay = timedelta(seconds=retry_intervals()[message.attempts - 1])
         if current_app.config.get("REDIS_URL"):
-            message.status = Delivery.queued  # RQ owns the retry; the sweep is the backstop
-            message.queued_at = now
+            # RQ owns the retry; the sweep is the backstop, counting from when it is due
+            message.status, message.queued_at = Delivery.queued, now + delay
         else:  # in-process: the next relay after the back-off picks it up
             message.status = Delivery.pending
-            message.not_before = now + timedelta(seconds=retry_intervals()[message.attempts - 1])
+            message.not_before = now + delay
         db.session.commit()
         raise
     message.status = Delivery.delivered

@@ -24,7 +24,8 @@ from portal.core import clock, settings
 from portal.core.people import User
 from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
-from portal.notify.outbox import sweep_outbox
+from portal.notify.outbox import STALE_SECONDS, sweep_outbox
+from portal.notify.tasks import BATCH_TIMEOUT
 from tests.conftest import make_test_app, postgres_database, skip_or_fail, without_faketime
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_clock]
@@ -119,7 +120,6 @@ def site(redis_server, sms_gateway, tmp_path):
             "REDIS_URL": redis_server.url,
             "SMS_GATEWAY_URL": sms_gateway.url,
             "OUTBOX_RETRY_INTERVALS": [1, 1, 1],
-            "OUTBOX_STALE_SECONDS": 1,
         }
         app = make_test_app(url, **config)
         with app.app_context():
@@ -134,7 +134,6 @@ def site(redis_server, sms_gateway, tmp_path):
             REDIS_URL=redis_server.url,
             SMS_GATEWAY_URL=sms_gateway.url,
             PORTAL_OUTBOX_RETRY_INTERVALS="1,1,1",
-            PORTAL_OUTBOX_STALE_SECONDS="1",
             PORTAL_SECRET_KEY="integration",
         )
         workers = []
@@ -226,26 +225,33 @@ def test_with_redis_down_the_request_succeeds_and_the_notice_follows(
 
 
 def test_a_worker_killed_mid_delivery_leads_to_one_delivery(site, sms_gateway):
+    """The worker dies while the gateway holds its request: about a minute later (the batch
+    job's time limit and a margin, not a quarter of an hour) the message goes again, under
+    the same id, which the gateway counts once."""
     app, ids, start_worker = site
     sms_gateway.hang_first = True
     send(app, ids, channels=["sms"])
     first = start_worker("--no-cron")
     wait_for(lambda: sms_gateway.received, what="the first attempt to reach the gateway")
     kill_with_children(first)  # worker and work horse die mid-request
+    killed = time.monotonic()
     first.wait(10)
     sms_gateway.release.set()
     start_worker("--no-cron")
 
     def sweep_and_check():
         with app.app_context():
-            sweep_outbox()
+            sweep_outbox()  # the worker's minute sweep, run here every 0.1 s
         return all_delivered(app)()
 
-    wait_for(sweep_and_check, what="delivery after the restart")
+    wait_for(sweep_and_check, timeout=120, what="delivery after the restart")
+    again = time.monotonic() - killed
+    assert STALE_SECONDS - 2 < again < 90  # not while the batch could still run; then soon
+    assert STALE_SECONDS == BATCH_TIMEOUT + 10 <= 60
     assert len(sms_gateway.received) == 2  # the same message id, sent again
     assert len(sms_gateway.delivered_ids) == 1  # … which the gateway counts once
     (row,) = rows(app)
-    assert row.status == Delivery.delivered
+    assert row.status == Delivery.delivered and row.attempts == 1
 
 
 def test_gateway_errors_are_retried_with_back_off(site, sms_gateway):
