@@ -50,8 +50,14 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
 
     RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    # A Redis that does not answer fails fast; the limiter then counts in memory (per process).
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed sign-ins per client address, and per account (username or phone) from anywhere.
     LOGIN_RATE_LIMIT = _env("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes")
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("PORTAL_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
+    # Reverse proxies in front of the portal whose X-Forwarded-* headers are believed (0: none).
+    PROXY_COUNT = int(_env("PORTAL_PROXY_COUNT", "0"))
 
     SMS_GATEWAY_URL = _env("SMS_GATEWAY_URL")
     # Online payment: the provider adapter and the sandbox's signing secret (derived from

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.core.errors import ServiceError
 from portal.extensions import db
+from portal.security import wait_message
 
 MESSAGES = {
     400: lambda: _("The request was not understood."),
@@ -56,10 +57,10 @@ def handle_http(exc: HTTPException):
     status = exc.code or 500
     if status >= 500:
         db.session.rollback()
-    message = exc.description if status == 429 else None
+    message = wait_message() if status == 429 else None
     if wants_json():
         return api_error(status, message)
-    return _page(status)
+    return _page(status, message)
 
 
 def handle_service_error(exc: ServiceError):

@@ -32,7 +32,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# With Redis away the limiter counts in this process's memory (and logs the switch) instead of
+# failing the request, and goes back to Redis once it answers again. Every limit is checked,
+# so that a refusal can say how long the longest of those broken lasts.
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    in_memory_fallback_enabled=True,
+    swallow_errors=True,
+    fail_on_first_breach=False,
+)
 
 
 def configure_engine(engine):

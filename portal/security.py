@@ -1,16 +1,22 @@
-"""Sessions and headers: revocable sign-ins, idle and absolute timeouts, security headers."""
+"""Sessions and headers: revocable sign-ins, idle and absolute timeouts, security headers,
+the sign-in limits (per address and per account), and which proxies are believed."""
 
+import logging
+import math
+import re
 import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.core.people import User
-from portal.extensions import db, login_manager
+from portal.extensions import db, limiter, login_manager
 
 STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 CSP = (
@@ -102,7 +108,93 @@ def add_security_headers(response):
     return response
 
 
+# --- Sign-in limits -------------------------------------------------------------------------
+
+PHONE_LIKE = re.compile(r"[\d\s()+-]+")
+
+
+def account_key(login) -> str:
+    """The account a sign-in names, as the per-account limit counts it: a phone number's
+    digits, else the username in lower case (so "Frontdesk" and "frontdesk" count together)."""
+    login = login.strip() if isinstance(login, str) else ""
+    if PHONE_LIKE.fullmatch(login) and any(c.isdigit() for c in login):
+        return "phone:" + re.sub(r"\D", "", login)
+    return "user:" + (login.lower() or "-")
+
+
+def _submitted(field: str):
+    """A field of the posted form or JSON body."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body.get(field) if isinstance(body, dict) else None
+    return request.form.get(field)
+
+
+def sign_in_limits(field: str, *, counts):
+    """Limit failed sign-ins per client address and per account (the login the request names
+    in `field`, form or JSON), as the settings LOGIN_RATE_LIMIT and LOGIN_ACCOUNT_RATE_LIMIT
+    say. `counts(response)` tells a failed attempt, the only kind that counts. Every view so
+    decorated — the sign-in form, the token endpoint, the SMS-code endpoints — shares the two
+    budgets, so moving between them gains nothing.
+    """
+
+    def failed(response) -> bool:
+        return request.method == "POST" and counts(response)
+
+    per_address = limiter.shared_limit(
+        lambda: current_app.config["LOGIN_RATE_LIMIT"],
+        scope="sign-in-address",
+        methods=["POST"],
+        deduct_when=failed,
+    )
+    per_account = limiter.shared_limit(
+        lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+        scope="sign-in-account",
+        key_func=lambda: account_key(_submitted(field)),
+        methods=["POST"],
+        deduct_when=failed,
+    )
+    return lambda view: per_address(per_account(view))
+
+
+def retry_after_seconds() -> int:
+    """Seconds until every limit this request ran into lets it through again."""
+    # reset_at is rounded up to the next whole second, as the Retry-After header has it.
+    resets = [limit.reset_at - 1 for limit in limiter.current_limits if limit.breached]
+    return max(1, math.ceil(max(resets) - time.time())) if resets else 60
+
+
+def wait_message() -> str:
+    """Tell a caller who ran into a limit how long to wait, in whole minutes."""
+    minutes = math.ceil(retry_after_seconds() / 60)
+    return ngettext(
+        "Too many failed attempts. Please wait %(num)d minute and try again.",
+        "Too many failed attempts. Please wait %(num)d minutes and try again.",
+        minutes,
+    )
+
+
+def _log_limiter() -> None:
+    """The limiter's switch to memory while Redis is away (and back) reaches the log."""
+    from flask.logging import default_handler, has_level_handler
+
+    if not has_level_handler(limiter.logger):
+        limiter.logger.addHandler(default_handler)
+    if limiter.logger.level == logging.NOTSET:
+        limiter.logger.setLevel(logging.INFO)
+
+
+def trust_proxies(app) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host from PROXY_COUNT reverse proxies, none by default:
+    without a proxy anyone could name any address and escape the per-address limit."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def init_app(app):
+    trust_proxies(app)
+    _log_limiter()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -1,6 +1,6 @@
 """API resources: auth, me, units, staff and the OpenAPI document."""
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +18,8 @@ from portal.core.errors import ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Building, Unit
 from portal.core.tokens import issue_token, revoke_token
-from portal.extensions import db, limiter
+from portal.extensions import db
+from portal.security import sign_in_limits
 
 
 def unit_out(unit: Unit, cls=s.UnitOut, **extra):
@@ -50,10 +51,7 @@ def unit_out(unit: Unit, cls=s.UnitOut, **extra):
     errors=(401, 429),
     tags=("auth",),
 )
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    deduct_when=lambda response: response.status_code != 200,
-)
+@sign_in_limits("username", counts=lambda response: response.status_code != 200)
 def create_token(body):
     """Issue a token for a correct username or phone and password."""
     user = accounts.authenticate(body.username, body.password)

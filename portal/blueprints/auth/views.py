@@ -1,27 +1,20 @@
 """Sign-in, sign-out and password change."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth.forms import LoginForm, LogoutForm, PasswordForm
 from portal.core import accounts
 from portal.core.errors import ServiceError
-from portal.extensions import db, limiter
-from portal.security import safe_next
+from portal.extensions import db
+from portal.security import safe_next, sign_in_limits, wait_message
 
 bp = Blueprint("auth", __name__)
 
 
-def _failed_sign_in(response) -> bool:
-    """Only failed attempts count against the sign-in limit."""
-    return request.method == "POST" and response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in
-)
+@sign_in_limits("login", counts=lambda response: response.status_code != 302)
 def login():
     """Sign in by username or phone number."""
     if current_user.is_authenticated:
@@ -43,13 +36,7 @@ def login():
 @bp.errorhandler(429)
 def too_many_attempts(exc):
     """Too many failed sign-ins: say so on the sign-in page, with how long to wait."""
-    expiry = getattr(getattr(getattr(exc, "limit", None), "limit", None), "get_expiry", None)
-    minutes = max(1, (expiry() + 59) // 60) if expiry else 5
-    form = LoginForm()
-    message = _(
-        "Too many failed sign-in attempts. Please wait %(n)d minutes and try again.", n=minutes
-    )
-    return render_template("auth/login.html", form=form, blocked=message), 429
+    return render_template("auth/login.html", form=LoginForm(), blocked=wait_message()), 429
 
 
 @bp.route("/logout", methods=["POST"])
