@@ -30,6 +30,9 @@ def create_app(config=None):
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    from portal.core import inputs
+
+    inputs.init_app(app)  # the id converter and the text check, before any route exists
     register_blueprints(app)
     from portal import jobs
 

@@ -1,8 +1,8 @@
 """Friendly error pages in both languages, and the JSON error format under /api/."""
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.core.errors import ServiceError
 from portal.extensions import db
@@ -16,6 +16,7 @@ MESSAGES = {
     405: lambda: _("That method is not allowed here."),
     409: lambda: _("That is not possible in the record's current state."),
     413: lambda: _("The upload is too large."),
+    414: lambda: _("The address is too long."),
     429: lambda: _("Too many requests. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. It has been logged."),
 }
@@ -27,6 +28,7 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    414: "uri_too_long",
     429: "rate_limited",
     500: "server_error",
 }
@@ -63,6 +65,13 @@ def handle_http(exc: HTTPException):
     return _page(status, message)
 
 
+def handle_method_not_allowed(exc: MethodNotAllowed):
+    """405 in the usual shape, saying in `Allow` which methods the address takes."""
+    response = make_response(handle_http(exc))
+    response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
+
+
 def handle_service_error(exc: ServiceError):
     db.session.rollback()
     if wants_json():
@@ -82,6 +91,7 @@ def handle_unexpected(exc: Exception):
 
 def init_app(app):
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(MethodNotAllowed, handle_method_not_allowed)
     app.register_error_handler(ServiceError, handle_service_error)
     if not app.config.get("TESTING"):
         app.register_error_handler(Exception, handle_unexpected)

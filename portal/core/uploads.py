@@ -4,6 +4,7 @@ served only after the owning record's permission check."""
 
 import io
 import secrets
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from portal.extensions import db
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# A phone's photo is 12–48 megapixels; past this a picture is a decompression bomb (a few
+# kilobytes that unpack to gigabytes) or too heavy for staff browsers to show.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 class TooLarge(ServiceError):
@@ -51,10 +55,9 @@ def storage_root() -> Path:
 
 
 def check_images(files, *, limit: int, field: str = "photos") -> list[tuple[bytes, str, str]]:
-    """Read and check uploads: at most `limit`, each an image of an allowed type and at most
-    10 MB. Returns (data, content type, name) triples; raises before anything is stored."""
-    from PIL import Image, UnidentifiedImageError
-
+    """Read and check uploads: at most `limit`, each an image of an allowed type, at most
+    10 MB and 50 megapixels. Returns (data, content type, name) triples; raises before
+    anything is stored."""
     files = [f for f in files if f and getattr(f, "filename", "")]
     if len(files) > limit:
         raise ServiceError(_l("At most %(n)d photos.", n=limit), fields={field: "too_many"})
@@ -66,12 +69,7 @@ def check_images(files, *, limit: int, field: str = "photos") -> list[tuple[byte
             raise TooLarge(
                 _l("%(name)s is larger than 10 MB.", name=name), fields={field: "too_large"}
             )
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                kind = image.format
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            kind = None
+        kind = _image_kind(data, name, field)
         if kind not in IMAGE_TYPES:
             raise ServiceError(
                 _l("%(name)s is not a JPEG, PNG, WebP or GIF image.", name=name),
@@ -79,6 +77,35 @@ def check_images(files, *, limit: int, field: str = "photos") -> list[tuple[byte
             )
         checked.append((data, IMAGE_TYPES[kind], name))
     return checked
+
+
+def _image_kind(data: bytes, name: str, field: str) -> str | None:
+    """The image format of `data`, or None; a picture over the pixel cap is refused (400)
+    from its header alone, before anything is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = image.width * image.height
+                kind = image.format
+                if pixels <= MAX_IMAGE_PIXELS:
+                    image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        pixels = MAX_IMAGE_PIXELS + 1
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    if pixels > MAX_IMAGE_PIXELS:
+        raise ServiceError(
+            _l(
+                "%(name)s has too many pixels (at most %(n)d megapixels).",
+                name=name,
+                n=MAX_IMAGE_PIXELS // 10**6,
+            ),
+            fields={field: "too_many_pixels"},
+        )
+    return kind
 
 
 def store(checked, *, entity, purpose: str, actor) -> list[StoredFile]:

@@ -31,6 +31,22 @@ def report(client, **form):
     return client.post("/repairs/new", data=data, content_type="multipart/form-data")
 
 
+def declared_png(width, height):
+    """A tiny, well-formed PNG whose header declares `width` × `height` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+    png += chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+    return io.BytesIO(png), "huge.png"
+
+
 def only_repair():
     return db.session.scalar(select(Repair))
 
@@ -60,6 +76,10 @@ def test_resident_reports_with_photos_and_follows_it(client, world, login_as):
     [
         (lambda: [(io.BytesIO(b"%PDF-1.4 not a photo"), "x.jpg")], "is not a JPEG"),
         (lambda: [png_upload(f"{n}.png") for n in range(7)], "At most 6 photos"),
+        # Headers declaring more pixels than a photo has: 60 MP, 144 MP, 400 MP (a bomb).
+        (lambda: [declared_png(8000, 7500)], "too many pixels"),
+        (lambda: [declared_png(12000, 12000)], "too many pixels"),
+        (lambda: [declared_png(20000, 20000)], "too many pixels"),
     ],
 )
 def test_bad_photos_store_nothing(client, world, login_as, make_photos, reason):

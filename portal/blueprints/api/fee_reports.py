@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, create_model
 
 from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.reports import _PeriodQuery
-from portal.blueprints.api.schemas import Page, PageQuery
+from portal.blueprints.api.schemas import Id, Page, PageQuery
 from portal.blueprints.api.spec import route
 from portal.blueprints.reports import arrears, fees
 from portal.core import clock
@@ -15,7 +15,7 @@ from portal.core.access import READERS, acting_estate
 from portal.core.money import yuan
 
 ESTATE = (
-    int | None,
+    Id | None,
     Field(
         None,
         description="One estate of the company (company-wide roles; by default the estate "
@@ -32,7 +32,7 @@ FeeReportQuery = create_model(
             date,
             Field(description="Last due date, inclusive; payments count up to it; 366 days"),
         ),
-        "zone": (int | None, Field(None, description="Zone id: the report for one zone")),
+        "zone": (Id | None, Field(None, description="Zone id: the report for one zone")),
         "estate": ESTATE,
     },
 )
@@ -89,9 +89,9 @@ def fee_report(query):
 
 
 class ArrearsQuery(PageQuery):
-    zone: int | None = Field(None, description="Zone id")
-    building: int | None = Field(None, description="Building id")
-    estate: int | None = ESTATE[1]
+    zone: Id | None = Field(None, description="Zone id")
+    building: Id | None = Field(None, description="Building id")
+    estate: Id | None = ESTATE[1]
 
 
 class ArrearsOut(BaseModel):

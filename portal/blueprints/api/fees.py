@@ -32,7 +32,7 @@ from portal.extensions import db
 
 
 class BillQuery(s.PageQuery):
-    unit_id: int | None = None
+    unit_id: s.Id | None = None
     status: Literal["open", "paid"] | None = Field(None, description="open: something is owed")
 
 
@@ -76,8 +76,8 @@ def money_field(value):
 
 class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    unit_id: int
-    amount: str = Field(description='Yuan with at most two decimals, e.g. "1234.50"')
+    unit_id: s.Id
+    amount: s.Money
     method: Method
     idempotency_key: str = Field(min_length=1, max_length=80)
     reference: str | None = Field(None, max_length=100)
@@ -110,8 +110,8 @@ class ReverseIn(BaseModel):
 
 class OnlineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    unit_id: int
-    amount: str
+    unit_id: s.Id
+    amount: s.Money
     _amount = field_validator("amount", mode="before")(money_field)
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from portal.blueprints.api.blueprint import bp
+from portal.blueprints.api.schemas import Id
 from portal.blueprints.api.spec import route
 from portal.blueprints.reports import service
 from portal.core.access import READERS, acting_estate
@@ -29,7 +30,7 @@ ServiceReportQuery = create_model(
         "from": (date, Field(description="First day (estate time), YYYY-MM-DD")),
         "to": (date, Field(description="Last day (estate time), inclusive; 366 days at most")),
         "estate": (
-            int | None,
+            Id | None,
             Field(
                 None,
                 description="One estate of the company (company-wide roles; by default the "

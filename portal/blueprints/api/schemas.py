@@ -1,11 +1,33 @@
 """The API's input and output models (pydantic); the OpenAPI document is built from them."""
 
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal.blueprints.complaints.models import Category as ComplaintCategory
+from portal.blueprints.complaints.models import Kind as ComplaintKind
+from portal.blueprints.repairs.models import Category as RepairCategory
+from portal.blueprints.repairs.models import Location
+from portal.core.access import MAX_ID
+from portal.core.intake import Source
+from portal.notify.models import Channel
+
 T = TypeVar("T")
+
+# Every id an API input names: what a database column holds, so a larger number is a 400.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Money in: yuan with at most two decimals, below a billion.
+MONEY_PATTERN = r"^\d{1,9}(\.\d{1,2})?$"
+Money = Annotated[
+    str, Field(pattern=MONEY_PATTERN, description='Yuan with at most two decimals, e.g. "1234.50"')
+]
+
+
+def one_of(enum: type[StrEnum]) -> Any:
+    """A string that is one of `enum`'s values, declared as an `enum` in the document."""
+    return Literal[tuple(member.value for member in enum)]
 
 
 class PageQuery(BaseModel):
@@ -76,8 +98,8 @@ class UnitDetailOut(UnitOut):
 
 
 class UnitQuery(PageQuery):
-    zone: int | None = Field(None, description="Zone id")
-    building: int | None = Field(None, description="Building id")
+    zone: Id | None = Field(None, description="Zone id")
+    building: Id | None = Field(None, description="Building id")
     q: str | None = Field(
         None, max_length=100, description="Matches room number, resident name or phone"
     )
@@ -136,14 +158,14 @@ class NoticeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(max_length=100)
     body: str = Field(max_length=5000)
-    zone_ids: list[int] = []
-    building_ids: list[int] = []
-    unit_ids: list[int] = []
-    channels: list[str] = Field(min_length=1, description="app, sms, email, print")
+    zone_ids: list[Id] = []
+    building_ids: list[Id] = []
+    unit_ids: list[Id] = []
+    channels: list[one_of(Channel)] = Field(min_length=1, description="app, sms, email, print")
     urgent: bool = False
     requires_ack: bool = False
     send_at: datetime | None = Field(None, description="ISO 8601 with offset; default now")
-    estate_id: int | None = Field(None, description="Company-wide callers name the estate")
+    estate_id: Id | None = Field(None, description="Company-wide callers name the estate")
 
 
 class NoticeOut(BaseModel):
@@ -191,22 +213,20 @@ class JobOut(BaseModel):
 
 class RepairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    category: str = Field(
-        description="plumbing_electrical, civil, smart_systems, elevator, common_facilities, other"
-    )
-    location: str = Field(description="unit or common")
+    category: one_of(RepairCategory)
+    location: one_of(Location)
     description: str = Field(max_length=2000)
-    unit_id: int | None = None
-    channel: str | None = Field(None, description="online (residents), phone, walk_in, patrol")
+    unit_id: Id | None = None
+    channel: one_of(Source) | None = Field(None, description="online (residents); staff: others")
     urgent: bool = False
     preferred_time: str | None = Field(None, max_length=100)
-    reporter_id: int | None = Field(None, description="Staff registering for a resident")
+    reporter_id: Id | None = Field(None, description="Staff registering for a resident")
 
 
 class RepairQuery(PageQuery):
-    status: str | None = None
-    category: str | None = None
-    unit_id: int | None = None
+    status: str | None = Field(None, max_length=30)
+    category: one_of(RepairCategory) | None = None
+    unit_id: Id | None = None
 
 
 class EventOut(BaseModel):
@@ -252,23 +272,20 @@ class RepairPage(Page[RepairOut]):
 
 class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    category: str = Field(
-        description="service_attitude, maintenance, security_traffic, "
-        "cleaning_greening, fees, neighbours_noise, other"
-    )
+    category: one_of(ComplaintCategory)
     content: str = Field(max_length=20000)
-    kind: str = Field("complaint", description="complaint, inquiry or suggestion")
-    unit_id: int | None = None
-    channel: str | None = None
-    reporter_id: int | None = None
-    repair_id: int | None = None
+    kind: one_of(ComplaintKind) = "complaint"
+    unit_id: Id | None = None
+    channel: one_of(Source) | None = None
+    reporter_id: Id | None = None
+    repair_id: Id | None = None
 
 
 class ComplaintQuery(PageQuery):
-    status: str | None = None
-    category: str | None = None
-    unit_id: int | None = None
-    kind: str | None = None
+    status: str | None = Field(None, max_length=30)
+    category: one_of(ComplaintCategory) | None = None
+    unit_id: Id | None = None
+    kind: one_of(ComplaintKind) | None = None
 
 
 class ComplaintOut(BaseModel):

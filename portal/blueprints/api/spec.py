@@ -53,7 +53,8 @@ class Unauthorized(ServiceError):
 def _field_errors(exc: ValidationError) -> dict[str, str]:
     fields = {}
     for err in exc.errors():
-        name = ".".join(str(p) for p in err["loc"]) or "body"
+        # A list's field is named, not its item's index ("channels", not "channels.0").
+        name = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "body"
         fields.setdefault(name, err["msg"])
     return fields
 

@@ -29,7 +29,7 @@ from portal.blueprints.tickets import (
     flash_refusal,
 )
 from portal.core import uploads, workflow
-from portal.core.access import get_or_404, staff_of
+from portal.core.access import as_id, get_or_404, staff_of
 from portal.core.errors import ServiceError
 from portal.core.people import User
 from portal.core.places import Estate
@@ -110,7 +110,7 @@ def new():
     """File a complaint, inquiry or suggestion, or register one for a caller or walk-in."""
     form = ComplaintForm()
     staff = current_user.is_staff
-    unit_id = request.args.get("unit", type=int) or form.unit.data
+    unit_id = request.args.get("unit", type=as_id) or form.unit.data
     fill_intake_choices(form, current_user, unit_id)
     form.repair.choices = [SelectChoice(0, _("None"))] + [
         SelectChoice(r.id, f"{r.number} · {r.category_enum.label}")

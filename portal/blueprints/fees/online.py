@@ -48,7 +48,8 @@ class SandboxProvider:
         return hmac.new(self.secret(), canonical(payload), hashlib.sha256).hexdigest()
 
     def verify(self, payload: dict, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(payload), signature or "")
+        # Bytes, so a signature in any script is simply wrong (str needs ASCII on both sides).
+        return hmac.compare_digest(self.sign(payload).encode(), (signature or "").encode())
 
     def answer(self, order: OnlineOrder, *, succeeded: bool) -> dict:
         """What the sandbox page sends back for the payer's choice, signed."""

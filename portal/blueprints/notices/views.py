@@ -73,7 +73,7 @@ def index():
 @roles_required(DESK)
 def new():
     """Compose a notice to the estate, zones, buildings or units."""
-    estate = acting_estate(estate_id=request.args.get("estate", type=int))
+    estate = acting_estate(estate_id=request.args.get("estate", type=as_id))
     if estate is None:
         flash(_("Choose the estate the notice is for."), "info")
         return redirect(url_for("notices.index"))
@@ -107,8 +107,8 @@ def compose_form(estate) -> NoticeForm:
     ).all()
     form.zones.choices = [SelectChoice(z.id, z.name) for z in zones]
     form.buildings.choices = building_choices(estate.id)
-    if request.method == "GET" and request.args.get("unit", type=int):
-        form.units.data = str(request.args.get("unit", type=int))
+    if request.method == "GET" and request.args.get("unit", type=as_id):
+        form.units.data = str(request.args.get("unit", type=as_id))
     return form
 
 

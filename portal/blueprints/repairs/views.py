@@ -29,6 +29,7 @@ from portal.core.access import (
     EVERYONE,
     READERS,
     SUPERVISORS,
+    as_id,
     get_or_404,
     roles_required,
     staff_required,
@@ -109,7 +110,7 @@ def new():
     """Report a repair (resident on a phone) or register one for a caller or a patrol."""
     form = RepairForm()
     staff = current_user.is_staff
-    unit_id = request.args.get("unit", type=int) or form.unit.data
+    unit_id = request.args.get("unit", type=as_id) or form.unit.data
     fill_intake_choices(form, current_user, unit_id)
     if form.validate_on_submit():
         try:

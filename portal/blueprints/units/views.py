@@ -6,7 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.core import units as unit_service
-from portal.core.access import acting_estate_id, get_or_404, may_open, staff_required, visible
+from portal.core.access import (
+    acting_estate_id,
+    as_id,
+    get_or_404,
+    may_open,
+    staff_required,
+    visible,
+)
 from portal.core.places import Building, Unit, Zone
 from portal.extensions import db
 
@@ -19,8 +26,8 @@ PER_PAGE = 50
 def index():
     """Find units by room number, resident name or phone, with zone and building filters."""
     q = request.args.get("q", "")
-    zone_id = request.args.get("zone", type=int)
-    building_id = request.args.get("building", type=int)
+    zone_id = request.args.get("zone", type=as_id)
+    building_id = request.args.get("building", type=as_id)
     stmt = unit_service.search_units(current_user, q=q, zone_id=zone_id, building_id=building_id)
     page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     residents = unit_service.residents_of([u.id for u in page.items])

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import and_
 from sqlalchemy.orm import joinedload
 
-from portal.core.access import DESK, MANAGERS, get_or_404, roles_required
+from portal.core.access import DESK, MANAGERS, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
 from portal.core.people import Role
 from portal.core.places import Building, Unit
@@ -66,7 +66,7 @@ def collection_records(unit_id):
 def chosen_zone() -> int | None:
     """?zone=, or for a zone butler who has not chosen, the zone they look after."""
     if "zone" in request.args:
-        return request.args.get("zone", type=int)
+        return request.args.get("zone", type=as_id)
     if current_user.role == Role.zone_butler and current_user.staff_role.zone_id:
         return current_user.staff_role.zone_id
     return None

@@ -4,7 +4,7 @@ from flask import render_template, request
 from flask_sqlalchemy.pagination import Pagination
 
 from portal.core import clock
-from portal.core.access import READERS, roles_required
+from portal.core.access import READERS, as_id, roles_required
 from portal.core.downloads import pdf_response, xlsx_response
 from portal.pdf import render_pdf
 
@@ -32,7 +32,7 @@ def report_context() -> dict:
     """Everything the page, the .xlsx and the PDF show: the same figures for each."""
     estate, estates = report_estate()
     start, end = requested_period(estate, "month")
-    zone_id = request.args.get("zone", type=int)
+    zone_id = request.args.get("zone", type=as_id)
     figures = fee_report.fee_figures(estate.id, start, end, zone_id)
     zones = fee_report.zones_of(estate.id)
     query = {"from": start.isoformat(), "to": end.isoformat(), "zone": zone_id or ""}
@@ -92,8 +92,8 @@ def arrears_page(number: int, found: dict) -> KnownPage:
 def arrears():
     """The units that owe money today, by age of the debt, with filters."""
     estate, estates = report_estate()
-    zone_id = request.args.get("zone", type=int)
-    building_id = request.args.get("building", type=int)
+    zone_id = request.args.get("zone", type=as_id)
+    building_id = request.args.get("building", type=as_id)
     debts.check_place(estate.id, zone_id, building_id)
     number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     today = clock.local_today(estate.timezone)

@@ -1,0 +1,87 @@
+"""What any request may carry, checked once at the edge for every page and the API: ids in
+paths fit a database column, and no text holds a NUL byte or half of a UTF-16 pair (the
+database refuses both, which would surface as a server error).
+
+Ids in query arguments go through `access.as_id` (`request.args.get(..., type=as_id)`);
+ids and text in API bodies through the API's pydantic types.
+"""
+
+from flask import abort, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter, ValidationError
+
+from portal.core.access import MAX_ID
+from portal.core.errors import ServiceError
+
+# The longest address (path and query) the portal reads; gunicorn's `limit_request_line`
+# must be larger, so that a longer one gets the portal's answer (414), not the server's.
+MAX_URL = 4000
+# A page number past this is no page (its offset would not fit the database's integers).
+MAX_PAGE = MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number from 1 to 2³¹−1, anything else answers 404."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)):  # before int(): thousands of digits are no id
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def is_clean(value) -> bool:
+    """True if no string inside `value` (a string, or lists and dicts of them) holds a NUL
+    byte or a lone surrogate."""
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or _encodable(value))
+    if isinstance(value, dict):
+        return all(is_clean(k) and is_clean(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(is_clean(v) for v in value)
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unclean_part() -> str | None:
+    """Where the request carries unstorable text: path, query, form, files or body."""
+    parts = {
+        "path": request.view_args or {},
+        "query": request.args.to_dict(flat=False),
+        "form": request.form.to_dict(flat=False),
+        "files": [f.filename or "" for f in request.files.values()],
+        "body": request.get_json(silent=True) if request.is_json else None,
+    }
+    return next((name for name, part in parts.items() if not is_clean(part)), None)
+
+
+def refuse_unclean_input():
+    """Answer 400 for a NUL byte or a broken character anywhere in the request's text, and
+    for a page number beyond any page; 414 for an address longer than any the portal makes."""
+    environ = request.environ
+    if len(environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path) > MAX_URL:
+        abort(414)
+    part = _unclean_part()
+    if part:
+        raise ServiceError(
+            _l("The request holds a character that cannot be stored (such as a NUL byte)."),
+            fields={part: "unstorable_character"},
+        )
+    page = request.args.get("page", "")
+    if page.isascii() and page.isdecimal() and (len(page) > 10 or int(page) > MAX_PAGE):
+        raise ServiceError(_l("There is no such page."), fields={"page": "out_of_range"})
+
+
+def init_app(app):
+    """Register the id converter (before any blueprint adds its routes) and the text check."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_unclean_input)
