@@ -17,14 +17,24 @@ users_cli = AppGroup("users", help="Manage staff accounts.")
 @click.argument("kind", type=click.Choice(["units", "residents", "bills", "payments"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--estate", "estate_name", help="The estate the rows belong to.")
+@click.option(
+    "--company",
+    "company_name",
+    help="The company whose estates the rows name; new estates join it (created when new).",
+)
 @click.option("--check", is_flag=True, help="Validate only; write nothing.")
-def import_command(kind, file, estate_name, check):
+def import_command(kind, file, estate_name, company_name, check):
     """Import KIND from FILE (.csv in UTF-8 or .xlsx); nothing is written if any row is wrong."""
     from portal.core.imports import run_import
 
     try:
         report = run_import(
-            kind, file.name, file.read_bytes(), estate_name=estate_name, dry_run=check
+            kind,
+            file.name,
+            file.read_bytes(),
+            estate_name=estate_name,
+            company_name=company_name,
+            dry_run=check,
         )
     except ServiceError as exc:
         db.session.rollback()

@@ -152,6 +152,29 @@ def make_world():
     )
 
 
+def make_other_company():
+    """A second company with its own estate, unit, resident, manager and administrator
+    (username admin_other_company): none of the world's company may see any of it."""
+    company = make_company(name="远山物业")
+    estate = make_estate(company, name="远山花园")
+    unit = make_unit(estate, zone="东区", building="2栋", number="1单元201")
+    resident = make_resident(
+        unit, name="远山住户", phone="13900000201", username="resident_other", password=PASSWORD
+    )
+    admin = make_staff("admin", None, username="admin_other_company", company=company)
+    manager = make_staff("manager", estate, username="manager_other_company")
+    frontdesk = make_staff("frontdesk", estate, username="frontdesk_other_company")
+    return SimpleNamespace(
+        company=company,
+        estate=estate,
+        unit=unit,
+        resident=resident,
+        admin=admin,
+        manager=manager,
+        frontdesk=frontdesk,
+    )
+
+
 def png_upload(name="photo.png", size=(8, 8)):
     """A real PNG as an uploaded file."""
     import io

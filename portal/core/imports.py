@@ -229,15 +229,24 @@ IMPORTERS: dict[str, str] = {
 }
 
 
-def run_import(kind, filename, data, *, estate_name=None, actor=None, dry_run=False):
+def run_import(
+    kind, filename, data, *, estate_name=None, company_name=None, actor=None, dry_run=False
+):
     """Validate the whole file, then (unless dry_run or any error) apply it.
+
+    `estate_name` is the estate of rows without an `estate` column; `company_name` (the
+    command line's --company) keeps the rows to that company's estates, and a units import
+    creates new estates in it (and the company itself when it is new). Staff (`actor`)
+    import only into the estates they see.
 
     Returns an ImportReport; the caller commits when report.ok and not dry_run.
     """
     if kind not in IMPORTERS:
         raise ServiceError(_l("Unknown import kind '%(k)s'.", k=kind), fields={"kind": "unknown"})
     names, rows = read_table(filename, data)
-    imp = import_string(IMPORTERS[kind])(estate_name=estate_name, actor=actor)
+    imp = import_string(IMPORTERS[kind])(
+        estate_name=estate_name, company_name=company_name, actor=actor
+    )
     report = ImportReport(kind=kind, rows=len(rows))
     report.errors = check_header(names, imp.columns, imp.optional + ("estate",))
     if report.errors:

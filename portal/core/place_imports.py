@@ -4,9 +4,10 @@ import re
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from portal.core import audit, clock
+from portal.core.access import estate_ids_for
 from portal.core.imports import RowError, RowProblem, choice, decimal2, text
 from portal.core.people import Relation, Residency, User, current_residency_clause
 from portal.core.places import (
@@ -39,9 +40,25 @@ class _PlaceImporter:
     optional: tuple = ()
     creates_estates = False
 
-    def __init__(self, *, estate_name=None, actor=None):
+    def __init__(self, *, estate_name=None, company_name=None, actor=None):
         self.estate_name = (estate_name or "").strip() or None
+        self.company_name = (company_name or "").strip() or None
         self.actor = actor
+
+    @property
+    def by_staff(self) -> bool:
+        """Rows sent by a member of staff (the import page), not the command line."""
+        return self.actor is not None and self.actor.is_staff
+
+    def scope(self):
+        """The estates the rows may name: those the member of staff sees, those of the
+        company named on the command line, or (the command line without --company) any."""
+        if self.by_staff:
+            return estate_ids_for(self.actor)
+        if self.company_name:
+            named = select(Company.id).where(Company.name == self.company_name)
+            return Estate.company_id.in_(named.scalar_subquery())
+        return None
 
     def place(self, row):
         return {
@@ -52,31 +69,45 @@ class _PlaceImporter:
         }
 
     def resolve_estates(self, parsed) -> list[RowError]:
-        """Map every row's estate name (or none) to an existing estate, or say why not."""
+        """Map every row's estate name (or none) to an estate in scope, or say why not."""
         names = {p["estate"] for _, p in parsed if p["estate"]}
-        found = {
-            e.name: e for e in db.session.scalars(select(Estate).where(Estate.name.in_(names)))
-        }
-        self.estates = found
+        scope = self.scope()
+        in_scope = select(Estate).where(Estate.name.in_(names))
+        if scope is not None:
+            in_scope = in_scope.where(scope)
+        self.estates = {e.name: e for e in db.session.scalars(in_scope)}
         errors = []
         if any(p["estate"] is None for _, p in parsed):
-            only = db.session.scalars(select(Estate).limit(2)).all()
-            if len(only) == 1:
-                self.default_estate = only[0]
-            else:
-                self.default_estate = None
+            only = db.session.scalars(
+                select(Estate).where(scope if scope is not None else true()).limit(2)
+            ).all()
+            self.default_estate = only[0] if len(only) == 1 else None
+            if self.default_estate is None:
                 first = next(line for line, p in parsed if p["estate"] is None)
                 message = _l(
                     "Say which estate these rows belong to: add an 'estate' column "
                     "(or use --estate on the command line)."
                 )
                 errors.append(RowError(first, str(message)))
-        if not self.creates_estates:
-            for line, p in parsed:
-                if p["estate"] and p["estate"] not in found:
-                    errors.append(
-                        RowError(line, str(_l("There is no estate called '%(e)s'.", e=p["estate"])))
-                    )
+        return errors + self._unknown_estates(parsed, names - set(self.estates))
+
+    def _unknown_estates(self, parsed, missing) -> list[RowError]:
+        """Rows naming an estate outside the scope: one the importer may create (units, for
+        the command line or company-wide staff), or an error for the row."""
+        elsewhere = set(db.session.scalars(select(Estate.name).where(Estate.name.in_(missing))))
+        may_create = self.creates_estates and (not self.by_staff or self.actor.is_company_wide)
+        errors = []
+        for line, p in parsed:
+            name = p["estate"]
+            if name not in missing:
+                continue
+            if name in elsewhere and not self.by_staff:
+                message = _l("The estate '%(e)s' belongs to another company.", e=name)
+            elif name in elsewhere or not may_create:
+                message = _l("There is no estate called '%(e)s'.", e=name)
+            else:
+                continue
+            errors.append(RowError(line, str(message)))
         return errors
 
     def estate_of(self, p):
@@ -110,6 +141,7 @@ class UnitsImporter(_PlaceImporter):
 
     columns = ("zone", "building", "unit", "kind", "area_m2", "occupancy")
     creates_estates = True
+    new_company = None  # the company new estates join, found or made once per import
 
     def parse(self, row):
         p = self.place(row)
@@ -122,7 +154,15 @@ class UnitsImporter(_PlaceImporter):
         errors = self.duplicates(
             parsed, lambda p: (p["estate"], p["zone"], p["building"], p["unit"])
         )
-        return errors + self.resolve_estates(parsed)
+        errors += self.resolve_estates(parsed)
+        new = [line for line, p in parsed if p["estate"] and p["estate"] not in self.estates]
+        if new and not errors and self._company_of_new_estates() is None:
+            message = _l(
+                "Say which company the new estate belongs to: there are several "
+                "(use --company on the command line)."
+            )
+            errors.append(RowError(new[0], str(message)))
+        return errors
 
     def apply(self, parsed, report):
         today = clock.local_today()
@@ -170,12 +210,28 @@ class UnitsImporter(_PlaceImporter):
                 report.unchanged += 1
         db.session.flush()
 
+    def _company_of_new_estates(self) -> Company | None:
+        """The company a new estate joins: the company-wide member of staff's, the one named
+        on the command line (created when new), or the only one there is (or a first one);
+        None when there are several and none is named."""
+        if self.by_staff:
+            return db.session.get(Company, self.actor.staff_role.company_id)
+        if self.company_name:
+            named = db.session.scalar(select(Company).where(Company.name == self.company_name))
+            return named or Company(name=self.company_name)
+        companies = db.session.scalars(select(Company).order_by(Company.id).limit(2)).all()
+        if len(companies) > 1:
+            return None
+        return companies[0] if companies else Company(name=DEFAULT_COMPANY)
+
     def _create_estate(self, name):
-        company = db.session.scalar(select(Company).order_by(Company.id).limit(1))
-        if company is None:
-            company = Company(name=DEFAULT_COMPANY)
+        if self.new_company is None:
+            self.new_company = self._company_of_new_estates()
+        company = self.new_company
+        if company.id is None:
             db.session.add(company)
             db.session.flush()
+            audit.record("company.create", company, actor=self.actor, after={"name": company.name})
         estate = Estate(name=name, company_id=company.id)
         db.session.add(estate)
         db.session.flush()

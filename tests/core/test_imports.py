@@ -271,3 +271,89 @@ def test_users_create_command(app, world):
         client.post("/auth/login", data={"login": "desk2", "password": "another-pw-1"}).status_code
         == 302
     )
+
+
+def test_cli_import_names_or_creates_the_company_of_a_new_estate(app, world, tmp_path):
+    """--company puts a new estate in that company, created when it is new."""
+    from portal.core.places import Company
+
+    units = tmp_path / "units.csv"
+    units.write_text(UNITS, encoding="utf-8")
+    runner = app.test_cli_runner()
+    args = ["import", "units", str(units), "--estate", "远山花园"]
+    result = runner.invoke(args=[*args, "--company", "远山物业"])
+    assert result.exit_code == 0 and "3 created" in result.output, result.output
+    estate = db.session.scalar(select(Estate).where(Estate.name == "远山花园"))
+    assert estate.company.name == "远山物业" and estate.company_id != world.company.id
+    again = runner.invoke(args=[*args, "--company", "远山物业"])
+    assert again.exit_code == 0 and "3 unchanged" in again.output
+    assert db.session.scalar(select(func.count(Company.id)).where(Company.name == "远山物业")) == 1
+    # A second estate may join the world's company by name.
+    result = runner.invoke(
+        args=["import", "units", str(units), "--estate", "湖畔花园", "--company", "翠湖物业"]
+    )
+    assert result.exit_code == 0, result.output
+    lakeside = db.session.scalar(select(Estate).where(Estate.name == "湖畔花园"))
+    assert lakeside.company_id == world.company.id
+
+
+def test_cli_import_keeps_to_the_named_company(app, world, tmp_path):
+    """An estate of another company is refused; with several companies a new estate must
+    say which one it joins."""
+    from tests.factories import make_other_company
+
+    make_other_company()
+    db.session.commit()
+    units = tmp_path / "units.csv"
+    units.write_text(UNITS, encoding="utf-8")
+    runner = app.test_cli_runner()
+    before = count(Unit)
+    result = runner.invoke(
+        args=["import", "units", str(units), "--estate", "测试花园", "--company", "远山物业"]
+    )
+    assert result.exit_code == 1 and "belongs to another company" in result.output
+    result = runner.invoke(args=["import", "units", str(units), "--estate", "新花园"])
+    assert result.exit_code == 1 and "--company" in result.output
+    residents = tmp_path / "residents.csv"
+    residents.write_text(RESIDENTS, encoding="utf-8")
+    result = runner.invoke(
+        args=[
+            "import",
+            "residents",
+            str(residents),
+            "--estate",
+            "测试花园",
+            "--company",
+            "远山物业",
+        ]
+    )
+    assert result.exit_code == 1 and "belongs to another company" in result.output
+    assert count(Unit) == before
+
+
+def test_upload_page_stays_in_the_admins_company(client, world, login_as):
+    """Another company's administrator cannot name the world's estate; a new estate they
+    name joins their own company."""
+    from tests.factories import make_other_company
+
+    far = make_other_company()
+    db.session.commit()
+    login_as("admin_other_company")
+    before = count(Unit)
+    theirs = "estate," + UNITS.replace("\n", "\n测试花园,", 3).rstrip(",")
+    page = client.post(
+        "/admin/imports",
+        data={"kind": "units", "submit": "1", "file": (io.BytesIO(theirs.encode()), "u.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 400 and count(Unit) == before
+    assert "测试花园" in page.get_data(as_text=True)  # named in the error, nothing written
+    new = "estate," + UNITS.replace("\n", "\n远山二期,", 3).rstrip(",")
+    done = client.post(
+        "/admin/imports",
+        data={"kind": "units", "submit": "1", "file": (io.BytesIO(new.encode()), "u.csv")},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 302
+    estate = db.session.scalar(select(Estate).where(Estate.name == "远山二期"))
+    assert estate.company_id == far.company.id
