@@ -193,6 +193,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "notice_print": "portal.blueprints.notices.printing.print_notice_for_building",
     "billing_run": "portal.blueprints.fees.billing.run_billing_job",
     "payment_slips": "portal.blueprints.fees.slips.print_slips",
+    "cash_report": "portal.blueprints.reports.cash.print_cash_report",
 }
 
 
