@@ -1,0 +1,104 @@
+"""Fuzz the API from its own OpenAPI document (schemathesis): every operation, valid and
+invalid inputs, with each caller's bearer token; any 5xx (or exception) is a finding.
+
+Used by the suite (a few examples per operation) and by bench/fuzz.py (thousands).
+"""
+
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+
+import hypothesis
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+# Revoking the caller's own token would end the run's session, not find a fault.
+SKIPPED = {("DELETE", "/api/v1/auth/token")}
+
+
+@dataclass
+class FuzzResult:
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    failures: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def fresh_context(app):
+    """The app as a WSGI callable whose every request gets its own app context (and so its
+    own session and signed-in user), as the test client gives them (tests/conftest.py)."""
+
+    def wsgi(environ, start_response):
+        with app.app_context():
+            return list(app(environ, start_response))
+
+    return wsgi
+
+
+def operations(app):
+    """The API's operations as schemathesis reads them from /api/v1/openapi.json."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fresh_context(app))
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) not in SKIPPED:
+            yield operation
+
+
+def fuzz(app, tokens: dict[str, dict], *, examples: int, seed: int | None = None) -> FuzzResult:
+    """Send `examples` generated requests per operation and mode, with every token; the
+    same requests every time unless a `seed` is given."""
+    result = FuzzResult()
+    started = time.perf_counter()
+    for operation in operations(app):
+        for mode in GenerationMode:
+            _fuzz_operation(operation, mode, tokens, examples, seed, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _fuzz_operation(operation, mode, tokens, examples, seed, result):
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is None,
+        suppress_health_check=list(HealthCheck),
+        phases=["generate"],
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case):
+        for who, headers in tokens.items():
+            _send(case, who, headers, result)
+
+    (run if seed is None else hypothesis.seed(seed)(run))()
+
+
+def _send(case, who, headers, result):
+    result.requests += 1
+    try:
+        response = case.call(headers={**(case.headers or {}), **headers})
+    except Exception:  # the test client re-raises what the portal did not handle
+        result.statuses[500] += 1
+        result.failures.append((who, case.method, case.formatted_path, traceback.format_exc()))
+        return
+    result.statuses[response.status_code] += 1
+    if response.status_code >= 500:
+        body = response.text[:300]
+        result.failures.append((who, case.method, case.formatted_path, body))
+
+
+def report(result: FuzzResult) -> str:
+    """One line of figures, then the first findings."""
+    lines = [
+        f"{result.requests} requests, {result.server_errors} 5xx, {result.seconds:.1f} s; "
+        f"statuses {dict(sorted(result.statuses.items()))}"
+    ]
+    for who, method, path, detail in result.failures[:5]:
+        lines.append(f"{who} {method} {path}\n{detail}")
+    return "\n".join(lines)
