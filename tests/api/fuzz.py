@@ -1,9 +1,12 @@
 """Fuzz the API from its own OpenAPI document (schemathesis): every operation, valid and
-invalid inputs, with each caller's bearer token; any 5xx (or exception) is a finding.
+invalid inputs, with each caller's bearer token; any 5xx (or exception) is a finding. Each
+operation also gets probes: a valid request with one value at a time made hostile (an id
+past 2³¹−1, a NUL byte), the inputs an outside probe once found answered 500.
 
 Used by the suite (a few examples per operation) and by bench/fuzz.py (thousands).
 """
 
+import contextlib
 import time
 import traceback
 from collections import Counter
@@ -16,6 +19,7 @@ from schemathesis import GenerationMode
 
 # Revoking the caller's own token would end the run's session, not find a fault.
 SKIPPED = {("DELETE", "/api/v1/auth/token")}
+ID_PAST_ANY = 2**31
 
 
 @dataclass
@@ -44,6 +48,9 @@ def fresh_context(app):
 def operations(app):
     """The API's operations as schemathesis reads them from /api/v1/openapi.json."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fresh_context(app))
+    # Every request carries the caller's token: invalid input, not a missing sign-in, is
+    # what the run is after (the suite checks sign-in on its own).
+    schema.config.generation.update(with_security_parameters=False, allow_x00=True)
     for result in schema.get_all_operations():
         operation = result.ok()
         if (operation.method.upper(), operation.path) not in SKIPPED:
@@ -63,6 +70,8 @@ def fuzz(app, tokens: dict[str, dict], *, examples: int, seed: int | None = None
 
 
 def _fuzz_operation(operation, mode, tokens, examples, seed, result):
+    probed = False
+
     @settings(
         max_examples=examples,
         database=None,
@@ -73,10 +82,50 @@ def _fuzz_operation(operation, mode, tokens, examples, seed, result):
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
-        for who, headers in tokens.items():
-            _send(case, who, headers, result)
+        nonlocal probed
+        cases = [case]
+        if mode == GenerationMode.POSITIVE and not probed:
+            probed = True
+            cases += list(probes(case))
+        for one in cases:
+            for who, headers in tokens.items():
+                _send(one, who, headers, result)
 
-    (run if seed is None else hypothesis.seed(seed)(run))()
+    # Unsatisfiable: nothing to make invalid (an operation without parameters or body).
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+        (run if seed is None else hypothesis.seed(seed)(run))()
+
+
+def hostile(value):
+    """What the probe found answered 500: an id one past 2³¹−1, a NUL byte in text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return ID_PAST_ANY
+    if isinstance(value, str):
+        return value + "\x00"
+    if isinstance(value, list):
+        return [hostile(v) for v in value] or [ID_PAST_ANY]
+    return value
+
+
+def probes(case):
+    """Copies of a valid case with one value made hostile at a time (path, query, body)."""
+    for part in ("path_parameters", "query", "body"):
+        values = getattr(case, part)
+        if not isinstance(values, dict):
+            continue
+        for name, value in values.items():
+            if hostile(value) != value:
+                yield _with(case, part, {**values, name: hostile(value)})
+
+
+def _with(case, part, values):
+    parts = {p: getattr(case, p) for p in ("path_parameters", "query", "headers", "body")}
+    parts[part] = values
+    return case.operation.schema.make_case(
+        operation=case.operation, method=case.method, media_type=case.media_type, **parts
+    )
 
 
 def _send(case, who, headers, result):

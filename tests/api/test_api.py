@@ -6,8 +6,8 @@ from datetime import timedelta
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from portal.core.tokens import ApiToken
 from portal.core import clock
+from portal.core.tokens import ApiToken
 from portal.extensions import db
 
 
