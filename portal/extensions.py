@@ -45,7 +45,9 @@ limiter = Limiter(
 
 
 def configure_engine(engine):
-    """SQLite: enforce foreign keys, and let SQLAlchemy own BEGIN so savepoints work."""
+    """SQLite: enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and keep
+    a write-ahead log so that a long background job reading the database (the embedded
+    mode's runner) never blocks the pages' writes."""
     if engine.dialect.name != "sqlite":
         return
     from sqlalchemy import event
@@ -56,6 +58,7 @@ def configure_engine(engine):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")  # in-memory databases keep their own mode
         cursor.close()
 
     @event.listens_for(engine, "begin")

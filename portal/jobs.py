@@ -252,8 +252,14 @@ def run_job(job_id: int) -> str:
 
 
 def set_progress(job: Job, done: int, total: int) -> None:
-    """Record how far a job got (0–100) so the page's progress bar moves."""
-    job.progress = min(99, int(done * 100 / total)) if total else 99
+    """Record how far a job got (0–100) so the page's progress bar moves.
+
+    The job's reads end first, so that the progress is written in a transaction of its own:
+    SQLite refuses a write on a read snapshot that another writer has moved past.
+    """
+    progress = min(99, int(done * 100 / total)) if total else 99
+    db.session.commit()
+    job.progress = progress
     db.session.commit()
 
 

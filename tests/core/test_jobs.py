@@ -128,6 +128,9 @@ TICKS: list = []
 
 
 def gated_job(job):
+    """A job that runs until the test opens the gate, holding its read transaction open the
+    whole time, as a long PDF job does (the pages must still be able to write meanwhile)."""
+    db.session.get(Job, job.id)
     assert GATE.wait(10), "the test never opened the gate"
 
 
