@@ -2,17 +2,22 @@
 paths fit a database column, and no text holds a NUL byte or half of a UTF-16 pair (the
 database refuses both, which would surface as a server error).
 
-Ids in query arguments go through `access.as_id` (`request.args.get(..., type=as_id)`);
-ids and text in API bodies through the API's pydantic types.
+Ids in query arguments go through `access.as_id` (`request.args.get(..., type=as_id)`),
+ids in JSON bodies (the API's inputs, workflow action data) through the pydantic type `Id`.
 """
+
+from typing import Annotated
 
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
+from pydantic import Field
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from portal.core.access import MAX_ID
 from portal.core.errors import ServiceError
 
+# Every id a JSON input names: what a database column holds, so a larger number is a 400.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # The longest address (path and query) the portal reads; gunicorn's `limit_request_line`
 # must be larger, so that a longer one gets the portal's answer (414), not the server's.
 MAX_URL = 4000

@@ -68,6 +68,24 @@ def test_ids_past_a_database_column_in_bodies(client, world, api_token):
         assert any(name.endswith("_id") or name.endswith("_ids") for name in error["fields"])
 
 
+def test_ids_past_a_database_column_in_action_bodies(client, world, api_token):
+    staff = api_token("supervisor")
+    repair = {"category": "civil", "location": "common", "description": "灯坏了"}
+    repair_id = client.post("/api/v1/repairs", headers=staff, json=repair).get_json()["id"]
+    response = client.post(
+        f"/api/v1/repairs/{repair_id}/assign", headers=staff, json={"technician_id": TOO_BIG}
+    )
+    assert "technician_id" in error_of(response, 400)["fields"]
+    complaint = {"category": "fees", "content": "收费不清", "unit_id": world.unit.id}
+    complaint_id = client.post("/api/v1/complaints", headers=staff, json=complaint).get_json()["id"]
+    response = client.post(
+        f"/api/v1/complaints/{complaint_id}/hand-over",
+        headers=staff,
+        json={"to_user_id": TOO_BIG, "reason": "转交"},
+    )
+    assert "to_user_id" in error_of(response, 400)["fields"]
+
+
 def test_page_numbers_past_any_page_are_400(client, login_as):
     login_as("admin")
     for path in ("/units/", "/repairs/", "/complaints/", "/admin/audit", "/reports/arrears"):

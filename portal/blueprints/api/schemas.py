@@ -10,14 +10,12 @@ from portal.blueprints.complaints.models import Category as ComplaintCategory
 from portal.blueprints.complaints.models import Kind as ComplaintKind
 from portal.blueprints.repairs.models import Category as RepairCategory
 from portal.blueprints.repairs.models import Location
-from portal.core.access import MAX_ID
+from portal.core.inputs import Id
 from portal.core.intake import Source
 from portal.notify.models import Channel
 
 T = TypeVar("T")
 
-# Every id an API input names: what a database column holds, so a larger number is a 400.
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Money in: yuan with at most two decimals, below a billion.
 MONEY_PATTERN = r"^\d{1,9}(\.\d{1,2})?$"
 Money = Annotated[

@@ -22,6 +22,7 @@ from portal.blueprints.complaints.models import (
 from portal.core import clock, settings
 from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
 from portal.core.errors import ServiceError
+from portal.core.inputs import Id
 from portal.core.people import Role
 from portal.core.places import Estate
 from portal.core.visits import Dissatisfied, Visit, latest_result
@@ -98,7 +99,7 @@ class Respond(Strict):
 
 
 class HandOver(Strict):
-    to_user_id: int
+    to_user_id: Id
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -16,6 +16,7 @@ from portal.blueprints.repairs.models import (
 from portal.core import clock, settings
 from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
+from portal.core.inputs import Id
 from portal.core.money import parse_yuan, yuan
 from portal.core.people import Role, User
 from portal.core.places import Estate
@@ -72,7 +73,7 @@ MAX_CHARGE_FEN = 100_000_00  # a paid service costs less than 100,000 yuan
 
 class Assign(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    technician_id: int
+    technician_id: Id
 
 
 class Reassign(Assign):
