@@ -3,7 +3,8 @@ paths fit a database column, and no text holds a NUL byte or half of a UTF-16 pa
 database refuses both, which would surface as a server error).
 
 Ids in query arguments go through `access.as_id` (`request.args.get(..., type=as_id)`),
-ids in JSON bodies (the API's inputs, workflow action data) through the pydantic type `Id`.
+ids in forms through `coerce=coerce_id`, ids in JSON bodies (the API's inputs, workflow
+action data) through the pydantic type `Id`.
 """
 
 from typing import Annotated
@@ -23,6 +24,17 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_URL = 4000
 # A page number past this is no page (its offset would not fit the database's integers).
 MAX_PAGE = MAX_ID
+
+
+def coerce_id(value) -> int:
+    """A form field's id (WTForms `coerce`), or 0 where a select offers "none"; anything
+    else is a field error."""
+    text = "" if isinstance(value, bool) else str(value).strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(MAX_ID)):
+        raise ValueError("not an id")
+    if int(text) > MAX_ID:
+        raise ValueError("not an id")
+    return int(text)
 
 
 class IdConverter(IntegerConverter):

@@ -9,6 +9,7 @@ import pytest
 from portal.core.access import MAX_ID
 
 TOO_BIG = MAX_ID + 1
+ENGLISH = {"Accept-Language": "en"}
 
 
 def error_of(response, status):
@@ -146,3 +147,17 @@ def test_wrong_method_is_405_in_the_usual_shape_with_allow(client, world):
 def test_an_overlong_address_is_414_in_the_usual_shape(client, api_token):
     response = client.get("/api/v1/units?q=" + "a" * 5000, headers=api_token("frontdesk"))
     assert error_of(response, 414)["code"] == "uri_too_long"
+
+
+def test_ids_past_a_database_column_in_forms_are_refused(client, world, login_as):
+    login_as("frontdesk")
+    forms = {
+        "/repairs/new": {"category": "civil", "location": "unit", "description": "x"},
+        "/complaints/new": {"category": "fees", "content": "x", "kind": "complaint"},
+    }
+    for path, form in forms.items():
+        for field in ("unit", "reporter"):
+            page = client.post(path, data={**form, field: str(TOO_BIG)}, headers=ENGLISH)
+            assert page.status_code == 400, (path, field)
+    form = {"title": "t", "body": "b", "channels": ["app"], "zones": [str(TOO_BIG)]}
+    assert client.post("/notices/new", data=form).status_code == 400

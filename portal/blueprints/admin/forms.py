@@ -7,6 +7,7 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from portal.core.inputs import coerce_id
 from portal.core.people import ROLE_LABELS, STAFF_ROLES
 
 
@@ -47,7 +48,7 @@ class StaffForm(FlaskForm):
             for r in sorted(STAFF_ROLES, key=lambda r: r.value)
         ],
     )
-    estate = SelectField(_l("Estate"), coerce=int)
+    estate = SelectField(_l("Estate"), coerce=coerce_id)
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired(), Length(min=8, max=256)]
     )

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.complaints.models import CATEGORY_LABELS
 from portal.blueprints.repairs.forms import SOURCE_CHOICES
+from portal.core.inputs import coerce_id
 
 
 class ComplaintForm(FlaskForm):
@@ -24,8 +25,10 @@ class ComplaintForm(FlaskForm):
     category = SelectField(
         _l("About"), choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()]
     )
-    unit = SelectField(_l("Unit"), coerce=int, validate_choice=False, validators=[Optional()])
-    reporter = SelectField(_l("From"), coerce=int, validate_choice=False, validators=[Optional()])
+    unit = SelectField(_l("Unit"), coerce=coerce_id, validate_choice=False, validators=[Optional()])
+    reporter = SelectField(
+        _l("From"), coerce=coerce_id, validate_choice=False, validators=[Optional()]
+    )
     channel = SelectField(
         _l("How it reached us"),
         choices=SOURCE_CHOICES,
@@ -33,7 +36,10 @@ class ComplaintForm(FlaskForm):
         validators=[Optional()],
     )
     repair = SelectField(
-        _l("About a repair (optional)"), coerce=int, validate_choice=False, validators=[Optional()]
+        _l("About a repair (optional)"),
+        coerce=coerce_id,
+        validate_choice=False,
+        validators=[Optional()],
     )
     content = TextAreaField(
         _l("What happened"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 5}

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.core.inputs import coerce_id
 from portal.notify.models import CHANNEL_LABELS, Channel
 
 
@@ -33,8 +34,8 @@ class NoticeForm(FlaskForm):
     body = TextAreaField(
         _l("Text"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 8}
     )
-    zones = SelectMultipleField(_l("Zones"), coerce=int, validate_choice=False)
-    buildings = SelectMultipleField(_l("Buildings"), coerce=int, validate_choice=False)
+    zones = SelectMultipleField(_l("Zones"), coerce=coerce_id, validate_choice=False)
+    buildings = SelectMultipleField(_l("Buildings"), coerce=coerce_id, validate_choice=False)
     # Unit ids, comma-separated (from "send a notice to this unit"); only ASCII digits.
     units = HiddenField(
         validators=[
@@ -60,7 +61,7 @@ class PrintForm(FlaskForm):
     """Print the notice for one building."""
 
     building = SelectField(
-        _l("Building"), coerce=int, validate_choice=False, validators=[InputRequired()]
+        _l("Building"), coerce=coerce_id, validate_choice=False, validators=[InputRequired()]
     )
     submit = SubmitField(_l("Make the PDF"))
 

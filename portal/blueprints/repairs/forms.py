@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.repairs.models import CATEGORY_LABELS
+from portal.core.inputs import coerce_id
 from portal.core.intake import SOURCE_LABELS, Source
 
 # What staff register for: a caller, a walk-in or a patrol finding (not online).
@@ -40,9 +41,9 @@ class RepairForm(FlaskForm):
             SelectChoice("common", _l("Common area")),
         ],
     )
-    unit = SelectField(_l("Unit"), coerce=int, validate_choice=False, validators=[Optional()])
+    unit = SelectField(_l("Unit"), coerce=coerce_id, validate_choice=False, validators=[Optional()])
     reporter = SelectField(
-        _l("Reported by"), coerce=int, validate_choice=False, validators=[Optional()]
+        _l("Reported by"), coerce=coerce_id, validate_choice=False, validators=[Optional()]
     )
     channel = SelectField(
         _l("How it reached us"),
