@@ -61,25 +61,41 @@ def build_estate(households: int):
             buildings.append(building)
     db.session.flush()
     since = date(2024, 1, 1)
-    units = [{"estate_id": estate.id, "building_id": buildings[i // per_building].id,
-              "number": f"{i % per_building + 1:04d}", "kind": "residence", "area_m2": 9000,
-              "occupancy": "occupied_renovated", "occupancy_since": since}
-             for i in range(households)]
+    units = [
+        {
+            "estate_id": estate.id,
+            "building_id": buildings[i // per_building].id,
+            "number": f"{i % per_building + 1:04d}",
+            "kind": "residence",
+            "area_m2": 9000,
+            "occupancy": "occupied_renovated",
+            "occupancy_since": since,
+        }
+        for i in range(households)
+    ]
     db.session.execute(insert(Unit), units)
     unit_ids = db.session.scalars(select(Unit.id).order_by(Unit.id)).all()
-    people = [{"name": f"住户{i}", "phone": f"139{i:08d}", "is_active": True,
-               "session_version": 1} for i in range(households)]
+    people = [
+        {"name": f"住户{i}", "phone": f"139{i:08d}", "is_active": True, "session_version": 1}
+        for i in range(households)
+    ]
     db.session.execute(insert(User), people)
-    user_ids = db.session.scalars(select(User.id).where(User.username.is_(None))
-                                  .order_by(User.id)).all()
-    db.session.execute(insert(Residency), [
-        {"unit_id": u, "user_id": p, "relation": "owner", "start_on": since}
-        for u, p in zip(unit_ids, user_ids, strict=True)])
+    user_ids = db.session.scalars(
+        select(User.id).where(User.username.is_(None)).order_by(User.id)
+    ).all()
+    db.session.execute(
+        insert(Residency),
+        [
+            {"unit_id": u, "user_id": p, "relation": "owner", "start_on": since}
+            for u, p in zip(unit_ids, user_ids, strict=True)
+        ],
+    )
     staff = User(name="前台", username="bench-frontdesk")
     db.session.add(staff)
     db.session.flush()
-    db.session.add(StaffRole(user_id=staff.id, company_id=company.id, estate_id=estate.id,
-                             role="frontdesk"))
+    db.session.add(
+        StaffRole(user_id=staff.id, company_id=company.id, estate_id=estate.id, role="frontdesk")
+    )
     db.session.commit()
     return estate.id, staff.id
 
@@ -94,40 +110,73 @@ def run(households: int, workers: int, database_url: str) -> dict:
     from portal.notify.models import Delivery, OutboxMessage
     from portal.notify.outbox import relay_due
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS,
-                      "TESTING": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS, "TESTING": False}
+    )
     with app.app_context():
         estate = db.session.scalar(select(Estate))
         actor = db.session.scalar(select(User).where(User.username == "bench-frontdesk"))
         settings.set_value("notify.quiet_hours", "00:00-00:00", actor=actor)  # measure sending
         db.session.commit()
         t0 = time.perf_counter()
-        notice = compose_notice(actor, estate=estate, title="停水通知", channels=["app", "sms"],
-                                body="11月25日9:00-12:00停水，请提前储水。")
+        notice = compose_notice(
+            actor,
+            estate=estate,
+            title="停水通知",
+            channels=["app", "sms"],
+            body="11月25日9:00-12:00停水，请提前储水。",
+        )
         db.session.commit()
         written = time.perf_counter() - t0
-        rows = db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.notice_id == notice.id))
+        rows = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.notice_id == notice.id)
+        )
         t0 = time.perf_counter()
         relayed = relay_due()
         relay = time.perf_counter() - t0
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=REDIS,
-                   PORTAL_SECRET_KEY="bench")
+        env = dict(
+            os.environ, DATABASE_URL=database_url, REDIS_URL=REDIS, PORTAL_SECRET_KEY="bench"
+        )
         t0 = time.perf_counter()
-        procs = [subprocess.Popen([str(Path(sys.executable).with_name("flask")), "--app",
-                                   "portal", "worker", "--burst", "--no-cron"], env=env,
-                                  cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("flask")),
+                    "--app",
+                    "portal",
+                    "worker",
+                    "--burst",
+                    "--no-cron",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
         for p in procs:
             p.wait()
         deliver = time.perf_counter() - t0
-        delivered = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.notice_id == notice.id, OutboxMessage.status == Delivery.delivered))
+        delivered = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.notice_id == notice.id, OutboxMessage.status == Delivery.delivered)
+        )
         db.session.remove()
         db.engine.dispose()
-    return {"workers": workers, "households": notice.households, "rows": rows,
-            "write_s": written, "relay_s": relay, "relayed": relayed, "deliver_s": deliver,
-            "delivered": delivered}
+    return {
+        "workers": workers,
+        "households": notice.households,
+        "rows": rows,
+        "write_s": written,
+        "relay_s": relay,
+        "relayed": relayed,
+        "deliver_s": deliver,
+        "delivered": delivered,
+    }
 
 
 def main():
@@ -154,14 +203,18 @@ def main():
     for workers in (1, 2):
         Redis.from_url(REDIS).flushdb()
         results.append(run(args.households, workers, url))
-    print("| workers | households | outbox rows | write rows + commit | relay to Redis | "
-          "deliver (log channels) | rows/s delivered |")
+    print(
+        "| workers | households | outbox rows | write rows + commit | relay to Redis | "
+        "deliver (log channels) | rows/s delivered |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results:
         assert r["delivered"] == r["rows"], r
-        print(f"| {r['workers']} | {r['households']:,} | {r['rows']:,} | {r['write_s']:.2f} s | "
-              f"{r['relay_s']:.2f} s | {r['deliver_s']:.1f} s | "
-              f"{r['rows'] / r['deliver_s']:,.0f} |")
+        print(
+            f"| {r['workers']} | {r['households']:,} | {r['rows']:,} | {r['write_s']:.2f} s | "
+            f"{r['relay_s']:.2f} s | {r['deliver_s']:.1f} s | "
+            f"{r['rows'] / r['deliver_s']:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

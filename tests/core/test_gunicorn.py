@@ -33,6 +33,7 @@ def test_workers_follow_the_cores_and_the_limits_are_set(monkeypatch):
     assert config["workers"] == 2 * multiprocessing.cpu_count() + 1 > 1
     assert config["timeout"] == 60 and config["graceful_timeout"] == 30
     assert config["keepalive"] > 0
+    assert config["limit_request_line"] == 8190  # the portal answers long addresses itself
     assert config["accesslog"] == "-" and "%(M)s" in config["access_log_format"]
     assert config["bind"] == "0.0.0.0:8000"
 

@@ -39,9 +39,9 @@ def test_migrations_up_down_up_match_the_models(backend, tmp_path):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_demo_loads_once(backend, tmp_path):
-    from portal.demo import DEMO_LOGINS, load_demo
     from portal.core.people import Residency, User
     from portal.core.places import Building, Occupancy, Unit
+    from portal.demo import DEMO_LOGINS, load_demo
 
     with fresh_database(backend, tmp_path) as url:
         app = make_test_app(url)
