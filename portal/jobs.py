@@ -194,6 +194,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "billing_run": "portal.blueprints.fees.billing.run_billing_job",
     "payment_slips": "portal.blueprints.fees.slips.print_slips",
     "cash_report": "portal.blueprints.reports.cash.print_cash_report",
+    "complaint_report": "portal.blueprints.reports.complaints.print_complaint_report",
 }
 
 

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from portal.blueprints.reports import cash
+from portal.blueprints.reports import cash, printouts
 from portal.core import clock
 from portal.extensions import db
 from portal.jobs import Job, JobStatus
@@ -22,7 +22,7 @@ def pdf_text(data: bytes) -> str:
 @pytest.fixture
 def busy_day(world, monkeypatch):
     """Three payments today, and a threshold of two (a real one is 200 rows)."""
-    monkeypatch.setattr(cash, "PDF_INLINE_MAX", 2)
+    monkeypatch.setattr(printouts, "PDF_INLINE_MAX", 2)
     payments = [pay(world, world.unit, 1000 + n, method="cash") for n in range(3)]
     db.session.commit()
     return payments
@@ -35,7 +35,7 @@ def test_a_quiet_days_pdf_answers_at_once(client, world, login_as):
     response = client.get("/reports/cash.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert db.session.scalars(select(Job)).all() == []
-    assert cash.PDF_INLINE_MAX <= 200
+    assert printouts.PDF_INLINE_MAX <= 200
 
 
 def test_a_busy_days_pdf_is_a_job_with_a_progress_bar_then_the_download(

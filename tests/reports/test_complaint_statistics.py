@@ -49,3 +49,38 @@ def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
     assert "投诉统计" in text or "Complaint statistics" in text
     assert "财务部" in text
     assert client.get("/reports/complaints?from=2026-12-01&to=2026-11-01").status_code == 400
+
+
+def test_a_long_registers_pdf_is_printed_by_a_job(client, world, login_as, monkeypatch):
+    """Past the threshold (lowered here to 1 row), the PDF is a job: the page shows its
+    progress and the download; below it the PDF answers at once."""
+    import subprocess
+
+    from sqlalchemy import select
+
+    from portal.blueprints.complaints.services import register_complaint
+    from portal.blueprints.reports import printouts
+    from portal.jobs import Job
+
+    monkeypatch.setattr(printouts, "PDF_INLINE_MAX", 1)
+    numbers = [
+        register_complaint(world.resident, category="neighbours_noise", content=text).number
+        for text in ("噪音一", "噪音二")
+    ]
+    db.session.commit()
+    login_as("manager")
+    query = "from=2026-11-01&to=2026-11-30"
+    response = client.get(f"/reports/complaints.pdf?{query}")
+    assert response.status_code == 302 and "/reports/complaints?" in response.location
+    (job,) = db.session.scalars(select(Job)).all()
+    assert job.kind == "complaint_report" and job.params == {
+        "from": "2026-11-01",
+        "to": "2026-11-30",
+    }
+    page = client.get(response.location).get_data(as_text=True)
+    assert 'data-testid="complaint-pdf-jobs"' in page and f'href="/jobs/{job.id}/result"' in page
+    pdf = client.get(f"/jobs/{job.id}/result")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True).stdout
+    assert all(number in text.decode() for number in numbers)
+    monkeypatch.setattr(printouts, "PDF_INLINE_MAX", 200)
+    assert client.get(f"/reports/complaints.pdf?{query}").data.startswith(b"%PDF")

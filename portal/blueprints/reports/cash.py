@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -12,13 +11,11 @@ from portal.core import clock
 from portal.core.people import User
 from portal.core.places import Building, Estate, Unit
 from portal.extensions import db
-from portal.jobs import Job, JobStatus, results_dir, set_progress, start_job
-from portal.pdf import render_pdf
+from portal.jobs import Job, set_progress
+
+from .printouts import print_to_result, printouts, start_printout
 
 RECEIPTS_SHOWN = 500  # on the page; the printed report lists every receipt
-# A day with more payments than this prints through a job with a progress bar: WeasyPrint
-# lays out a 500-receipt table in about 12 s, longer than a request may hold a web worker.
-PDF_INLINE_MAX = 200
 
 
 def _of_the_day(estate_id: int, day: date):
@@ -29,11 +26,6 @@ def _of_the_day(estate_id: int, day: date):
 def payment_count(estate_id: int, day: date) -> int:
     """How many payments (receipts and reversals) the day's report lists."""
     return db.session.scalar(select(func.count(Payment.id)).where(*_of_the_day(estate_id, day)))
-
-
-def prints_by_job(count: int) -> bool:
-    """Whether the report of a day with `count` payments is printed by a job."""
-    return count > PDF_INLINE_MAX
 
 
 def cash_figures(estate_id: int, day: date, *, receipts: int | None = RECEIPTS_SHOWN) -> dict:
@@ -87,22 +79,12 @@ def cash_figures(estate_id: int, day: date, *, receipts: int | None = RECEIPTS_S
 
 def cash_pdf_jobs(actor, estate_id: int, day: date) -> list[Job]:
     """The actor's latest printouts of this estate's day (as jobs), newest first."""
-    recent = db.session.scalars(
-        select(Job)
-        .where(Job.kind == "cash_report", Job.estate_id == estate_id, Job.created_by_id == actor.id)
-        .order_by(Job.id.desc())
-        .limit(20)
-    )
-    return [job for job in recent if job.params.get("day") == day.isoformat()][:3]
+    return printouts(actor, "cash_report", estate_id, day=day.isoformat())
 
 
 def start_cash_pdf(actor, estate_id: int, day: date) -> Job:
-    """Print a busy day's report as a job; a printout of that day still under way is reused
-    (a reload starts nothing new)."""
-    for job in cash_pdf_jobs(actor, estate_id, day):
-        if job.status in (JobStatus.queued, JobStatus.running):
-            return job
-    return start_job("cash_report", actor=actor, estate_id=estate_id, day=day.isoformat())
+    """Print a busy day's report as a job (one under way is reused)."""
+    return start_printout(actor, "cash_report", estate_id, day=day.isoformat())
 
 
 def print_cash_report(job: Job) -> None:
@@ -110,14 +92,13 @@ def print_cash_report(job: Job) -> None:
     estate = db.session.get(Estate, job.estate_id)
     day = date.fromisoformat(job.params["day"])
     figures = cash_figures(estate.id, day, receipts=None)
-    set_progress(job, 1, 3)
-    printer = db.session.get(User, job.created_by_id) if job.created_by_id else None
-    with force_locale((printer and printer.locale) or "zh_CN"):
-        pdf = render_pdf(
-            "reports/cash.html", estate=estate, day=day, printed_at=clock.now(), **figures
-        )
-    set_progress(job, 2, 3)
-    path = results_dir() / f"job-{job.id}.pdf"
-    path.write_bytes(pdf)
-    job.result_path, job.result_name = str(path), f"cash-{day.isoformat()}.pdf"
-    db.session.commit()
+    set_progress(job, 1, 2)
+    print_to_result(
+        job,
+        "reports/cash.html",
+        f"cash-{day.isoformat()}.pdf",
+        estate=estate,
+        day=day,
+        printed_at=clock.now(),
+        **figures,
+    )

@@ -8,15 +8,17 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal.blueprints.complaints.models import Category, Complaint, Kind
+from portal.blueprints.complaints.models import Category, Complaint, Kind, State
 from portal.core.access import visible
 from portal.core.intake import SOURCE_LABELS
 from portal.core.places import Estate
 from portal.core.units import labels_for
 from portal.core.visits import RESULT_LABELS
 from portal.extensions import db
+from portal.jobs import Job
 
 from .periods import local_month, local_naive, period_bounds
+from .printouts import print_to_result, printer_of
 from .service import complaint_counts, complaint_rates
 
 REPEAT_AT = 2  # a unit with this many complaints in the period is flagged
@@ -143,3 +145,32 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()
+
+
+def state_label(value):
+    """A complaint state's name."""
+    return State(value).label
+
+
+def report_context(actor, estate: Estate, start: date, end: date) -> dict:
+    """The page's and the PDF's figures: statistics and register of the period."""
+    rows, labels = register_rows(actor, estate, start, end)
+    return {
+        "estate": estate,
+        "start": start,
+        "end": end,
+        "stats": statistics(actor, estate, start, end),
+        "rows": rows,
+        "labels": labels,
+        "state_label": state_label,
+        "Category": Category,
+    }
+
+
+def print_complaint_report(job: Job) -> None:
+    """The job: a long register's statistics and register as a PDF, seen as its printer
+    sees them and in their language."""
+    estate = db.session.get(Estate, job.estate_id)
+    start, end = date.fromisoformat(job.params["from"]), date.fromisoformat(job.params["to"])
+    context = report_context(printer_of(job), estate, start, end)
+    print_to_result(job, "reports/complaints.html", f"complaints-{start}-{end}.pdf", **context)

@@ -14,10 +14,10 @@ from ..cash import (
     cash_figures,
     cash_pdf_jobs,
     payment_count,
-    prints_by_job,
     start_cash_pdf,
 )
 from ..periods import requested_day
+from ..printouts import prints_by_job
 from .blueprint import bp
 from .context import report_estate
 
