@@ -78,7 +78,6 @@ RESULT_LABELS = {
     "neutral": _l("Neutral"),
     "dissatisfied": _l("Dissatisfied"),
 }
-CHANNEL_LABELS = {"phone": _l("By phone"), "in_person": _l("In person")}
 
 
 class VisitInput(BaseModel):
