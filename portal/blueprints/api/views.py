@@ -120,11 +120,40 @@ def me():
     tags=("units",),
 )
 def list_units(query):
-    """Search units (staff)."""
-    stmt = unit_service.search_units(
-        current_user, q=query.q, zone_id=query.zone, building_id=query.building
-    )
-    return page_of(stmt, query, unit_out)
+    """Search units (staff): one statement for the page as rows, one cheap count."""
+    filters = {"q": query.q, "zone_id": query.zone, "building_id": query.building}
+    stmt = unit_service.search_rows(current_user, **filters)
+    rows = db.session.execute(
+        stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ).all()
+    if (rows or query.page == 1) and len(rows) < query.per_page:
+        total = (query.page - 1) * query.per_page + len(rows)  # the last page: no count needed
+    else:
+        total = unit_service.count_units(current_user, **filters)
+    occupancy_labels = unit_service.label_tables()["occupancy"]
+    return {
+        "items": [unit_row_out(row, occupancy_labels) for row in rows],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": total,
+    }
+
+
+def unit_row_out(row, occupancy_labels: dict[str, str]) -> dict:
+    """A `search_rows` row in the shape of UnitOut (the same JSON as `unit_out`)."""
+    return {
+        "id": row.id,
+        "estate_id": row.estate_id,
+        "zone": {"id": row.zone_id, "name": row.zone_name},
+        "building": {"id": row.building_id, "name": row.building_name},
+        "number": row.number,
+        "label": unit_service.unit_label(row),
+        "kind": row.kind,
+        "area_m2": f"{row.area_m2:.2f}",
+        "occupancy": row.occupancy,
+        "occupancy_label": occupancy_labels[row.occupancy],
+        "occupancy_since": row.occupancy_since.isoformat(),
+    }
 
 
 @route(

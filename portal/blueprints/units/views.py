@@ -19,45 +19,63 @@ from portal.extensions import db
 
 bp = Blueprint("units", __name__)
 PER_PAGE = 50
+MAX_PAGE = 100_000
 
 
 @bp.route("/")
 @staff_required
 def index():
-    """Find units by room number, resident name or phone, with zone and building filters."""
+    """Find units by room number, resident name or phone, with zone and building filters.
+
+    Three statements whatever the estate's size: the page of units as rows (one more than a
+    page, to know whether another follows), their current residents, and the zones with the
+    chosen zone's buildings for the filters.
+    """
     q = request.args.get("q", "")
     zone_id = request.args.get("zone", type=as_id)
     building_id = request.args.get("building", type=as_id)
-    stmt = unit_service.search_units(current_user, q=q, zone_id=zone_id, building_id=building_id)
-    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
-    residents = unit_service.residents_of([u.id for u in page.items])
-    by_unit = {}
-    for residency in residents:
-        by_unit.setdefault(residency.unit_id, []).append(residency)
-    zones = db.session.scalars(
-        select(Zone)
-        .where(
-            Zone.estate_id.in_(select(Unit.estate_id).where(visible(Unit, current_user)).distinct())
-        )
-        .order_by(Zone.name)
-    ).all()
-    buildings = []
-    if zone_id:
-        buildings = db.session.scalars(
-            select(Building)
-            .where(Building.zone_id == zone_id, Building.zone_id.in_([z.id for z in zones]))
-            .order_by(Building.name)
-        ).all()
+    page = request.args.get("page", 1, type=int)
+    page = page if page and 0 < page <= MAX_PAGE else 1
+    stmt = unit_service.search_rows(current_user, q=q, zone_id=zone_id, building_id=building_id)
+    rows = db.session.execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    has_next = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    residents = unit_service.current_residents([row.id for row in rows])
+    zones, buildings = _filter_choices(zone_id)
     return render_template(
         "units/index.html",
+        rows=rows,
+        labels=unit_service.label_tables(),
         page=page,
-        residents=by_unit,
+        has_next=has_next,
+        shown_from=(page - 1) * PER_PAGE + 1,
+        shown_to=(page - 1) * PER_PAGE + len(rows),
+        residents=residents,
         q=q,
         zones=zones,
         buildings=buildings,
         zone_id=zone_id,
         building_id=building_id,
     )
+
+
+def _filter_choices(zone_id):
+    """The zones the user may see and, when one is chosen, its buildings: one query."""
+    stmt = (
+        select(
+            Zone.id, Zone.name, Building.id.label("building_id"), Building.name.label("building")
+        )
+        .outerjoin(Building, (Building.zone_id == Zone.id) & (Zone.id == (zone_id or 0)))
+        .where(visible(Zone, current_user))
+        .order_by(Zone.name, Zone.id)
+    )
+    zones, buildings = {}, []
+    for row in db.session.execute(stmt):
+        zones.setdefault(row.id, row)
+        if row.building_id is not None:
+            buildings.append(row)
+    buildings.sort(key=lambda b: unit_service.natural_key(b.building))
+    return list(zones.values()), buildings
 
 
 @bp.route("/<int:unit_id>")
