@@ -15,6 +15,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from portal.core import clock
 from portal.extensions import db
 from portal.notify.models import Channel, InboxMessage, Notice, OutboxMessage
 
@@ -28,29 +29,58 @@ class DeliveryError(Exception):
     """The channel did not take the message; the text says why."""
 
 
-def send_app(message: OutboxMessage, memo: dict) -> None:
+def sends_outside(channel) -> bool:
+    """Whether sending over `channel` reaches beyond the database and the log (an SMS
+    gateway, an SMTP server): such a row is sent and recorded alone (tasks.deliver_one)."""
+    config = current_app.config
+    if channel == Channel.sms:
+        return bool(config.get("SMS_GATEWAY_URL"))
+    if channel == Channel.email:
+        return bool(config.get("MAIL_SERVER"))
+    return False
+
+
+def send_app(message, memo: dict) -> None:
     """Put the message in the person's inbox (once: the outbox id is unique there)."""
-    if db.session.scalar(select(InboxMessage.id).where(InboxMessage.outbox_id == message.id)):
-        return
-    requires_ack = False
-    if message.notice_id:
-        key = ("requires_ack", message.notice_id)
-        if key not in memo:
-            memo[key] = db.session.get(Notice, message.notice_id).requires_ack
-        requires_ack = memo[key]
-    db.session.add(
-        InboxMessage(
-            outbox_id=message.id,
-            user_id=message.recipient_id,
-            notice_id=message.notice_id,
-            unit_id=message.unit_id,
-            kind=message.kind,
-            title=message.subject,
-            body=message.body,
-            urgent=message.urgent,
-            requires_ack=requires_ack,
+    send_app_many([message], memo)
+
+
+def send_app_many(messages, memo: dict) -> None:
+    """Put messages in their people's inboxes: one read of those already there, one read of
+    the notices' flags not yet in `memo`, one INSERT (the outbox id is unique there)."""
+    there = set(
+        db.session.scalars(
+            select(InboxMessage.outbox_id).where(
+                InboxMessage.outbox_id.in_([m.id for m in messages])
+            )
         )
     )
+    unknown = {m.notice_id for m in messages if m.notice_id}
+    unknown = {n for n in unknown if ("requires_ack", n) not in memo}
+    if unknown:
+        flags = db.session.execute(
+            select(Notice.id, Notice.requires_ack).where(Notice.id.in_(unknown))
+        )
+        memo.update({("requires_ack", n): ack for n, ack in flags})
+    now = clock.now()
+    rows = [
+        {
+            "outbox_id": m.id,
+            "user_id": m.recipient_id,
+            "notice_id": m.notice_id,
+            "unit_id": m.unit_id,
+            "kind": m.kind,
+            "title": m.subject,
+            "body": m.body,
+            "urgent": m.urgent,
+            "requires_ack": bool(m.notice_id and memo.get(("requires_ack", m.notice_id))),
+            "created_at": now,
+        }
+        for m in messages
+        if m.id not in there
+    ]
+    if rows:
+        db.session.execute(InboxMessage.__table__.insert(), rows)  # one executemany
 
 
 def sms_text(message: OutboxMessage) -> str:

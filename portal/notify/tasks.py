@@ -5,20 +5,27 @@ The outbox hands ids here; nothing here reads or writes the outbox's relay state
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal import jobs
 from portal.core import clock, rest_hours
 from portal.core.places import Estate
 from portal.extensions import db
-from portal.notify.channels import SEND_TIMEOUT, SENDERS, DeliveryError
+from portal.notify.channels import (
+    SEND_TIMEOUT,
+    SENDERS,
+    DeliveryError,
+    send_app_many,
+    sends_outside,
+)
 from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 BATCH = 100
+GROUP = 50  # rows delivered and recorded in one transaction (sends that stay in the database)
 # A batch starts no new row after BATCH_SECONDS and hands the rest back to the relay, so
 # RQ's limit on a batch job is that budget plus one send in flight (a few socket waits of
 # SEND_TIMEOUT each). A batch job still running after BATCH_TIMEOUT has been killed: the
@@ -52,21 +59,126 @@ def enqueue_batch(queue, ids) -> None:
 
 
 def deliver_batch(ids, seconds: float | None = BATCH_SECONDS) -> dict:
-    """Deliver rows one by one; a failed row is retried alone, with RQ's back-off. After
-    `seconds` the rows not started go back to the relay (None: no limit, embedded mode)."""
+    """Deliver a batch of rows; after `seconds` the rows not started go back to the relay
+    (None: no limit, embedded mode).
+
+    Rows whose send stays in the database or the log (the inbox; SMS and e-mail with no
+    gateway configured) go GROUP at a time: one statement locks and reads the group, the
+    inbox gets one INSERT, the outbox one UPDATE, and one commit records the lot, so a row
+    is recorded delivered in the same transaction that delivered it. A row whose send
+    reaches a gateway or an SMTP server is sent and recorded alone (deliver_one), and a
+    failed one is retried alone, with RQ's back-off: a retry never sends twice what was
+    recorded as sent. Should the batch be stopped (its job's time limit), the rows it had
+    not finished go back to the relay; a send in flight waits for the stale sweep.
+    """
     taken_up(ids)
-    outcome, memo = {}, {}
+    outcome, memo, in_flight = {}, {}, None
     deadline = None if seconds is None else time.monotonic() + seconds
-    for index, outbox_id in enumerate(ids):
-        if index and deadline is not None and time.monotonic() > deadline:  # one row at least
-            _hand_back([i for i in ids if i not in outcome])
-            break
-        try:
-            outcome[outbox_id] = deliver_one(outbox_id, memo)
-        except DeliveryError:
-            outcome[outbox_id] = "retry"
-            _schedule_retry(outbox_id)
+
+    def late(started: bool) -> bool:  # one row at least
+        return started and deadline is not None and time.monotonic() > deadline
+
+    try:
+        for start in range(0, len(ids), GROUP):
+            if late(bool(outcome)):
+                break
+            outside = _deliver_group(ids[start : start + GROUP], outcome, memo, late)
+            for outbox_id in outside:
+                if late(bool(outcome)):
+                    break
+                in_flight = outbox_id
+                try:
+                    outcome[outbox_id] = deliver_one(outbox_id, memo)
+                except DeliveryError:
+                    outcome[outbox_id] = "retry"
+                    _schedule_retry(outbox_id)
+                in_flight = None
+    except Exception:
+        _hand_back_after_failure([i for i in ids if i not in outcome and i != in_flight])
+        raise
+    rest = [i for i in ids if i not in outcome]
+    if rest:
+        _hand_back(rest)
     return outcome
+
+
+# The outbox columns a delivery reads (a row tuple, not an ORM object: no identity map).
+_DELIVERY_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.estate_id,
+    OutboxMessage.recipient_id,
+    OutboxMessage.unit_id,
+    OutboxMessage.notice_id,
+    OutboxMessage.channel,
+    OutboxMessage.kind,
+    OutboxMessage.address,
+    OutboxMessage.subject,
+    OutboxMessage.body,
+    OutboxMessage.locale,
+    OutboxMessage.urgent,
+    OutboxMessage.status,
+    OutboxMessage.not_before,
+)
+
+
+def _deliver_group(ids, outcome: dict, memo: dict, late) -> list[int]:
+    """Lock a group of rows, deliver those whose send stays in the database or the log,
+    record them and commit. Returns the rows whose send reaches beyond (for deliver_one);
+    rows not started before `late()` are left out of `outcome`."""
+    stmt = select(*_DELIVERY_COLUMNS).where(OutboxMessage.id.in_(ids))
+    if db.engine.dialect.name == "postgresql":
+        # Waits (no SKIP LOCKED) for a relay still committing these rows as queued.
+        stmt = stmt.order_by(OutboxMessage.id).with_for_update()
+    found = {row.id: row for row in db.session.execute(stmt)}
+    now = clock.now()
+    done, outside, held, sent = {}, [], [], []
+    for outbox_id in ids:
+        if late(bool(outcome or done or outside or sent)):
+            break
+        row = found.get(outbox_id)
+        if row is None:
+            done[outbox_id] = "missing"
+        elif row.status in (Delivery.delivered, Delivery.failed):
+            done[outbox_id] = row.status
+        elif sends_outside(row.channel):
+            outside.append(outbox_id)
+        elif (until := _held_until(row, now, memo)) is not None:
+            held.append({"b_id": outbox_id, "b_not_before": until})
+            done[outbox_id] = "held"
+        else:
+            sent.append(row)
+    inbox = [row for row in sent if row.channel == Channel.app]
+    if inbox:
+        send_app_many(inbox, memo)
+    for row in [row for row in sent if row.channel != Channel.app]:
+        try:
+            SENDERS[Channel(row.channel)](row, memo)  # the log: nothing leaves
+        except DeliveryError:
+            sent.remove(row)
+            outside.append(row.id)  # tried again alone, its attempt recorded
+    table = OutboxMessage.__table__
+    if sent:
+        db.session.execute(
+            table.update()
+            .where(table.c.id.in_([row.id for row in sent]))
+            .values(
+                status=Delivery.delivered.value,
+                delivered_at=now,
+                attempts=table.c.attempts + 1,
+                last_error=None,
+            )
+        )
+        done.update(dict.fromkeys((row.id for row in sent), "delivered"))
+    if held:
+        db.session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(status=Delivery.pending.value, not_before=bindparam("b_not_before")),
+            held,
+        )
+    db.session.commit()
+    outcome.update(done)
+    return outside
 
 
 def taken_up(ids) -> None:
@@ -89,6 +201,19 @@ def _hand_back(ids) -> None:
     )
     db.session.commit()
     jobs.enqueue("portal.notify.outbox.relay_due", job_timeout=600, result_ttl=60)
+
+
+def _hand_back_after_failure(ids) -> None:
+    """The batch was stopped (its time limit, an error): what it had not finished goes back
+    to the relay at once, not a stale time later. If the database cannot be reached now,
+    the rows wait as queued for the sweep."""
+    try:
+        db.session.rollback()
+        if ids:
+            _hand_back(ids)
+    except Exception:
+        db.session.rollback()
+        log.exception("a stopped delivery batch could not hand back %s rows", len(ids))
 
 
 def deliver(outbox_id: int) -> str:
@@ -126,6 +251,17 @@ def _estate_quiet_hours(estate_id, memo):
     return memo[key]
 
 
+def _held_until(message, now, memo) -> datetime | None:
+    """When a row due now must wait (its send time, the estate's quiet hours), until when."""
+    held = None
+    if not message.urgent and message.channel in HELD_CHANNELS:
+        hours, tz = _estate_quiet_hours(message.estate_id, memo)
+        held = rest_hours.release_time(now, hours=hours, tz=tz)
+    if message.not_before > now or held:
+        return max(message.not_before, held or now)
+    return None
+
+
 def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
     """Deliver a row unless it already was; hold it in quiet hours; record every attempt.
 
@@ -140,13 +276,10 @@ def deliver_one(outbox_id: int, memo: dict | None = None) -> str:
         db.session.commit()
         return message.status if message else "missing"
     now = clock.now()
-    held = None
-    if not message.urgent and message.channel in HELD_CHANNELS:
-        hours, tz = _estate_quiet_hours(message.estate_id, memo)
-        held = rest_hours.release_time(now, hours=hours, tz=tz)
-    if message.not_before > now or held:
+    until = _held_until(message, now, memo)
+    if until is not None:
         message.status = Delivery.pending
-        message.not_before = max(message.not_before, held or now)
+        message.not_before = until
         db.session.commit()
         return "held"
     try:
