@@ -77,6 +77,10 @@ class Config:
     ]
     JOB_RESULTS_DIR = _env("PORTAL_JOB_RESULTS_DIR")  # default: instance/job-results
 
+    # Report figures are cached per estate and period until a write changes them
+    # (core/figures.py); the tests turn it on where they prove it.
+    FIGURES_CACHE = True
+
     TESTING = False
     PRODUCTION = False
 
@@ -97,6 +101,7 @@ class TestConfig(Config):
     REDIS_URL = None
     WTF_CSRF_ENABLED = False
     SERVER_NAME = None
+    FIGURES_CACHE = False  # tests reuse estate ids across rolled-back data
 
 
 def load_config(app, config=None):

@@ -11,12 +11,10 @@ from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.core.people import User
-from portal.extensions import db, limiter, login_manager
+from portal.core.people import User, load_actor
+from portal.extensions import limiter, login_manager
 
 STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 CSP = (
@@ -38,9 +36,7 @@ def load_user(session_key: str):
         user_id, version = (int(part) for part in session_key.split(":"))
     except ValueError:
         return None
-    user = db.session.scalar(
-        select(User).where(User.id == user_id).options(selectinload(User.staff_roles))
-    )
+    user = load_actor(User.id == user_id)
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user

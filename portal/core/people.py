@@ -5,8 +5,19 @@ from enum import StrEnum
 from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, case, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    case,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
 
 from portal.core import clock
 from portal.core.places import Estate, Unit, Zone
@@ -134,7 +145,7 @@ class User(db.Model):
             return None
         return db.session.scalar(select(Unit.estate_id).where(Unit.id == ids[0]))
 
-    @property
+    @cached_property
     def estate(self) -> Estate | None:
         return db.session.get(Estate, self.estate_id) if self.estate_id else None
 
@@ -207,3 +218,46 @@ def current_unit_ids_query(user_id: int):
         .where(Residency.user_id == user_id, current_residency_clause())
         .order_by(Residency.unit_id)
     )
+
+
+def load_actor(*conditions) -> "User | None":
+    """The person signing a request, with their staff roles, current units and estate, in
+    one statement: every page starts with it, so it must cost one round trip.
+
+    `conditions` pick the user (an id, or a live token's user). The units and the
+    resident's estate are stored where `current_unit_ids` and `estate_id` cache them.
+    """
+    held = current_residency_clause()
+    unit_ids = (
+        select(func.aggregate_strings(cast(Residency.unit_id, String), ","))
+        .where(Residency.user_id == User.id, held)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    first_estate = (
+        select(Unit.estate_id)
+        .join(Residency, Residency.unit_id == Unit.id)
+        .where(Residency.user_id == User.id, held)
+        .order_by(Unit.id)
+        .limit(1)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    row = (
+        db.session.execute(
+            select(User, unit_ids, first_estate)
+            .outerjoin(StaffRole, StaffRole.user_id == User.id)
+            .where(*conditions)
+            .order_by(StaffRole.id)
+            .options(contains_eager(User.staff_roles))
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        return None
+    user, ids, estate_id = row
+    user.__dict__["current_unit_ids"] = sorted(int(i) for i in ids.split(",")) if ids else []
+    if not user.staff_roles:
+        user.__dict__["estate_id"] = estate_id
+    return user

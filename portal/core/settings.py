@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,18 +56,30 @@ def declare(key, label, type_, default, *, minimum=None, maximum=None, help="", 
 
 
 def get(key: str, estate_id: int | None = None):
-    """The value for an estate: its own row, else the company-wide row, else the default."""
+    """The value for an estate: its own row, else the company-wide row, else the default.
+
+    Within a request every setting of an estate is read in one statement, once.
+    """
     decl = REGISTRY[key]
-    rows = db.session.execute(
-        select(Setting.estate_id, Setting.value).where(
-            Setting.key == key,
-            (Setting.estate_id == estate_id) | Setting.estate_id.is_(None),
-        )
-    ).all()
-    by_scope = dict(rows)
+    by_scope = _stored(estate_id).get(key, {})
     if estate_id is not None and estate_id in by_scope:
         return by_scope[estate_id]
     return by_scope.get(None, decl.default)
+
+
+def _stored(estate_id: int | None) -> dict[str, dict]:
+    """key → {scope: value} of the rows that apply to an estate (memoised per request)."""
+    memo = g.setdefault("settings_rows", {}) if has_request_context() else {}
+    if estate_id not in memo:
+        rows: dict[str, dict] = {}
+        for scope, key, value in db.session.execute(
+            select(Setting.estate_id, Setting.key, Setting.value).where(
+                (Setting.estate_id == estate_id) | Setting.estate_id.is_(None)
+            )
+        ):
+            rows.setdefault(key, {})[scope] = value
+        memo[estate_id] = rows
+    return memo[estate_id]
 
 
 def parse(key: str, raw: str):
@@ -114,6 +127,8 @@ def set_value(key: str, value, *, actor, estate_id: int | None = None) -> Settin
     row.updated_at = clock.now()
     row.updated_by_id = actor.id
     db.session.flush()
+    if has_request_context():
+        g.pop("settings_rows", None)  # the request reads what it has just written
     audit.record(
         "setting.change",
         row,

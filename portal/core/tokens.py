@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ForeignKey, String, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
-from portal.core.people import User
+from portal.core.people import User, load_actor
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 
@@ -50,17 +50,17 @@ def user_for_token(token: str) -> User | None:
     """The active user a live token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == _digest(token))
-        .options(selectinload(ApiToken.user).selectinload(User.staff_roles))
+    live = (
+        select(ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > clock.now(),
+        )
+        .scalar_subquery()
     )
-    now = clock.now()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    if not row.user.is_active:
-        return None
-    return row.user
+    user = load_actor(User.id == live)
+    return user if user is not None and user.is_active else None
 
 
 def revoke_token(token: str) -> bool:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, func, insert, literal, select
 
-from portal.core import clock, settings
+from portal.core import clock, figures, settings
 from portal.core.errors import Conflict, ServiceError
 from portal.core.places import Occupancy, Unit, UnitOccupancy
 from portal.core.types import UTCDateTime
@@ -165,6 +165,7 @@ def _month_units(estate_id, item, start):
 def _insert_month(run, item, priced, pay_percent, vacant, start, end, due_on, now):
     """One INSERT … SELECT bills the item for every unit whose category held all month:
     the rate per category and the vacant share are CASE expressions over the category."""
+    figures.changed(figures.FEES, run.estate_id)
     key = _source_key(run.period, item)
     gross, amount, rule, note = month_charge_sql(item, priced, pay_percent, vacant)
     already = select(Bill.id).where(Bill.unit_id == Unit.id, Bill.source_key == key).exists()

@@ -1,54 +1,46 @@
 """Home page figures: each is one aggregate query whatever the estate's size."""
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
-from portal.core.access import estate_ids_for, visible
+from portal.core.access import estate_ids_for
 from portal.core.people import Residency, current_residency_clause
 from portal.core.places import HANDED_OVER, OCCUPIED, Building, Estate, Occupancy, Unit, Zone
 from portal.extensions import db
 
 
-def estate_summary(actor):
-    """Units, handover and occupancy per estate the actor sees (domain.md's two rates)."""
-    handed = case((Unit.occupancy.in_([o.value for o in HANDED_OVER]), 1), else_=0)
-    occupied = case((Unit.occupancy.in_([o.value for o in OCCUPIED]), 1), else_=0)
+def estate_figures(actor):
+    """The staff home's figures from one grouped query: per estate the actor sees, its
+    units, handover and occupancy (domain.md's two rates); and the units per occupancy
+    category across those estates, in the categories' order."""
     rows = db.session.execute(
-        select(
-            Estate.id,
-            Estate.name,
-            func.count(Unit.id),
-            func.coalesce(func.sum(handed), 0),
-            func.coalesce(func.sum(occupied), 0),
-        )
+        select(Estate.id, Estate.name, Unit.occupancy, func.count(Unit.id))
         .join(Unit, Unit.estate_id == Estate.id, isouter=True)
         .where(estate_ids_for(actor))
-        .group_by(Estate.id, Estate.name)
-        .order_by(Estate.name)
+        .group_by(Estate.id, Estate.name, Unit.occupancy)
+        .order_by(Estate.name, Estate.id)
     ).all()
-    return [
-        {
-            "estate_id": r[0],
-            "estate": r[1],
-            "units": r[2],
-            "handed_over": r[3],
-            "occupied": r[4],
-            "handover_rate": r[3] / r[2] if r[2] else None,
-            "occupancy_rate": r[4] / r[3] if r[3] else None,
-        }
-        for r in rows
-    ]
-
-
-def occupancy_breakdown(actor):
-    """Units per occupancy category the actor sees, in the categories' order."""
-    counts = dict(
-        db.session.execute(
-            select(Unit.occupancy, func.count(Unit.id))
-            .where(visible(Unit, actor))
-            .group_by(Unit.occupancy)
-        ).all()
-    )
-    return [(o, counts.get(o.value, 0)) for o in Occupancy]
+    handed = {o.value for o in HANDED_OVER}
+    occupied = {o.value for o in OCCUPIED}
+    estates: dict[int, dict] = {}
+    by_category: dict[str, int] = {}
+    for estate_id, name, occupancy, count in rows:
+        entry = estates.setdefault(
+            estate_id,
+            {"estate_id": estate_id, "estate": name, "units": 0, "handed_over": 0, "occupied": 0},
+        )
+        if occupancy is None:  # an estate without units
+            continue
+        entry["units"] += count
+        entry["handed_over"] += count if occupancy in handed else 0
+        entry["occupied"] += count if occupancy in occupied else 0
+        by_category[occupancy] = by_category.get(occupancy, 0) + count
+    summary = []
+    for entry in estates.values():
+        units, handed_over = entry["units"], entry["handed_over"]
+        entry["handover_rate"] = handed_over / units if units else None
+        entry["occupancy_rate"] = entry["occupied"] / handed_over if handed_over else None
+        summary.append(entry)
+    return summary, [(o, by_category.get(o.value, 0)) for o in Occupancy]
 
 
 def my_units(actor):

@@ -24,10 +24,11 @@ def index():
     """The resident's home on a phone, or the staff home with navigation for the role."""
     hotline = settings.get("centre.hotline", current_user.estate_id)
     if current_user.is_staff:
+        summary, breakdown = services.estate_figures(current_user)
         return render_template(
             "home/staff.html",
-            summary=services.estate_summary(current_user),
-            breakdown=services.occupancy_breakdown(current_user),
+            summary=summary,
+            breakdown=breakdown,
             tiles=nav_for(current_user)[1:],
             hotline=hotline,
         )

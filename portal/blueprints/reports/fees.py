@@ -18,6 +18,7 @@ from portal.blueprints.fees.ledger import owes, paid_by
 from portal.blueprints.fees.models import Bill
 from portal.blueprints.reports.periods import check_period
 from portal.blueprints.reports.service import rate
+from portal.core import figures
 from portal.core.errors import ServiceError
 from portal.core.money import to_decimal
 from portal.core.places import Building, Occupancy, Unit, Zone
@@ -67,6 +68,23 @@ def units_in(zone_id: int | None = None, building_id: int | None = None):
 
 
 def fee_figures(estate_id: int, start: date, end: date, zone_id: int | None = None) -> dict:
+    """The fee-collection report (see `_compute`), computed once per estate, period and
+    zone until a bill, payment or allocation of the estate changes (core/figures.py)."""
+    check_period(start, end)  # the same 400s as every report: order and length
+    result = figures.cached(
+        figures.FEES,
+        estate_id,
+        ("fee_figures", start, end, zone_id),
+        lambda: _compute(estate_id, start, end, zone_id),
+    )
+    known = {o.value: o for o in Occupancy}
+    for row in result["by_occupancy"]:  # labels in the reader's language
+        code = row["occupancy"]
+        row["label"] = str(known[code].label) if code in known else code
+    return result
+
+
+def _compute(estate_id: int, start: date, end: date, zone_id: int | None = None) -> dict:
     """The fee-collection report of one estate (optionally one zone of it).
 
     Which bills: the estate's live bills (not withdrawn) with `due_on` in [start, end].

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, literal, select
 
+from portal.core.places import Unit
 from portal.extensions import db
 
 from ..models import Allocation, Bill, BillReversal, Payment
@@ -206,41 +207,45 @@ class Balance:
 
 
 def balances(unit_ids) -> dict[int, Balance]:
-    """What each unit owes and its credit: four grouped queries on indexed columns."""
+    """What each unit owes and its credit: one statement of four sums on indexed columns."""
     unit_ids = list(unit_ids)
     result = {unit_id: Balance() for unit_id in unit_ids}
     if not unit_ids:
         return result
 
-    def sums(stmt):
-        return {unit_id: int(fen or 0) for unit_id, fen in db.session.execute(stmt)}
-
-    charged = sums(
-        select(Bill.unit_id, func.sum(Bill.amount_fen))
-        .where(Bill.unit_id.in_(unit_ids), not_reversed())
-        .group_by(Bill.unit_id)
+    charged = (
+        select(func.coalesce(func.sum(Bill.amount_fen), 0))
+        .where(Bill.unit_id == Unit.id, not_reversed())
+        .correlate(Unit)
+        .scalar_subquery()
     )
     # Allocations on withdrawn bills add up to zero, so all of a unit's bills may count.
-    settled = sums(
-        select(Bill.unit_id, func.sum(Allocation.amount_fen))
-        .join(Allocation, Allocation.bill_id == Bill.id)
-        .where(Bill.unit_id.in_(unit_ids))
-        .group_by(Bill.unit_id)
+    settled = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .join(Bill, Bill.id == Allocation.bill_id)
+        .where(Bill.unit_id == Unit.id)
+        .correlate(Unit)
+        .scalar_subquery()
     )
-    received = sums(
-        select(Payment.unit_id, func.sum(Payment.amount_fen))
-        .where(Payment.unit_id.in_(unit_ids))
-        .group_by(Payment.unit_id)
+    received = (
+        select(func.coalesce(func.sum(Payment.amount_fen), 0))
+        .where(Payment.unit_id == Unit.id)
+        .correlate(Unit)
+        .scalar_subquery()
     )
-    spent = sums(
-        select(Payment.unit_id, func.sum(Allocation.amount_fen))
-        .join(Allocation, Allocation.payment_id == Payment.id)
-        .where(Payment.unit_id.in_(unit_ids))
-        .group_by(Payment.unit_id)
+    spent = (
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Payment.unit_id == Unit.id)
+        .correlate(Unit)
+        .scalar_subquery()
     )
-    for unit_id, entry in result.items():
-        entry.owed_fen = charged.get(unit_id, 0) - settled.get(unit_id, 0)
-        entry.credit_fen = received.get(unit_id, 0) - spent.get(unit_id, 0)
+    for unit_id, charged_fen, settled_fen, received_fen, spent_fen in db.session.execute(
+        select(Unit.id, charged, settled, received, spent).where(Unit.id.in_(unit_ids))
+    ):
+        entry = result[unit_id]
+        entry.owed_fen = int(charged_fen) - int(settled_fen)
+        entry.credit_fen = int(received_fen) - int(spent_fen)
     return result
 
 

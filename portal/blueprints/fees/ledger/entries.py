@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.core import audit, clock
+from portal.core import audit, clock, figures
 from portal.core.errors import Conflict, ServiceError
 from portal.core.places import Unit
 from portal.core.sequence import next_in_sequence
@@ -32,8 +32,14 @@ def next_receipt_number(estate_id: int) -> str:
 
 
 def lock_unit(unit_id: int) -> None:
-    """Hold the unit's row until the transaction ends: one money change per unit at a time."""
-    db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+    """Hold the unit's row until the transaction ends: one money change per unit at a time.
+
+    Every change to a unit's bills and payments starts here, so this is also where the
+    estate's fee figures are marked as changed (core/figures.py)."""
+    estate_id = db.session.scalar(
+        select(Unit.estate_id).where(Unit.id == unit_id).with_for_update()
+    )
+    figures.changed(figures.FEES, estate_id)
 
 
 def allocate(unit_id: int, applied_on: date | None = None) -> list[Allocation]:
@@ -86,7 +92,11 @@ def allocate_many(unit_ids, applied_on: date | None = None) -> int:
     if not ids:
         return 0
     applied_on = applied_on or clock.local_today()
-    db.session.execute(select(Unit.id).where(Unit.id.in_(ids)).order_by(Unit.id).with_for_update())
+    estate_ids = db.session.scalars(
+        select(Unit.estate_id).where(Unit.id.in_(ids)).order_by(Unit.id).with_for_update()
+    )
+    for estate_id in set(estate_ids):
+        figures.changed(figures.FEES, estate_id)
     bills = open_bills_of(ids)
     payments = unspent_payments_of(ids)
     rows = [
