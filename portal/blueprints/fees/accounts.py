@@ -1,8 +1,8 @@
 """A unit's account: what it owes, its credit, its bills (with where each stands) and its
 payments — what the counter, the resident's page and the unit card show."""
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.core import clock
 from portal.core.people import current_unit_ids_query
@@ -17,38 +17,52 @@ RESIDENT_UNITS_SHOWN = 5
 
 def account(unit: Unit, *, bills_limit=24, payments_limit=20) -> dict:
     """Everything the account page shows for one unit, in a fixed number of queries."""
+    return accounts_of([unit], bills_limit=bills_limit, payments_limit=payments_limit)[0]
+
+
+def accounts_of(units, *, bills_limit: int, payments_limit: int) -> list[dict]:
+    """The accounts of some units (each with its latest bills and payments), in five
+    statements whatever the number of units, bills and payments."""
+    ids = [unit.id for unit in units]
+    latest_bills = _latest(Bill, ids, bills_limit, Bill.due_on.desc(), Bill.id.desc())
     bills = db.session.scalars(
         select(Bill)
-        .where(Bill.unit_id == unit.id)
+        .join(latest_bills, latest_bills.c.id == Bill.id)
         .options(joinedload(Bill.item), joinedload(Bill.reversal))
         .order_by(Bill.due_on.desc(), Bill.id.desc())
-        .limit(bills_limit)
     ).all()
     states = ledger.bill_states(bills)
-    rows = [{"bill": b, **states[b.id]._asdict()} for b in bills]
-    payments = db.session.scalars(
-        select(Payment)
-        .where(Payment.unit_id == unit.id)
+    undo = aliased(Payment)
+    latest_payments = _latest(Payment, ids, payments_limit, Payment.id.desc())
+    payments = db.session.execute(
+        select(Payment, exists().where(undo.reverses_id == Payment.id))
+        .join(latest_payments, latest_payments.c.id == Payment.id)
         .order_by(Payment.id.desc())
-        .limit(payments_limit)
     ).all()
-    return {
-        "balance": ledger.balance(unit.id),
-        "bills": rows,
-        "open_bills": [r for r in rows if r["status"] == ledger.OPEN],
-        "payments": payments,
-        "reversed_ids": reversed_ids([p.id for p in payments]),
-        "today": clock.local_today(),
-    }
+    balances = ledger.balances(ids)
+    today = clock.local_today()
+    result = []
+    for unit in units:
+        rows = [{"bill": b, **states[b.id]._asdict()} for b in bills if b.unit_id == unit.id]
+        mine = [(p, undone) for p, undone in payments if p.unit_id == unit.id]
+        result.append(
+            {
+                "balance": balances[unit.id],
+                "bills": rows,
+                "open_bills": [r for r in rows if r["status"] == ledger.OPEN],
+                "payments": [p for p, _undone in mine],
+                "reversed_ids": {p.id for p, undone in mine if undone},
+                "today": today,
+            }
+        )
+    return result
 
 
-def reversed_ids(payment_ids) -> set[int]:
-    """Which of these payments have been reversed."""
-    if not payment_ids:
-        return set()
-    return set(
-        db.session.scalars(select(Payment.reverses_id).where(Payment.reverses_id.in_(payment_ids)))
-    )
+def _latest(model, unit_ids, limit, *order):
+    """The ids of the latest `limit` rows of `model` per unit (a window over the units)."""
+    rank = func.row_number().over(partition_by=model.unit_id, order_by=order)
+    ranked = select(model.id, rank.label("n")).where(model.unit_id.in_(unit_ids)).subquery()
+    return select(ranked.c.id).where(ranked.c.n <= limit).subquery()
 
 
 def resident_units(user) -> list[Unit]:
@@ -65,10 +79,9 @@ def resident_units(user) -> list[Unit]:
 
 def resident_accounts(user) -> list[dict]:
     """The accounts of a resident's units (the first few), each with its unit."""
-    return [
-        {"unit": unit, **account(unit, bills_limit=12, payments_limit=6)}
-        for unit in resident_units(user)[:RESIDENT_UNITS_SHOWN]
-    ]
+    units = resident_units(user)[:RESIDENT_UNITS_SHOWN]
+    accounts = accounts_of(units, bills_limit=12, payments_limit=6)
+    return [{"unit": unit, **entry} for unit, entry in zip(units, accounts, strict=True)]
 
 
 def recent_orders(user, limit=5) -> list[OnlineOrder]:
