@@ -24,7 +24,8 @@ class Config:
     """Settings for development and `make run`: SQLite under instance/, in-process delivery."""
 
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # filled from instance_path when unset
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Pooled connections are pinged only after sitting idle (extensions.configure_engine).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = _env("REDIS_URL")
     SECRET_KEY = _env("PORTAL_SECRET_KEY") or _env("SECRET_KEY")
 

@@ -44,13 +44,22 @@ limiter = Limiter(
 )
 
 
+# A pooled connection idle for longer than this is pinged before use; a busy one is not
+# (a ping per request is a round trip per page). After a database restart the first
+# statement on a busy connection fails and SQLAlchemy replaces the pool's connections.
+PING_AFTER_IDLE_SECONDS = 10
+
+
 def configure_engine(engine):
-    """SQLite: enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and keep
+    """Server databases: ping a connection that sat idle in the pool before handing it out.
+    SQLite: enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and keep
     a write-ahead log so that a long background job reading the database (the embedded
     mode's runner) never blocks the pages' writes."""
-    if engine.dialect.name != "sqlite":
-        return
     from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        _ping_idle_connections(engine)
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -64,3 +73,27 @@ def configure_engine(engine):
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+def _ping_idle_connections(engine):
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back from use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # any failure: the pool retries with a new connection
+            raise DisconnectionError() from exc

@@ -1,6 +1,7 @@
 """Sessions and headers: revocable sign-ins, idle and absolute timeouts, security headers,
 the sign-in limits (per address and per account), and which proxies are believed."""
 
+import functools
 import logging
 import math
 import re
@@ -11,17 +12,24 @@ from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
+from sqlalchemy import bindparam
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.core.people import User, load_actor
+from portal.core.people import User, actor_query, load_actor
 from portal.extensions import limiter, login_manager
 
+SEEN_AT_STEP = 60  # seconds between updates of the session's last-seen time
 STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+@functools.cache
+def _actor_by_id():
+    return actor_query(User.id == bindparam("user_id"))
 
 
 @login_manager.user_loader
@@ -36,7 +44,7 @@ def load_user(session_key: str):
         user_id, version = (int(part) for part in session_key.split(":"))
     except ValueError:
         return None
-    user = load_actor(User.id == user_id)
+    user = load_actor(_actor_by_id(), user_id=user_id)
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user
@@ -83,7 +91,8 @@ def enforce_timeouts():
             return None  # the API answers 401 for an anonymous caller
         flash(_l("Your session has expired. Please sign in again."), "warning")
         return redirect(url_for("auth.login", next=request.full_path))
-    session["seen_at"] = now
+    if now - seen_at >= SEEN_AT_STEP:  # a minute's precision spares a new cookie per page
+        session["seen_at"] = now
     return None
 
 

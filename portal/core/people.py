@@ -8,10 +8,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     String,
     UniqueConstraint,
+    bindparam,
     case,
     cast,
     func,
@@ -220,14 +222,17 @@ def current_unit_ids_query(user_id: int):
     )
 
 
-def load_actor(*conditions) -> "User | None":
-    """The person signing a request, with their staff roles, current units and estate, in
-    one statement: every page starts with it, so it must cost one round trip.
+def actor_query(condition):
+    """The statement `load_actor` runs for a condition on User that names its values with
+    bind parameters: a caller builds it once per process (statement building and its cache
+    key cost more than the round trip on a page this small).
 
-    `conditions` pick the user (an id, or a live token's user). The units and the
-    resident's estate are stored where `current_unit_ids` and `estate_id` cache them.
+    It reads the person, their staff roles, their current units and a resident's estate.
     """
-    held = current_residency_clause()
+    today = bindparam("today", type_=Date)
+    held = (Residency.start_on <= today) & (
+        Residency.end_on.is_(None) | (Residency.end_on >= today)
+    )
     unit_ids = (
         select(func.aggregate_strings(cast(Residency.unit_id, String), ","))
         .where(Residency.user_id == User.id, held)
@@ -243,17 +248,23 @@ def load_actor(*conditions) -> "User | None":
         .correlate(User)
         .scalar_subquery()
     )
-    row = (
-        db.session.execute(
-            select(User, unit_ids, first_estate)
-            .outerjoin(StaffRole, StaffRole.user_id == User.id)
-            .where(*conditions)
-            .order_by(StaffRole.id)
-            .options(contains_eager(User.staff_roles))
-        )
-        .unique()
-        .first()
+    return (
+        select(User, unit_ids, first_estate)
+        .outerjoin(StaffRole, StaffRole.user_id == User.id)
+        .where(condition)
+        .order_by(StaffRole.id)
+        .options(contains_eager(User.staff_roles))
     )
+
+
+def load_actor(statement, **params) -> "User | None":
+    """The person signing a request, with their staff roles, current units and estate, in
+    one statement (see `actor_query`): every page starts with it.
+
+    The units and the resident's estate are stored where `current_unit_ids` and
+    `estate_id` cache them.
+    """
+    row = db.session.execute(statement, {"today": clock.local_today(), **params}).unique().first()
     if row is None:
         return None
     user, ids, estate_id = row

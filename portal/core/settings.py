@@ -4,13 +4,14 @@ Features declare what they need with `declare()`; the admin settings page lists 
 declarations, and every change is audited.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import audit, clock
@@ -72,14 +73,18 @@ def _stored(estate_id: int | None) -> dict[str, dict]:
     memo = g.setdefault("settings_rows", {}) if has_request_context() else {}
     if estate_id not in memo:
         rows: dict[str, dict] = {}
-        for scope, key, value in db.session.execute(
-            select(Setting.estate_id, Setting.key, Setting.value).where(
-                (Setting.estate_id == estate_id) | Setting.estate_id.is_(None)
-            )
-        ):
+        for scope, key, value in db.session.execute(_rows_of_estate(), {"estate": estate_id}):
             rows.setdefault(key, {})[scope] = value
         memo[estate_id] = rows
     return memo[estate_id]
+
+
+@functools.cache
+def _rows_of_estate():
+    """The settings rows of an estate and the company-wide ones (built once per process)."""
+    return select(Setting.estate_id, Setting.key, Setting.value).where(
+        (Setting.estate_id == bindparam("estate")) | Setting.estate_id.is_(None)
+    )
 
 
 def parse(key: str, raw: str):

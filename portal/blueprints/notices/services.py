@@ -1,10 +1,11 @@
 """Staff notices: compose to an audience, fan out through the outbox, read, acknowledge,
 and the per-household receipts with the call list. Delivery is notify's."""
 
+import functools
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 
 from portal.core import audit, clock
 from portal.core.access import visible
@@ -192,13 +193,14 @@ def inbox_for(user):
 
 
 def unread_count(user) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(InboxMessage.id)).where(
-                InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None)
-            )
-        )
-        or 0
+    """The bell's figure: the person's unread inbox messages (every page shows it)."""
+    return db.session.scalar(_unread_statement(), {"user": user.id}) or 0
+
+
+@functools.cache
+def _unread_statement():
+    return select(func.count(InboxMessage.id)).where(
+        InboxMessage.user_id == bindparam("user"), InboxMessage.read_at.is_(None)
     )
 
 

@@ -1,0 +1,46 @@
+"""The connection pool pings a connection only after it sat idle, and replaces a dead one."""
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from portal import extensions
+from portal.extensions import configure_engine
+
+
+@pytest.fixture
+def pg_engine(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the idle ping is for server databases")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    configure_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+def _kill_pooled_connection(engine) -> int:
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    return pid
+
+
+def test_a_connection_back_a_moment_ago_is_not_pinged(pg_engine):
+    _kill_pooled_connection(pg_engine)
+    # No ping for a connection that was in use a moment ago: its death shows on first use
+    # (and the pool then replaces it).
+    with pytest.raises(OperationalError), pg_engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_an_idle_dead_connection_is_replaced_before_use(pg_engine, monkeypatch):
+    pid = _kill_pooled_connection(pg_engine)
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0)  # it has sat idle enough
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
