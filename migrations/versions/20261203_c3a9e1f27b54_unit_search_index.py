@@ -7,8 +7,9 @@ that order. The portal keeps the key on every insert and renumbering (portal/cor
 this migration fills it for the units that exist.
 
 On PostgreSQL the key is compared bytewise (COLLATE "C"), the room number and the resident's
-name get pattern indexes for prefix matches, and trigram indexes (pg_trgm) find phone fragments
-and room numbers inside a longer number without reading every row.
+name get pattern indexes for prefix matches, the reversed room number one for a room at the
+end of a number (101 in 2单元101), and a trigram index (pg_trgm) finds phone fragments without
+reading every row.
 
 Revision ID: c3a9e1f27b54
 Revises: 4b8e2f6a91c3
@@ -44,8 +45,9 @@ zones = sa.table("zones", sa.column("id", sa.Integer), sa.column("name", sa.Stri
 PG_INDEXES = (
     # Phone fragments of residents: LIKE '%…%'.
     "CREATE INDEX IF NOT EXISTS ix_users_phone_trgm ON users USING gin (phone gin_trgm_ops)",
-    # A room inside a longer number (101 in 2单元101): LIKE '%单元101'.
-    "CREATE INDEX IF NOT EXISTS ix_units_number_trgm ON units USING gin (number gin_trgm_ops)",
+    # A room at the end of a number (101 in 2单元101): reverse(number) LIKE '101元单%'.
+    "CREATE INDEX IF NOT EXISTS ix_units_estate_number_reversed "
+    "ON units (estate_id, reverse(number) text_pattern_ops)",
     # The start of a resident's name and of a room number: LIKE '…%' whatever the collation.
     "CREATE INDEX IF NOT EXISTS ix_users_name_prefix ON users (name varchar_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS ix_units_estate_number_prefix "
@@ -101,7 +103,7 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for name in (
             "ix_users_phone_trgm",
-            "ix_units_number_trgm",
+            "ix_units_estate_number_reversed",
             "ix_users_name_prefix",
             "ix_units_estate_number_prefix",
         ):

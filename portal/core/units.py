@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Column, String, event, inspect, or_, select
+from sqlalchemy import Column, String, event, func, inspect, or_, select
 from sqlalchemy.orm import joinedload, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -138,7 +138,7 @@ def parse_place(q: str) -> Place | None:
         return None  # a phone number or a fragment of one
     for pattern, source in ((_DASHED, compact), (_MARKED, compact.replace("-", ""))):
         match = pattern.match(source)
-        if match and any(match.group(g) for g in ("building", "entrance", "room")):
+        if match and any(match.group(g) for g in ("zone", "building", "entrance", "room")):
             return Place(**{k: _strip_zeros(k, v) for k, v in match.groupdict().items() if v})
     return None
 
@@ -184,10 +184,18 @@ def _place_conditions(place: Place, actor):
         conditions.append(
             or_(
                 Unit.number.in_([place.room + s for s in _ROOM_SUFFIXES]),
-                Unit.number.like(f"%单元{_escape_like(place.room)}", escape="\\"),
+                _ends_with(f"单元{place.room}"),
             )
         )
     return conditions
+
+
+def _ends_with(tail: str):
+    """units.number ends with `tail`: on PostgreSQL a prefix of the reversed number, which
+    the index ix_units_estate_number_reversed serves; elsewhere a plain LIKE."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _prefix(func.reverse(Unit.number), tail[::-1])
+    return Unit.number.like(f"%{_escape_like(tail)}", escape="\\")
 
 
 def _resident_units(condition):
