@@ -17,8 +17,8 @@ from tests.fees.helpers import bill, pay
 
 # page → (who, statements). `/units/?q=` and the units API are pinned with the search.
 PAGES = {
-    "/": ("resident", 7),
-    "/fees/mine": ("resident", 8),
+    "/": ("resident", 6),
+    "/fees/mine": ("resident", 6),
     "/repairs/": ("resident", 5),
     "/?staff": ("manager", 5),
     "/units/{unit}": ("frontdesk", 7),

@@ -20,18 +20,21 @@ def account(unit: Unit, *, bills_limit=24, payments_limit=20) -> dict:
     return accounts_of([unit], bills_limit=bills_limit, payments_limit=payments_limit)[0]
 
 
-def accounts_of(units, *, bills_limit: int, payments_limit: int) -> list[dict]:
-    """The accounts of some units (each with its latest bills and payments), in five
-    statements whatever the number of units, bills and payments."""
+def accounts_of(units, *, bills_limit: int, payments_limit: int, balances=None) -> list[dict]:
+    """The accounts of some units (each with its latest bills and payments), in three
+    statements whatever the number of units, bills and payments (two when the caller
+    read the `balances` with the units)."""
     ids = [unit.id for unit in units]
     latest_bills = _latest(Bill, ids, bills_limit, Bill.due_on.desc(), Bill.id.desc())
-    bills = db.session.scalars(
-        select(Bill)
+    bills, states = [], {}
+    for bill, paid in db.session.execute(
+        select(Bill, ledger.paid_fen())
         .join(latest_bills, latest_bills.c.id == Bill.id)
         .options(joinedload(Bill.item), joinedload(Bill.reversal))
         .order_by(Bill.due_on.desc(), Bill.id.desc())
-    ).all()
-    states = ledger.bill_states(bills)
+    ):
+        bills.append(bill)
+        states[bill.id] = ledger.bill_state(bill.amount_fen, paid, bill.reversal is not None)
     undo = aliased(Payment)
     latest_payments = _latest(Payment, ids, payments_limit, Payment.id.desc())
     payments = db.session.execute(
@@ -39,7 +42,8 @@ def accounts_of(units, *, bills_limit: int, payments_limit: int) -> list[dict]:
         .join(latest_payments, latest_payments.c.id == Payment.id)
         .order_by(Payment.id.desc())
     ).all()
-    balances = ledger.balances(ids)
+    if balances is None:
+        balances = ledger.balances(ids)
     today = clock.local_today()
     result = []
     for unit in units:
@@ -67,20 +71,28 @@ def _latest(model, unit_ids, limit, *order):
 
 def resident_units(user) -> list[Unit]:
     """The units a resident currently holds, with their place loaded."""
-    return list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.id.in_(current_unit_ids_query(user.id).order_by(None)))
-            .options(joinedload(Unit.building).joinedload(Building.zone))
-            .order_by(Unit.id)
-        )
+    return list(db.session.scalars(_resident_units_stmt(user)))
+
+
+def _resident_units_stmt(user):
+    return (
+        select(Unit)
+        .where(Unit.id.in_(current_unit_ids_query(user.id).order_by(None)))
+        .options(joinedload(Unit.building).joinedload(Building.zone))
+        .order_by(Unit.id)
     )
 
 
 def resident_accounts(user) -> list[dict]:
     """The accounts of a resident's units (the first few), each with its unit."""
-    units = resident_units(user)[:RESIDENT_UNITS_SHOWN]
-    accounts = accounts_of(units, bills_limit=12, payments_limit=6)
+    rows = db.session.execute(
+        _resident_units_stmt(user).add_columns(*ledger.balance_columns()).limit(
+            RESIDENT_UNITS_SHOWN
+        )
+    ).all()
+    units = [unit for unit, _owed, _credit in rows]
+    balances = {unit.id: ledger.Balance(int(owed), int(credit)) for unit, owed, credit in rows}
+    accounts = accounts_of(units, bills_limit=12, payments_limit=6, balances=balances)
     return [{"unit": unit, **entry} for unit, entry in zip(units, accounts, strict=True)]
 
 

@@ -44,9 +44,11 @@ def estate_figures(actor):
 
 
 def my_units(actor):
-    """The resident's current units with their place and relation, in one query."""
+    """The resident's current units with their place, relation and balance, in one query."""
+    from portal.blueprints.fees.ledger import Balance, balance_columns
+
     rows = db.session.execute(
-        select(Unit, Residency.relation, Building.name, Zone.name)
+        select(Unit, Residency.relation, Building.name, Zone.name, *balance_columns())
         .join(Residency, Residency.unit_id == Unit.id)
         .join(Building, Building.id == Unit.building_id)
         .join(Zone, Zone.id == Building.zone_id)
@@ -54,6 +56,12 @@ def my_units(actor):
         .order_by(Unit.id)
     ).all()
     return [
-        {"unit": unit, "relation": relation, "building": building, "zone": zone}
-        for unit, relation, building, zone in rows
+        {
+            "unit": unit,
+            "relation": relation,
+            "building": building,
+            "zone": zone,
+            "balance": Balance(int(owed), int(credit)),
+        }
+        for unit, relation, building, zone, owed, credit in rows
     ]

@@ -35,12 +35,10 @@ def index():
     inbox = db.session.scalars(notices.inbox_for(current_user).limit(3)).all()
     repairs = db.session.scalars(repairs_for(current_user).limit(3)).all()
     units = services.my_units(current_user)
-    from portal.blueprints.fees.ledger import balances
-
     return render_template(
         "home/resident.html",
         units=units,
-        balances=balances(u["unit"].id for u in units),
+        balances={u["unit"].id: u["balance"] for u in units},
         inbox=inbox,
         repairs=repairs,
         hotline=hotline,

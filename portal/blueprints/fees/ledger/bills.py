@@ -206,46 +206,49 @@ class Balance:
     credit_fen: int = 0
 
 
-def balances(unit_ids) -> dict[int, Balance]:
-    """What each unit owes and its credit: one statement of four sums on indexed columns."""
-    unit_ids = list(unit_ids)
-    result = {unit_id: Balance() for unit_id in unit_ids}
-    if not unit_ids:
-        return result
-
+def balance_columns(unit=Unit):
+    """SQL: what the unit of the enclosing query owes and its credit, as two columns (four
+    sums on indexed columns), so a page's unit query brings its balances along."""
     charged = (
         select(func.coalesce(func.sum(Bill.amount_fen), 0))
-        .where(Bill.unit_id == Unit.id, not_reversed())
-        .correlate(Unit)
+        .where(Bill.unit_id == unit.id, not_reversed())
+        .correlate(unit)
         .scalar_subquery()
     )
     # Allocations on withdrawn bills add up to zero, so all of a unit's bills may count.
     settled = (
         select(func.coalesce(func.sum(Allocation.amount_fen), 0))
         .join(Bill, Bill.id == Allocation.bill_id)
-        .where(Bill.unit_id == Unit.id)
-        .correlate(Unit)
+        .where(Bill.unit_id == unit.id)
+        .correlate(unit)
         .scalar_subquery()
     )
     received = (
         select(func.coalesce(func.sum(Payment.amount_fen), 0))
-        .where(Payment.unit_id == Unit.id)
-        .correlate(Unit)
+        .where(Payment.unit_id == unit.id)
+        .correlate(unit)
         .scalar_subquery()
     )
     spent = (
         select(func.coalesce(func.sum(Allocation.amount_fen), 0))
         .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Payment.unit_id == Unit.id)
-        .correlate(Unit)
+        .where(Payment.unit_id == unit.id)
+        .correlate(unit)
         .scalar_subquery()
     )
-    for unit_id, charged_fen, settled_fen, received_fen, spent_fen in db.session.execute(
-        select(Unit.id, charged, settled, received, spent).where(Unit.id.in_(unit_ids))
+    return (charged - settled).label("owed_fen"), (received - spent).label("credit_fen")
+
+
+def balances(unit_ids) -> dict[int, Balance]:
+    """What each unit owes and its credit: one statement."""
+    unit_ids = list(unit_ids)
+    result = {unit_id: Balance() for unit_id in unit_ids}
+    if not unit_ids:
+        return result
+    for unit_id, owed, credit in db.session.execute(
+        select(Unit.id, *balance_columns()).where(Unit.id.in_(unit_ids))
     ):
-        entry = result[unit_id]
-        entry.owed_fen = int(charged_fen) - int(settled_fen)
-        entry.credit_fen = int(received_fen) - int(spent_fen)
+        result[unit_id] = Balance(int(owed), int(credit))
     return result
 
 
