@@ -169,6 +169,8 @@ def _place_conditions(place: Place, actor):
         buildings = buildings.where(visible(Zone, actor))
         if place.zone:
             buildings = buildings.where(Zone.name == place.zone)
+            # The zone leads the sort key: its units are one range of (estate_id, sort_key).
+            conditions.append(_prefix(Unit.sort_key, _padded(place.zone) + "\x1f"))
         if place.building:
             buildings = buildings.where(
                 Building.name.in_([place.building + s for s in _BUILDING_SUFFIXES])
