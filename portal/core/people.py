@@ -206,8 +206,10 @@ def relation_order():
 
 
 def current_residency_clause(today: date | None = None):
-    """The SQL condition for a residency that holds today."""
-    today = today or clock.local_today()
+    """The SQL condition for a residency that holds today (or on `today`, a date or a bind
+    parameter)."""
+    if today is None:
+        today = clock.local_today()
     return (Residency.start_on <= today) & (
         (Residency.end_on.is_(None)) | (Residency.end_on >= today)
     )

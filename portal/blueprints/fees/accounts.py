@@ -1,7 +1,9 @@
 """A unit's account: what it owes, its credit, its bills (with where each stands) and its
 payments — what the counter, the resident's page and the unit card show."""
 
-from sqlalchemy import exists, func, select
+import functools
+
+from sqlalchemy import Integer, bindparam, exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from portal.core import clock
@@ -23,25 +25,13 @@ def account(unit: Unit, *, bills_limit=24, payments_limit=20) -> dict:
 def accounts_of(units, *, bills_limit: int, payments_limit: int, balances=None) -> list[dict]:
     """The accounts of some units (each with its latest bills and payments), in three
     statements whatever the number of units, bills and payments (two when the caller
-    read the `balances` with the units)."""
+    read the `balances` with the units). The statements are built once per process."""
     ids = [unit.id for unit in units]
-    latest_bills = _latest(Bill, ids, bills_limit, Bill.due_on.desc(), Bill.id.desc())
     bills, states = [], {}
-    for bill, paid in db.session.execute(
-        select(Bill, ledger.paid_fen())
-        .join(latest_bills, latest_bills.c.id == Bill.id)
-        .options(joinedload(Bill.item), joinedload(Bill.reversal))
-        .order_by(Bill.due_on.desc(), Bill.id.desc())
-    ):
+    for bill, paid in db.session.execute(_bills_statement(), {"units": ids, "n": bills_limit}):
         bills.append(bill)
         states[bill.id] = ledger.bill_state(bill.amount_fen, paid, bill.reversal is not None)
-    undo = aliased(Payment)
-    latest_payments = _latest(Payment, ids, payments_limit, Payment.id.desc())
-    payments = db.session.execute(
-        select(Payment, exists().where(undo.reverses_id == Payment.id))
-        .join(latest_payments, latest_payments.c.id == Payment.id)
-        .order_by(Payment.id.desc())
-    ).all()
+    payments = db.session.execute(_payments_statement(), {"units": ids, "n": payments_limit}).all()
     if balances is None:
         balances = ledger.balances(ids)
     today = clock.local_today()
@@ -62,33 +52,58 @@ def accounts_of(units, *, bills_limit: int, payments_limit: int, balances=None) 
     return result
 
 
-def _latest(model, unit_ids, limit, *order):
-    """The ids of the latest `limit` rows of `model` per unit (a window over the units)."""
+def _latest(model, *order):
+    """The ids of the latest `n` rows of `model` per unit of `units` (bind parameters)."""
     rank = func.row_number().over(partition_by=model.unit_id, order_by=order)
-    ranked = select(model.id, rank.label("n")).where(model.unit_id.in_(unit_ids)).subquery()
-    return select(ranked.c.id).where(ranked.c.n <= limit).subquery()
+    ranked = (
+        select(model.id, rank.label("rank"))
+        .where(model.unit_id.in_(bindparam("units", expanding=True)))
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank <= bindparam("n", type_=Integer)).subquery()
+
+
+@functools.cache
+def _bills_statement():
+    """The latest bills of some units, each with what is paid on it."""
+    latest = _latest(Bill, Bill.due_on.desc(), Bill.id.desc())
+    return (
+        select(Bill, ledger.paid_fen())
+        .join(latest, latest.c.id == Bill.id)
+        .options(joinedload(Bill.item), joinedload(Bill.reversal))
+        .order_by(Bill.due_on.desc(), Bill.id.desc())
+    )
+
+
+@functools.cache
+def _payments_statement():
+    """The latest payments of some units, each with whether it was reversed."""
+    undo = aliased(Payment)
+    latest = _latest(Payment, Payment.id.desc())
+    return (
+        select(Payment, exists().where(undo.reverses_id == Payment.id))
+        .join(latest, latest.c.id == Payment.id)
+        .order_by(Payment.id.desc())
+    )
 
 
 def resident_units(user) -> list[Unit]:
     """The units a resident currently holds, with their place loaded."""
-    return list(db.session.scalars(_resident_units_stmt(user)))
-
-
-def _resident_units_stmt(user):
-    return (
-        select(Unit)
-        .where(Unit.id.in_(current_unit_ids_query(user.id).order_by(None)))
-        .options(joinedload(Unit.building).joinedload(Building.zone))
-        .order_by(Unit.id)
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.id.in_(current_unit_ids_query(user.id).order_by(None)))
+            .options(joinedload(Unit.building).joinedload(Building.zone))
+            .order_by(Unit.id)
+        )
     )
 
 
 def resident_accounts(user) -> list[dict]:
     """The accounts of a resident's units (the first few), each with its unit."""
     rows = db.session.execute(
-        _resident_units_stmt(user).add_columns(*ledger.balance_columns()).limit(
-            RESIDENT_UNITS_SHOWN
-        )
+        _resident_units_statement(),
+        {"units": user.current_unit_ids, "n": RESIDENT_UNITS_SHOWN},
     ).all()
     units = [unit for unit, _owed, _credit in rows]
     balances = {unit.id: ledger.Balance(int(owed), int(credit)) for unit, owed, credit in rows}
@@ -96,13 +111,28 @@ def resident_accounts(user) -> list[dict]:
     return [{"unit": unit, **entry} for unit, entry in zip(units, accounts, strict=True)]
 
 
+@functools.cache
+def _resident_units_statement():
+    """Some units with their place and balances (the signed-in resident's current ones)."""
+    return (
+        select(Unit, *ledger.balance_columns())
+        .where(Unit.id.in_(bindparam("units", expanding=True)))
+        .options(joinedload(Unit.building).joinedload(Building.zone))
+        .order_by(Unit.id)
+        .limit(bindparam("n", type_=Integer))
+    )
+
+
 def recent_orders(user, limit=5) -> list[OnlineOrder]:
     """A resident's latest online payments."""
-    return list(
-        db.session.scalars(
-            select(OnlineOrder)
-            .where(OnlineOrder.user_id == user.id)
-            .order_by(OnlineOrder.id.desc())
-            .limit(limit)
-        )
+    return list(db.session.scalars(_orders_statement(), {"user": user.id, "n": limit}))
+
+
+@functools.cache
+def _orders_statement():
+    return (
+        select(OnlineOrder)
+        .where(OnlineOrder.user_id == bindparam("user"))
+        .order_by(OnlineOrder.id.desc())
+        .limit(bindparam("n", type_=Integer))
     )

@@ -1,7 +1,10 @@
 """Home page figures: each is one aggregate query whatever the estate's size."""
 
-from sqlalchemy import func, select
+import functools
 
+from sqlalchemy import Date, bindparam, func, select
+
+from portal.core import clock
 from portal.core.access import estate_ids_for
 from portal.core.people import Residency, current_residency_clause
 from portal.core.places import HANDED_OVER, OCCUPIED, Building, Estate, Occupancy, Unit, Zone
@@ -45,15 +48,10 @@ def estate_figures(actor):
 
 def my_units(actor):
     """The resident's current units with their place, relation and balance, in one query."""
-    from portal.blueprints.fees.ledger import Balance, balance_columns
+    from portal.blueprints.fees.ledger import Balance
 
     rows = db.session.execute(
-        select(Unit, Residency.relation, Building.name, Zone.name, *balance_columns())
-        .join(Residency, Residency.unit_id == Unit.id)
-        .join(Building, Building.id == Unit.building_id)
-        .join(Zone, Zone.id == Building.zone_id)
-        .where(Residency.user_id == actor.id, current_residency_clause())
-        .order_by(Unit.id)
+        _my_units_statement(), {"user": actor.id, "today": clock.local_today()}
     ).all()
     return [
         {
@@ -65,3 +63,21 @@ def my_units(actor):
         }
         for unit, relation, building, zone, owed, credit in rows
     ]
+
+
+@functools.cache
+def _my_units_statement():
+    """my_units' statement, built once (the person and the day are bind parameters)."""
+    from portal.blueprints.fees.ledger import balance_columns
+
+    return (
+        select(Unit, Residency.relation, Building.name, Zone.name, *balance_columns())
+        .join(Residency, Residency.unit_id == Unit.id)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Zone, Zone.id == Building.zone_id)
+        .where(
+            Residency.user_id == bindparam("user"),
+            current_residency_clause(bindparam("today", type_=Date)),
+        )
+        .order_by(Unit.id)
+    )

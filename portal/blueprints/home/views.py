@@ -7,7 +7,7 @@ from portal.blueprints.home import services
 from portal.blueprints.home.forms import EstateSwitchForm
 from portal.blueprints.home.navigation import nav_for
 from portal.blueprints.notices import services as notices
-from portal.blueprints.repairs.services import repairs_for
+from portal.blueprints.repairs.services import latest_repairs_of_resident
 from portal.core import access, settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
@@ -32,8 +32,8 @@ def index():
             tiles=nav_for(current_user)[1:],
             hotline=hotline,
         )
-    inbox = db.session.scalars(notices.inbox_for(current_user).limit(3)).all()
-    repairs = db.session.scalars(repairs_for(current_user).limit(3)).all()
+    inbox = notices.latest_inbox(current_user)
+    repairs = latest_repairs_of_resident(current_user)
     units = services.my_units(current_user)
     return render_template(
         "home/resident.html",

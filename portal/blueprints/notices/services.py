@@ -5,7 +5,7 @@ import functools
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import Integer, bindparam, case, func, or_, select
 
 from portal.core import audit, clock
 from portal.core.access import visible
@@ -189,6 +189,21 @@ def inbox_for(user):
         select(InboxMessage)
         .where(InboxMessage.user_id == user.id)
         .order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc())
+    )
+
+
+def latest_inbox(user, n: int = 3) -> list[InboxMessage]:
+    """The newest messages of a person's inbox (the resident home's card)."""
+    return db.session.scalars(_latest_inbox_statement(), {"user": user.id, "n": n}).all()
+
+
+@functools.cache
+def _latest_inbox_statement():
+    return (
+        select(InboxMessage)
+        .where(InboxMessage.user_id == bindparam("user"))
+        .order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc())
+        .limit(bindparam("n", type_=Integer))
     )
 
 
