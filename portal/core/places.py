@@ -151,6 +151,7 @@ class Unit(db.Model):
     __table_args__ = (
         UniqueConstraint("building_id", "number"),
         Index("ix_units_estate_number", "estate_id", "number"),
+        Index("ix_units_estate_sort_key", "estate_id", "sort_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"), index=True)
@@ -161,6 +162,11 @@ class Unit(db.Model):
     occupancy: Mapped[Occupancy] = mapped_column(String(32), index=True)
     occupancy_since: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Zone, building, entrance, floor and room with numbers zero-padded: the unit list's
+    # order (core/units.py keeps it on every insert and renumbering).
+    sort_key: Mapped[str | None] = mapped_column(
+        String(200).with_variant(String(200, collation="C"), "postgresql")
+    )
 
     building: Mapped[Building] = relationship()
     occupancy_history: Mapped[list["UnitOccupancy"]] = relationship(

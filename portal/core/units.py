@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Column, String, event, func, inspect, or_, select
+from sqlalchemy import event, func, inspect, or_, select
 from sqlalchemy.orm import joinedload, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -58,8 +58,6 @@ def sort_key(zone: str, building: str, number: str) -> str:
 
 # units.sort_key (migration c3a9e1f27b54): kept by the listeners below on every insert and
 # every change of a unit's number or building.
-if not hasattr(Unit, "sort_key"):
-    Unit.sort_key = Column("sort_key", String(SORT_KEY_LENGTH), nullable=True)
 
 
 def _place_names(session, connection, building_id):

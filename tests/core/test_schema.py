@@ -21,6 +21,20 @@ def fresh_database(backend, tmp_path):
             yield url
 
 
+# The unit search's trigram, prefix and reversed-number indexes exist on PostgreSQL only
+# (migration c3a9e1f27b54); the models cannot declare them for both databases.
+POSTGRES_ONLY_INDEXES = {
+    "ix_users_phone_trgm",
+    "ix_users_name_prefix",
+    "ix_units_estate_number_prefix",
+    "ix_units_estate_number_reversed",
+}
+
+
+def _not_postgres_only_index(obj, name, type_, reflected, compare_to):
+    return not (type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migrations_up_down_up_match_the_models(backend, tmp_path):
     with fresh_database(backend, tmp_path) as url:
@@ -28,7 +42,10 @@ def test_migrations_up_down_up_match_the_models(backend, tmp_path):
         with app.app_context():
             upgrade()
             with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+                context = MigrationContext.configure(
+                    conn, opts={"include_object": _not_postgres_only_index}
+                )
+                diff = compare_metadata(context, db.metadata)
             assert diff == [], diff
             downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
