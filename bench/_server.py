@@ -73,6 +73,31 @@ def flush_redis(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
+def build_database(name: str, data: str, portal_dir: Path, *, reuse: bool) -> tuple[str, dict]:
+    """(url, counts) of the benchmark database `name`, built with portal_dir's code: migrated,
+    then the demo estate (×10 for data "10x") and repairs from bench/scale.py. With `reuse`
+    an existing database of that name is used as it is."""
+    if reuse and database_exists(name):
+        url = database_url(name)
+        log(f"reusing database {name}")
+    else:
+        url = create_database(name)
+        env = portal_env(portal_dir, url)
+        started = time.monotonic()
+        flask(portal_dir, env, "db", "upgrade")
+        factor = {"demo": 1, "10x": 10}[data]
+        subprocess.run(  # noqa: S603
+            [VENV_BIN / "python", ROOT / "bench" / "scale.py", "--factor", str(factor)],
+            cwd=portal_dir,
+            env=env,
+            check=True,
+        )
+        log(f"database {name} built in {time.monotonic() - started:.0f} s")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return url, counts(url)
+
+
 # ---------------------------------------------------------------- the portal's processes
 
 

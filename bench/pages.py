@@ -32,7 +32,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,17 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (  # noqa: E402
     ROOT,
-    VENV_BIN,
     Gunicorn,
     api_token,
+    build_database,
     check_portal_code,
     cookie_header,
-    counts,
-    create_database,
-    database_exists,
-    database_url,
     drop_database,
-    flask,
     flush_redis,
     log,
     portal_env,
@@ -126,30 +120,6 @@ def wrk(url: str, header: str | None, args) -> tuple[float, float, int]:
 
 
 # ---------------------------------------------------------------- setup
-
-
-def prepare(args, portal_dir: Path) -> tuple[str, str, dict]:
-    """(database name, url, counts) of the benchmark's database, built with portal_dir's code."""
-    name = f"portal_bench_pages_{args.data}"
-    if args.reuse and database_exists(name):
-        url = database_url(name)
-        log(f"reusing database {name}")
-    else:
-        url = create_database(name)
-        env = portal_env(portal_dir, url)
-        started = time.monotonic()
-        flask(portal_dir, env, "db", "upgrade")
-        factor = {"demo": 1, "10x": 10}[args.data]
-        subprocess.run(  # noqa: S603
-            [VENV_BIN / "python", BENCH / "scale.py", "--factor", str(factor)],
-            cwd=portal_dir,
-            env=env,
-            check=True,
-        )
-        log(f"database {name} built in {time.monotonic() - started:.0f} s")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    return name, url, counts(url)
 
 
 def resident_unit(url: str) -> int:
@@ -253,7 +223,8 @@ def main() -> None:
     if redis_db_size(args.redis_url):
         raise SystemExit(f"{args.redis_url} is not empty; name an empty Redis database")
 
-    name, url, sizes = prepare(args, portal_dir)
+    name = f"portal_bench_pages_{args.data}"
+    url, sizes = build_database(name, args.data, portal_dir, reuse=args.reuse)
     env = portal_env(portal_dir, url, args.redis_url)
     imported_from = check_portal_code(portal_dir, env)
     pages = hot_pages(resident_unit(url))
