@@ -149,6 +149,8 @@ class User(db.Model):
 
     @cached_property
     def estate(self) -> Estate | None:
+        if self.staff_role is not None and "estate" in self.staff_role.__dict__:
+            return self.staff_role.estate  # loaded with the signed-in person
         return db.session.get(Estate, self.estate_id) if self.estate_id else None
 
 
@@ -253,9 +255,10 @@ def actor_query(condition):
     return (
         select(User, unit_ids, first_estate)
         .outerjoin(StaffRole, StaffRole.user_id == User.id)
+        .outerjoin(Estate, Estate.id == StaffRole.estate_id)
         .where(condition)
         .order_by(StaffRole.id)
-        .options(contains_eager(User.staff_roles))
+        .options(contains_eager(User.staff_roles).contains_eager(StaffRole.estate))
     )
 
 

@@ -350,11 +350,12 @@ def current_residents(unit_ids) -> dict[int, list]:
 
 
 def residents_of(unit_ids, *, current_only=True):
-    """Residencies (with their people) of some units, in one query."""
+    """Residencies (with their people) of some units, in one query (the people's staff
+    roles, which the lists never show, stay unloaded)."""
     stmt = (
         select(Residency)
         .where(Residency.unit_id.in_(unit_ids))
-        .options(joinedload(Residency.user))
+        .options(joinedload(Residency.user).lazyload(User.staff_roles))
         .order_by(Residency.unit_id, relation_order(), Residency.start_on)
     )
     if current_only:

@@ -15,19 +15,22 @@ from portal.extensions import db
 from tests.factories import make_resident, make_unit
 from tests.fees.helpers import bill, pay
 
-# page → (who, statements). `/units/?q=` and the units API are pinned with the search.
+# page → (who, statements): the signed-in person (with roles, units and estate) is one,
+# the bell another, settings a third where the page shows one.
 PAGES = {
     "/": ("resident", 6),
     "/fees/mine": ("resident", 6),
-    "/repairs/": ("resident", 5),
-    "/?staff": ("manager", 5),
-    "/units/{unit}": ("frontdesk", 7),
-    "/repairs/?staff": ("frontdesk", 5),
-    "/reports/fees?from=2026-10-01&to=2026-11-30": ("manager", 5),
+    "/repairs/": ("resident", 4),
+    "/?staff": ("manager", 4),
+    "/units/?q=101": ("frontdesk", 5),
+    "/units/{unit}": ("frontdesk", 5),
+    "/repairs/?staff": ("frontdesk", 4),
+    "/reports/fees?from=2026-10-01&to=2026-11-30": ("manager", 4),
 }
 API = {
-    "/api/v1/repairs": ("resident", 3),
-    "/api/v1/repairs?staff": ("frontdesk", 3),
+    "/api/v1/repairs": ("resident", 2),
+    "/api/v1/repairs?staff": ("frontdesk", 2),
+    "/api/v1/units?q=1": ("frontdesk", 3),
 }
 
 

@@ -12,6 +12,7 @@ from portal.core.access import admins_only, estates_for, get_or_404, managers_on
 from portal.core.audit import AuditEntry
 from portal.core.errors import ServiceError
 from portal.core.imports import run_import
+from portal.core.paging import paginate
 from portal.core.people import User
 from portal.extensions import db
 from portal.notify.models import Delivery, OutboxMessage
@@ -142,7 +143,7 @@ def deliveries():
         .where(OutboxMessage.status == Delivery.failed, visible(OutboxMessage, current_user))
         .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
     )
-    page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
+    page = paginate(stmt, per_page=50)
     return render_template("admin/deliveries.html", page=page, form=RetryForm())
 
 
@@ -171,7 +172,7 @@ def audit():
         )
         .order_by(AuditEntry.id.desc())
     )
-    page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
+    page = paginate(stmt, per_page=50)
     actors = {
         u.id: u
         for u in db.session.scalars(

@@ -31,6 +31,7 @@ from portal.blueprints.tickets import (
 from portal.core import uploads, workflow
 from portal.core.access import as_id, get_or_404, staff_of
 from portal.core.errors import ServiceError
+from portal.core.paging import paginate
 from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.units import labels_for
@@ -88,10 +89,9 @@ def recent_repairs(actor, unit_id, limit=10):
 def index():
     """Residents: what I filed. Staff: the estate's complaints, with filters."""
     status, category = request.args.get("status") or None, request.args.get("category") or None
-    page = db.paginate(
+    page = paginate(
         services.complaints_for(current_user, status=status, category=category),
         per_page=PER_PAGE,
-        error_out=False,
     )
     return render_template(
         "complaints/index.html",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 from portal.core import clock
 from portal.core.access import estate_ids_for, visible
 from portal.core.money import yuan
+from portal.core.paging import paginate
 from portal.core.people import Relation, User
 from portal.core.places import Building, Estate, Unit, Zone
 from portal.core.units import labels_for, natural_key, residents_of
@@ -82,7 +83,7 @@ def households_page(actor, condition, zone_id):
             Building, Building.id == Unit.building_id
         )
         stmt = stmt.where(Building.zone_id == zone_id)
-    return db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return paginate(stmt, per_page=PER_PAGE)
 
 
 def household_rows(unit_ids) -> list[dict]:

@@ -13,6 +13,7 @@ from portal.blueprints.notices.forms import ActionForm, NoticeForm, PrintForm
 from portal.core import access
 from portal.core.access import DESK, STAFF, acting_estate, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
+from portal.core.paging import paginate
 from portal.core.places import Building, Unit, Zone
 from portal.core.units import labels_for, natural_key
 from portal.extensions import db
@@ -57,9 +58,9 @@ def chosen_units(form) -> list[int]:
 def index():
     """Staff: the notices sent in their estate. Residents: their inbox."""
     if not current_user.is_staff:
-        page = db.paginate(service.inbox_for(current_user), per_page=PER_PAGE, error_out=False)
+        page = paginate(service.inbox_for(current_user), per_page=PER_PAGE)
         return render_template("notices/inbox.html", page=page, form=ActionForm())
-    page = db.paginate(service.visible_notices(current_user), per_page=PER_PAGE, error_out=False)
+    page = paginate(service.visible_notices(current_user), per_page=PER_PAGE)
     return render_template(
         "notices/index.html",
         page=page,

@@ -36,6 +36,7 @@ from portal.core.access import (
 )
 from portal.core.downloads import pdf_response
 from portal.core.errors import ServiceError
+from portal.core.paging import paginate
 from portal.core.people import Role, User
 from portal.core.places import Estate
 from portal.core.units import labels_for, residents_of
@@ -90,7 +91,7 @@ def index():
     stmt = services.repairs_for(current_user, status=status, category=category, assigned_to_me=mine)
     if mine and not status:
         stmt = stmt.where(Repair.status.in_([State.assigned, State.in_progress]))
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = paginate(stmt, per_page=PER_PAGE)
     return render_template(
         "repairs/index.html",
         page=page,
