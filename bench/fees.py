@@ -266,6 +266,9 @@ def generate(units: int, estates: int, months: int) -> None:
           JOIN b ON b.estate_id = k.estate_id AND b.n = k.i % b.per_estate"""),
         {"per": units // estates, "extra": units % estates},
     )
+    from portal.core.units import fill_missing_sort_keys
+
+    fill_missing_sort_keys()  # the unit list's order, which set-based inserts do not fill
     run(
         text("""
         INSERT INTO unit_occupancies (unit_id, occupancy, effective_on, recorded_at)
@@ -344,7 +347,9 @@ def generate(units: int, estates: int, months: int) -> None:
         SELECT id, estate_id, unit_id, paid_fen,
                (ARRAY['wechat', 'alipay', 'cash', 'card', 'transfer', 'online'])[id % 6 + 1],
                paid_on, CASE WHEN id % 6 = 5 THEN 'online' ELSE 'counter' END,
-               'SJ' || to_char(paid_on, 'YYYYMMDD') || CASE WHEN n < 10000
+               'SJ' || CASE WHEN estate_id < 10000 THEN lpad(estate_id::text, 4, '0')
+                            ELSE estate_id::text END
+                    || to_char(paid_on, 'YYYYMMDD') || CASE WHEN n < 10000
                     THEN lpad(n::text, 4, '0') ELSE n::text END,
                paid_on + TIME '02:00'
           FROM (SELECT *, row_number() OVER (PARTITION BY estate_id, paid_on ORDER BY id) AS n

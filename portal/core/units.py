@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import event, func, inspect, or_, select
+from sqlalchemy import bindparam, event, func, inspect, or_, select
 from sqlalchemy.orm import joinedload, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -78,6 +78,30 @@ def _fill_sort_key(connection, unit):
     else:
         zone_name, building_name = _place_names(object_session(unit), connection, unit.building_id)
     unit.sort_key = sort_key(zone_name, building_name, unit.number)
+
+
+def fill_missing_sort_keys(batch: int = 5000) -> int:
+    """Give every unit without a sort key its key (units written by set-based SQL, which
+    the listeners below do not see: bulk loads, bench data). Returns how many."""
+    rows = db.session.execute(
+        select(Unit.id, Zone.name, Building.name, Unit.number)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Zone, Zone.id == Building.zone_id)
+        .where(Unit.sort_key.is_(None))
+    ).all()
+    table = Unit.__table__
+    update = (
+        table.update().where(table.c.id == bindparam("unit_id")).values(sort_key=bindparam("key"))
+    )
+    for start in range(0, len(rows), batch):
+        db.session.execute(
+            update,
+            [
+                {"unit_id": unit_id, "key": sort_key(zone, building, number)}
+                for unit_id, zone, building, number in rows[start : start + batch]
+            ],
+        )
+    return len(rows)
 
 
 @event.listens_for(Unit, "before_insert")
