@@ -200,3 +200,16 @@ def test_migration_creates_the_search_indexes(world):
             ).scalars()
         )
         assert "ix_units_estate_sort_key" in names
+
+
+def test_units_written_by_sql_get_their_sort_key(world):
+    from portal.core.units import fill_missing_sort_keys
+
+    db.session.execute(
+        text("UPDATE units SET sort_key = NULL WHERE id = :id"), {"id": world.vacant.id}
+    )
+    assert fill_missing_sort_keys() == 1
+    assert db.session.scalar(
+        text("SELECT sort_key FROM units WHERE id = :id"), {"id": world.vacant.id}
+    ) == sort_key("B区", "3栋", "1单元1201")
+    assert fill_missing_sort_keys() == 0
