@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import RepairForm
@@ -91,7 +92,18 @@ def index():
     stmt = services.repairs_for(current_user, status=status, category=category, assigned_to_me=mine)
     if mine and not status:
         stmt = stmt.where(Repair.status.in_([State.assigned, State.in_progress]))
-    page = paginate(stmt, per_page=PER_PAGE)
+    # The list reads the columns its rows show, not the descriptions of work done.
+    listed = load_only(
+        Repair.number,
+        Repair.category,
+        Repair.status,
+        Repair.description,
+        Repair.unit_id,
+        Repair.due_at,
+        Repair.created_at,
+        Repair.urgent,
+    )
+    page = paginate(stmt.options(listed), per_page=PER_PAGE)
     return render_template(
         "repairs/index.html",
         page=page,
