@@ -7,9 +7,17 @@ fresh app context, hence a fresh SQLAlchemy session, as in production.
 No test reads the real date: every test starts with the portal clock frozen at FROZEN_AT
 (a test moves it with `clock.freeze()`), and a run has a Redis database of its own, so two
 runs on one machine never see each other's keys.
+
+`make test` runs the suite in several processes (pytest-xdist, `-n` in pyproject.toml;
+`-n 0` runs it in one). Everything above is per process: each worker makes its own
+PostgreSQL database and SQLite file and holds its own Redis database, and a server a test
+starts listens on a port found free (`free_port`). The tests of the shared Redis run on one
+worker (the `redis` group), so a run holds one Redis database however many workers it has.
 """
 
 import os
+import random
+import socket
 import threading
 import uuid
 from contextlib import contextmanager
@@ -42,6 +50,60 @@ def pytest_configure(config):
         "real_clock: the portal clock runs (another process shares the test's time);"
         " the test computes every moment from clock.now()",
     )
+    # pytest-xdist's own marker, declared here too so that --strict-markers accepts it
+    # when the plugin is not loaded (`-p no:xdist`).
+    config.addinivalue_line("markers", "xdist_group(name): tests of one group share a worker")
+
+
+# Tests that share one worker under xdist, by a fixture they use: the shared Redis (a run
+# then holds one Redis database however many workers it has), and the browser tests (one
+# live portal with the demo estate and one Chromium a run, not one a worker).
+XDIST_GROUPS = {"redis_url": "redis", "live_server": "browser"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, group in XDIST_GROUPS.items():
+            if fixture in fixtures:
+                item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under xdist the long ones go out first, so that no worker starts one at the end:
+        # the browser group, then the tests with a worker, a server or a timer of their own.
+        def rank(item):
+            if item.get_closest_marker("xdist_group"):
+                return 0 if "live_server" in getattr(item, "fixturenames", ()) else 1
+            return 1 if item.get_closest_marker("integration") else 2
+
+        items.sort(key=rank)
+
+
+def free_port() -> int:
+    """A free local TCP port for a server that a test starts (gunicorn, a redis-server).
+
+    It is taken below the kernel's ephemeral range, which client connections and bind(0)
+    draw from, so nothing else on the machine takes it between this check and the server's
+    bind, nor while a test stops and restarts its server on it; each xdist worker draws from
+    a block of its own, and the port is checked free (other runs share the machine).
+    """
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            ephemeral = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = 10000
+    blocks = max(1, (ephemeral - low) // 1000)
+    start = low + (int(worker) if worker.isdigit() else 0) % blocks * 1000
+    for port in random.sample(range(start, start + 1000), 1000):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + 999}")
 
 
 def without_faketime(**extra) -> dict:
@@ -128,10 +190,36 @@ def make_test_app(database_url, **overrides):
     return create_app(config)
 
 
-RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # per process: each xdist worker is a run
 REDIS_LOCK = "portal-test:run"  # which run holds a database, until it expires
 REDIS_USED = "portal-test:used"  # a test run's database: its leftovers may be flushed
 REDIS_LOCK_SECONDS = 3 * 3600
+# Empty the database only while this run holds it (or no run does, and then take it again),
+# in one step, so that a run never flushes a database that another run holds.
+REDIS_FLUSH_IF_OURS = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('FLUSHDB')
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+return 1
+"""
+
+
+def _flush_if_ours(client, *, keep_claim: bool) -> bool:
+    return bool(
+        client.eval(
+            REDIS_FLUSH_IF_OURS,
+            2,
+            REDIS_LOCK,
+            REDIS_USED,
+            RUN_ID,
+            "1" if keep_claim else "0",
+            REDIS_LOCK_SECONDS,
+        )
+    )
 
 
 def _claim_redis_db(client, *, configured: bool) -> bool:
@@ -149,7 +237,10 @@ def _claim_redis_db(client, *, configured: bool) -> bool:
 @pytest.fixture(scope="session")
 def redis_url():
     """A Redis database of this run's own (PORTAL_TEST_REDIS_URL's, else another free one),
-    so that concurrent runs never read or flush each other's keys; flushed at the end."""
+    so that concurrent runs never read or flush each other's keys; flushed at the end.
+
+    Under xdist each worker that runs a test of the shared Redis is a run of its own and
+    takes the next free database (the `redis` group keeps that to one worker a run)."""
     import redis
 
     base = make_url(REDIS_URL)
@@ -169,8 +260,7 @@ def redis_url():
     try:
         yield url
     finally:
-        if client.get(REDIS_LOCK) == RUN_ID.encode():
-            client.flushdb()
+        _flush_if_ours(client, keep_claim=False)
         client.close()
 
 
@@ -180,11 +270,9 @@ def redis_client(redis_url):
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    with client.pipeline(transaction=True) as pipe:  # one step: no other run can claim it
-        pipe.flushdb()
-        pipe.set(REDIS_LOCK, RUN_ID, ex=REDIS_LOCK_SECONDS)
-        pipe.set(REDIS_USED, RUN_ID)
-        pipe.execute()
+    if not _flush_if_ours(client, keep_claim=True):
+        client.close()
+        pytest.fail(f"another test run took {redis_url} (its claim had expired)")
     yield client
     client.close()
 

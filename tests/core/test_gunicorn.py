@@ -3,7 +3,6 @@ and a server that starts with them (README, Production)."""
 
 import multiprocessing
 import runpy
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import without_faketime
+from tests.conftest import free_port, without_faketime
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "gunicorn.conf.py"
@@ -42,12 +41,6 @@ def test_the_environment_overrides_the_defaults(monkeypatch):
     config = settings(monkeypatch, WEB_CONCURRENCY="3", PORT="9001", GUNICORN_TIMEOUT="90")
     assert (config["workers"], config["bind"], config["timeout"]) == (3, "0.0.0.0:9001", 90)
     assert settings(monkeypatch, GUNICORN_WORKERS="4", WEB_CONCURRENCY="3")["workers"] == 4
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.integration

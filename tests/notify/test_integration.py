@@ -26,7 +26,13 @@ from portal.extensions import db
 from portal.notify.models import Delivery, InboxMessage, OutboxMessage
 from portal.notify.outbox import STALE_SECONDS, sweep_outbox
 from portal.notify.tasks import BATCH_TIMEOUT
-from tests.conftest import make_test_app, postgres_database, skip_or_fail, without_faketime
+from tests.conftest import (
+    free_port,
+    make_test_app,
+    postgres_database,
+    skip_or_fail,
+    without_faketime,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.real_clock]
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +57,6 @@ def kill_with_children(process):
     for pid in [process.pid, *map(int, children)]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
