@@ -36,6 +36,9 @@ class Config:
     # Absolute lifetime of a sign-in; the idle limit is checked on every request.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(_env("PORTAL_SESSION_HOURS", "12")))
     SESSION_IDLE_MINUTES = int(_env("PORTAL_SESSION_IDLE_MINUTES", "30"))
+    # The cookie is sent again when the session changes (its last-seen time, once a minute
+    # of use: security.enforce_timeouts), not on every response.
+    SESSION_REFRESH_EACH_REQUEST = False
     API_TOKEN_DAYS = int(_env("PORTAL_API_TOKEN_DAYS", "30"))
 
     # Six 10 MB photos fit; each feature checks its own limit (imports: 20 MB).

@@ -133,6 +133,19 @@ def test_active_session_survives(client, login_as):
         assert client.get("/").status_code == 200
 
 
+def test_the_session_cookie_is_sent_again_once_a_minute_not_on_every_page(
+    client, login_as, monkeypatch
+):
+    from portal import security
+
+    login_as("resident")
+    client.get("/")
+    assert "portal_session" not in client.get("/").headers.get("Set-Cookie", "")
+    later = time.time() + security.SEEN_AT_STEP + 1
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: later))
+    assert "portal_session" in client.get("/").headers.get("Set-Cookie", "")
+
+
 class FakeTime(SimpleNamespace):
     """Stands in for the rate limiter's clock so the window can pass without sleeping."""
 
