@@ -61,16 +61,45 @@ def counts(url: str) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # noqa: S608
 
 
-def redis_db_size(url: str) -> int:
+# A Redis database is held the way the test suite holds one (tests/conftest.py): a lock key
+# set only if no one holds it, in a database that was empty; so a concurrent test run never
+# takes (and flushes) the benchmark's database, and the benchmark never flushes a test run's.
+REDIS_LOCK = "portal-test:run"
+FLUSH_IF_OURS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('FLUSHDB')
+return 1
+"""
+
+
+def claim_redis(url: str) -> str:
+    """Hold an empty Redis database: the one `url` names, or with no number the first of
+    9, 8, … 1 that is free. Its URL; release_redis(url) flushes and frees it."""
     import redis
 
-    return redis.Redis.from_url(url).dbsize()
+    base = url.rstrip("/")
+    named = re.search(r"/(\d+)$", base)
+    numbers = [int(named.group(1))] if named else list(range(9, 0, -1))
+    root = base[: named.start()] if named else base
+    for number in numbers:
+        candidate = f"{root}/{number}"
+        client = redis.Redis.from_url(candidate)
+        if not client.set(REDIS_LOCK, _holder(), nx=True, ex=3 * 3600):
+            continue
+        if client.dbsize() == 1:
+            return candidate
+        client.delete(REDIS_LOCK)
+    raise SystemExit(f"no empty Redis database to hold at {url}")
 
 
-def flush_redis(url: str) -> None:
+def release_redis(url: str) -> None:
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    redis.Redis.from_url(url).eval(FLUSH_IF_OURS, 1, REDIS_LOCK, _holder())
+
+
+def _holder() -> str:
+    return f"bench-{os.getpid()}"
 
 
 def build_database(name: str, data: str, portal_dir: Path, *, reuse: bool) -> tuple[str, dict]:

@@ -23,7 +23,8 @@ requests, errors, p50/p95/p99 and req/s, as a markdown table. Target: 0 errors, 
         [--residents 30] [--clerks 10] [--workers 4] [--portal-dir DIR] [--keep]
 
 Needs PostgreSQL (PORTAL_BENCH_DATABASE_URL; database portal_bench_load_<data>, dropped at
-the end unless --keep) and Redis (--redis-url, default redis://127.0.0.1:6379/9).
+the end unless --keep) and Redis (--redis-url: a database number, or the first free one of
+9 … 1, held like the test suite holds its own and flushed at the end).
 """
 
 import argparse
@@ -51,12 +52,12 @@ from _server import (  # noqa: E402
     api_token,
     build_database,
     check_portal_code,
+    claim_redis,
     csrf_token,
     drop_database,
-    flush_redis,
     log,
     portal_env,
-    redis_db_size,
+    release_redis,
     sign_in,
 )
 
@@ -265,7 +266,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (0: conf's)")
     parser.add_argument("--data", choices=("demo", "10x"), default="demo")
     parser.add_argument("--portal-dir", type=Path, default=ROOT, help="the checkout to measure")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
     parser.add_argument("--seed", type=int, default=12)
@@ -280,11 +281,10 @@ def main() -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    if redis_db_size(args.redis_url):
-        raise SystemExit(f"{args.redis_url} is not empty; name an empty Redis database")
     name = f"portal_bench_load_{args.data}"
     url, sizes = build_database(name, args.data, portal_dir, reuse=args.reuse)
-    env = portal_env(portal_dir, url, args.redis_url)
+    redis_url = claim_redis(args.redis_url)
+    env = portal_env(portal_dir, url, redis_url)
     check_portal_code(portal_dir, env)
     residents = resident_logins(url, args.residents)
     with psycopg.connect(url) as conn:
@@ -340,7 +340,7 @@ def main() -> None:
             worker.wait(30)
         if server:
             server.stop()
-        flush_redis(args.redis_url)
+        release_redis(redis_url)
         if not args.keep:
             drop_database(name)
 

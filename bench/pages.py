@@ -23,7 +23,8 @@ Every page is checked to answer 200 (not a redirect to the sign-in page) before 
 9582078`) with this checkout's venv; `portal.__file__` is checked to come from it.
 Needs PostgreSQL (PORTAL_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test;
 a database portal_bench_pages_<data> is created and dropped at the end unless --keep),
-Redis (--redis-url, default redis://127.0.0.1:6379/10) and Debian's wrk.
+Redis (--redis-url: a database number, or the first free one of 9 … 1, held like the
+test suite holds its own and flushed at the end) and Debian's wrk.
 """
 
 import argparse
@@ -46,12 +47,12 @@ from _server import (  # noqa: E402
     api_token,
     build_database,
     check_portal_code,
+    claim_redis,
     cookie_header,
     drop_database,
-    flush_redis,
     log,
     portal_env,
-    redis_db_size,
+    release_redis,
     sign_in,
 )
 
@@ -205,7 +206,7 @@ def main() -> None:
     parser.add_argument("--portal-dir", type=Path, default=ROOT, help="the checkout to measure")
     parser.add_argument("--label", help="what the run measures (default: the checkout's commit)")
     parser.add_argument("--pages", help="comma-separated keys of the pages to time (default all)")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
     args = parser.parse_args()
@@ -220,12 +221,11 @@ def main() -> None:
             check=True,
         ).stdout.strip()
     )
-    if redis_db_size(args.redis_url):
-        raise SystemExit(f"{args.redis_url} is not empty; name an empty Redis database")
 
     name = f"portal_bench_pages_{args.data}"
     url, sizes = build_database(name, args.data, portal_dir, reuse=args.reuse)
-    env = portal_env(portal_dir, url, args.redis_url)
+    redis_url = claim_redis(args.redis_url)
+    env = portal_env(portal_dir, url, redis_url)
     imported_from = check_portal_code(portal_dir, env)
     pages = hot_pages(resident_unit(url))
     if args.pages:
@@ -260,7 +260,7 @@ def main() -> None:
         for server in (portal, bare):
             if server:
                 server.stop()
-        flush_redis(args.redis_url)
+        release_redis(redis_url)
         if not args.keep:
             drop_database(name)
 
