@@ -5,11 +5,15 @@ Both live through a Redis outage of any length. Their Redis clients retry every 
 with back-off for as long as Redis is away (`PatientRetry`), logging the outage once when
 it begins and once when it ends; RQ then carries on where it was. Work that waited in the
 database meanwhile (notices, jobs) is picked up by the sweeps, once each.
+
+Jobs run in the worker's own process (RQ's SimpleWorker; `--fork` gives RQ's forking
+Worker): the app and its database engine are made once, and each job ends its session.
 """
 
 import contextlib
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -23,6 +27,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from portal import jobs
+from portal.extensions import db
 
 log = logging.getLogger(__name__)
 RECONNECT_MAX_SECONDS = 5.0  # the longest wait between two attempts to reach Redis
@@ -99,17 +104,27 @@ def _configure_logging() -> None:
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
 
-def app_worker_class(app):
-    """RQ's Worker, running each job inside the portal's app context and firing what the
-    job committed (notices it caused, jobs it started) afterwards."""
-    from rq import Worker
+def app_worker_class(app, fork: bool = False):
+    """The worker that runs the portal's jobs, each inside the app context, firing what the
+    job committed (notices it caused, jobs it started) afterwards.
 
-    class AppWorker(Worker):
+    RQ's SimpleWorker by default: every job runs in the worker's own process, on the app
+    and database engine (and its pool of connections) made once at the start; the app
+    context of each job ends with its database session, so no transaction or loaded row
+    outlives the job. A job's time limit still holds: RQ's death penalty raises in the
+    job's (main) thread when SIGALRM comes. `fork=True` gives RQ's Worker, which forks a
+    work horse per job (isolating its memory, at the price of a new process and new
+    database connections for each job).
+    """
+    from rq import SimpleWorker, Worker
+
+    class AppWorker(Worker if fork else SimpleWorker):
         def perform_job(self, *args, **kwargs):
-            with app.app_context():
+            with app.app_context():  # its end removes the job's session
                 try:
                     return super().perform_job(*args, **kwargs)
                 finally:
+                    end_transaction()
                     jobs.run_committed()
 
         def request_stop(self, signum, frame):
@@ -127,6 +142,36 @@ def app_worker_class(app):
                     process.join(5)
 
     return AppWorker
+
+
+def end_transaction() -> None:
+    """End what a job left open: roll back and hand its connection back to the pool, or,
+    when the job was stopped in the middle of a statement (its time limit struck while it
+    waited on the database), cancel that statement and drop the connection, which is of no
+    more use: the pool makes another."""
+    session = db.session()
+    busy = _mid_statement(session)
+    if busy is None:
+        session.close()
+        return
+    log.warning("a job was stopped mid-statement; its database connection is dropped")
+    with contextlib.suppress(Exception):
+        busy.cancel_safe(timeout=2)  # the server stops the statement and frees its locks
+    session.invalidate()
+
+
+def _mid_statement(session):
+    """The session's DBAPI connection if a statement is still running on it (psycopg)."""
+    if not session.in_transaction():
+        return None
+    try:
+        from psycopg.pq import TransactionStatus
+    except ImportError:  # pragma: no cover - SQLite only: no statement can be cut short
+        return None
+    dbapi_connection = session.connection().connection.dbapi_connection
+    info = getattr(dbapi_connection, "info", None)
+    busy = getattr(info, "transaction_status", None) == TransactionStatus.ACTIVE
+    return dbapi_connection if busy else None
 
 
 def _run_cron(redis_url: str) -> None:
@@ -170,12 +215,17 @@ def _start_cron(redis_url: str):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option(
+    "--fork",
+    is_flag=True,
+    help="Run each job in a process forked for it (RQ's Worker) instead of in the worker's own.",
+)
+@click.option(
     "--cron/--no-cron",
     default=True,
     help="Also run the periodic jobs of schedule.py (one worker per site needs it).",
 )
 @with_appcontext
-def worker_command(burst, cron):
+def worker_command(burst, fork, cron):
     """Run an RQ worker (with RQ's scheduler) and, beside it, RQ's cron scheduler."""
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -188,18 +238,38 @@ def worker_command(burst, cron):
     _configure_logging()
     scheduler = _start_cron(url) if cron and not burst else None
     try:
-        _work(current_app._get_current_object(), patient_redis(url), burst)
+        _work(current_app._get_current_object(), patient_redis(url), burst, fork=fork)
     finally:
         if scheduler is not None:
             scheduler.terminate()
             scheduler.join(5)
 
 
-def _work(app, connection, burst: bool) -> None:
+def _forget_connections_in_children(app) -> None:
+    """A process forked from the worker (RQ's scheduler; with --fork, each work horse)
+    opens connections of its own and never uses, nor closes, the worker's."""
+    if id(app) in _fork_safe:
+        return
+    _fork_safe.add(id(app))
+    with app.app_context():
+        engines = list(db.engines.values())
+
+    def forget():
+        for engine in engines:
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
+
+
+_fork_safe: set[int] = set()
+
+
+def _work(app, connection, burst: bool, fork: bool = False) -> None:
     """Run the RQ worker; should its loop end but on a stop (or --burst), start another."""
     from rq import Queue
 
-    worker_class, pause = app_worker_class(app), 1.0
+    _forget_connections_in_children(app)
+    worker_class, pause = app_worker_class(app, fork=fork), 1.0
     queues = [Queue(jobs.QUEUE, connection=connection)]
     while True:
         try:

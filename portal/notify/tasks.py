@@ -3,6 +3,7 @@
 The outbox hands ids here; nothing here reads or writes the outbox's relay state.
 """
 
+import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -207,13 +208,17 @@ def _hand_back_after_failure(ids) -> None:
     """The batch was stopped (its time limit, an error): what it had not finished goes back
     to the relay at once, not a stale time later. If the database cannot be reached now,
     the rows wait as queued for the sweep."""
+    from portal.worker import end_transaction
+
+    end_transaction()  # (a connection stopped mid-statement is dropped)
+    if not ids:
+        return
     try:
-        db.session.rollback()
-        if ids:
-            _hand_back(ids)
+        _hand_back(ids)
     except Exception:
-        db.session.rollback()
         log.exception("a stopped delivery batch could not hand back %s rows", len(ids))
+        with contextlib.suppress(Exception):
+            db.session.rollback()
 
 
 def deliver(outbox_id: int) -> str:
