@@ -92,7 +92,9 @@ def check_delivered(notice_id: int, rows: int) -> None:
     assert delivered == rows and inbox == rows // 2, (delivered, inbox, rows)
 
 
-def portal_round(app, notice_id: int, rows: int, worker_class: str, database_url: str) -> dict:
+def portal_round(
+    app, notice_id: int, rows: int, worker_class: str, database_url: str, portal_dir=None
+) -> dict:
     """Relay the rows to Redis, then one `flask worker --burst` delivers them."""
     from redis import Redis
 
@@ -111,9 +113,16 @@ def portal_round(app, notice_id: int, rows: int, worker_class: str, database_url
     args = [str(FLASK), "--app", "portal", "worker", "--burst", "--no-cron"]
     if worker_class == "fork":
         args.append("--fork")
+    if portal_dir is not None:  # another checkout's worker, as it is (`--worker-class as-is`)
+        env["PYTHONPATH"] = str(portal_dir)
     started = time.perf_counter()
     subprocess.run(
-        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        args,
+        env=env,
+        cwd=portal_dir or ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
     )
     wall = time.perf_counter() - started
     with app.app_context():
@@ -124,7 +133,9 @@ def portal_round(app, notice_id: int, rows: int, worker_class: str, database_url
         check_delivered(notice_id, rows)
         db.session.remove()
     seconds = (last - first).total_seconds()
-    return {"what": f"portal, {worker_class} worker", "seconds": seconds, "wall": wall}
+    where = f" ({portal_dir})" if portal_dir else ""
+    what = f"portal{where}, {worker_class} worker"
+    return {"what": what, "seconds": seconds, "wall": wall}
 
 
 def raw_round(app, notice_id: int, rows: int, database_url: str) -> dict:
@@ -224,7 +235,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument(
-        "--worker-class", nargs="+", choices=["fork", "simple"], default=["fork", "simple"]
+        "--worker-class",
+        nargs="+",
+        choices=["fork", "simple", "as-is"],
+        default=["fork", "simple"],
+        help="as-is: `flask worker` with no flag (for --portal-dir)",
+    )
+    parser.add_argument(
+        "--portal-dir",
+        type=Path,
+        help="run the worker of another checkout of the portal (an earlier commit, say)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="rounds of each, interleaved")
     args = parser.parse_args()
@@ -263,7 +283,7 @@ def main():
     results = []
     for _round in range(args.rounds):
         for worker_class in args.worker_class:
-            results.append(portal_round(app, notice_id, rows, worker_class, url))
+            results.append(portal_round(app, notice_id, rows, worker_class, url, args.portal_dir))
         results.append(raw_round(app, notice_id, rows, url))
     raw = max(rows / r["seconds"] for r in results if r["wall"] is None)
     print("| delivery | rows | seconds | rows/s | ratio to raw PostgreSQL | worker wall time |")
