@@ -52,6 +52,21 @@ def pytest_configure(config):
     )
 
 
+# pyproject's addopts ask for `-n auto`: the suite, or a folder of it, runs in this many
+# processes, more than the machine's two cores since many tests wait (on a worker process, a
+# browser, a timer); named test files or tests run in this one, where starting workers would
+# cost more than it saves. `-n N` (or PYTEST_XDIST_AUTO_NUM_WORKERS=N) says otherwise.
+SUITE_WORKERS = 4
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    paths = [arg.split("::")[0] for arg in config.args]
+    return SUITE_WORKERS if all(os.path.isdir(path) for path in paths) else 0
+
+
 # Under xdist (`--dist loadgroup`) the tests of these paths share one worker: the browser
 # tests (one live portal with the demo estate and one Chromium a run, not one a worker) and
 # those of the shared Redis (a run then holds one Redis database however many workers it
