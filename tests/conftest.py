@@ -56,7 +56,7 @@ def pytest_configure(config):
 # processes, more than the machine's two cores since many tests wait (on a worker process, a
 # browser, a timer); named test files or tests run in this one, where starting workers would
 # cost more than it saves. `-n N` (or PYTEST_XDIST_AUTO_NUM_WORKERS=N) says otherwise.
-SUITE_WORKERS = 4
+SUITE_WORKERS = 3
 
 
 @pytest.hookimpl(optionalhook=True)
