@@ -2,7 +2,6 @@
 recipient's language, keyed by the outbox id."""
 
 import email
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +12,7 @@ from portal.core import clock
 from portal.extensions import db
 from portal.notify.models import Delivery, OutboxMessage
 from portal.notify.outbox import relay_due
+from tests.conftest import free_port
 
 
 class Mailbox:
@@ -31,9 +31,7 @@ def smtp_server(app):
     from aiosmtpd.controller import Controller
 
     mailbox = Mailbox()
-    with socket.socket() as probe:  # aiosmtpd needs a fixed port to check it started
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # aiosmtpd needs a fixed port to check it started
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
