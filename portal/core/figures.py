@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from portal.core.sequence import SequenceCounter
+from portal.core.sequence import SequenceCounter, upsert
 from portal.extensions import db
 
 FEES = "figures:fees"  # bills, payments and allocations: the fee and arrears reports
@@ -31,14 +31,9 @@ _cache: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def changed(topic: str, estate_id: int | None = None, *, unit_ids=None) -> None:
-    """Mark an estate's figures of `topic` as changed by the current transaction (the
-    estate, or the estates of some units when the writer knows only those)."""
-    marks = db.session.info.setdefault(_MARKS, set())
-    if estate_id is not None:
-        marks.add((topic, int(estate_id)))
-    if unit_ids:
-        marks.add((topic, ("units", tuple(sorted(set(unit_ids))))))
+def changed(topic: str, estate_id: int) -> None:
+    """Mark an estate's figures of `topic` as changed by the current transaction."""
+    db.session.info.setdefault(_MARKS, set()).add((topic, int(estate_id)))
 
 
 def generation(topic: str, estate_id: int) -> int:
@@ -78,12 +73,8 @@ def clear() -> None:
 
 
 def _bump(session: Session, topic: str, estate_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     session.execute(
-        insert(SequenceCounter)
+        upsert(session, SequenceCounter)
         .values(estate_id=estate_id, kind=topic, day=_DAY, value=1)
         .on_conflict_do_update(
             index_elements=["estate_id", "kind", "day"],
@@ -95,20 +86,8 @@ def _bump(session: Session, topic: str, estate_id: int) -> None:
 @event.listens_for(Session, "before_commit")
 def _bump_marked(session: Session) -> None:
     marks = session.info.pop(_MARKS, None)
-    if not marks:
-        return
-    from portal.core.places import Unit
-
-    by_topic: dict[str, set[int]] = {}
-    for topic, target in marks:
-        if isinstance(target, tuple):  # ("units", ids): the estates of those units
-            ids = session.scalars(select(Unit.estate_id).where(Unit.id.in_(target[1])).distinct())
-            by_topic.setdefault(topic, set()).update(ids)
-        else:
-            by_topic.setdefault(topic, set()).add(target)
-    for topic, estate_ids in by_topic.items():
-        for estate_id in sorted(estate_ids):  # one order: two committers never deadlock
-            _bump(session, topic, estate_id)
+    for topic, estate_id in sorted(marks or ()):  # one order: two committers never deadlock
+        _bump(session, topic, estate_id)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -233,10 +233,7 @@ def actor_query(condition):
 
     It reads the person, their staff roles, their current units and a resident's estate.
     """
-    today = bindparam("today", type_=Date)
-    held = (Residency.start_on <= today) & (
-        Residency.end_on.is_(None) | (Residency.end_on >= today)
-    )
+    held = current_residency_clause(bindparam("today", type_=Date))
     unit_ids = (
         select(func.aggregate_strings(cast(Residency.unit_id, String), ","))
         .where(Residency.user_id == User.id, held)

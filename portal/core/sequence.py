@@ -32,16 +32,21 @@ class SequenceCounter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
+def upsert(session, model):
+    """An INSERT of `model` that takes ON CONFLICT clauses, for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
 def next_in_sequence(estate_id: int, kind: str, prefix: str, *, with_estate=False) -> str:
     """The next number of a gap-free daily sequence per estate: BX202611220001, or with
     the estate in it SJ0002202612020001."""
     day = clock.local_today().strftime("%Y%m%d")
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     db.session.execute(
-        insert(SequenceCounter)
+        upsert(db.session, SequenceCounter)
         .values(estate_id=estate_id, kind=kind, day=day, value=0)
         .on_conflict_do_nothing()
     )

@@ -7,7 +7,6 @@ from sqlalchemy import Integer, bindparam, exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from portal.core import clock
-from portal.core.people import current_unit_ids_query
 from portal.core.places import Building, Unit
 from portal.extensions import db
 
@@ -84,18 +83,6 @@ def _payments_statement():
         select(Payment, exists().where(undo.reverses_id == Payment.id))
         .join(latest, latest.c.id == Payment.id)
         .order_by(Payment.id.desc())
-    )
-
-
-def resident_units(user) -> list[Unit]:
-    """The units a resident currently holds, with their place loaded."""
-    return list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.id.in_(current_unit_ids_query(user.id).order_by(None)))
-            .options(joinedload(Unit.building).joinedload(Building.zone))
-            .order_by(Unit.id)
-        )
     )
 
 
