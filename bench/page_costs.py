@@ -50,7 +50,16 @@ def main():
     from portal.core.people import Residency, User
     from portal.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": False, "FIGURES_CACHE": True})
+    # JOBS_INLINE: no embedded job runner polling beside the pages (served under gunicorn
+    # with REDIS_URL the portal has none either), so its statements are not counted.
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": False,
+            "FIGURES_CACHE": True,
+            "JOBS_INLINE": True,
+        }
+    )
     app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
 
     @app.route("/_bench/signed-in")
