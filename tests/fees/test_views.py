@@ -1,14 +1,17 @@
 """Fee pages: the counter, receipts, corrections, runs, items, the cash report, and the
 resident's bills with online payment through the sandbox provider."""
 
+import re
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from portal.blueprints.fees import ledger
 from portal.blueprints.fees.models import Bill, OnlineOrder, Payment
+from portal.core import clock
 from portal.extensions import db
+from tests.conftest import FROZEN_AT
 from tests.fees.helpers import bill, pay, standard_items
 
 
@@ -29,6 +32,7 @@ def test_front_desk_takes_a_cash_payment_and_prints_the_receipt(client, world, l
     page = client.get(f"/fees/units/{world.unit2.id}")
     assert page.status_code == 200 and "223.75" in page.text
     form = {"amount": "300.00", "method": "cash", "payer_name": "林邻居", "idempotency_key": "k1"}
+    form["confirm"] = "y"  # more than is owed: the clerk confirms it
     response = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
     assert response.status_code == 303
     # A double click (the same form again) is one payment.
@@ -240,3 +244,88 @@ def test_advance_year_gives_the_free_months(client, world, login_as):
     )
     assert again.status_code == 303
     assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+def payment_count(unit) -> int:
+    return db.session.scalar(select(func.count(Payment.id)).where(Payment.unit_id == unit.id))
+
+
+def counter_form(page_text: str, **values) -> dict:
+    """The payment form's hidden key as the page issued it, with the clerk's values."""
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page_text)
+    assert key, "the payment form carries a key"
+    return {"method": "cash", "idempotency_key": key.group(1), **values}
+
+
+def test_the_same_form_again_shows_the_first_receipt(client, world, login_as):
+    bill(world, world.unit2, 10000, key="m1")
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    assert page.headers["Cache-Control"] == "no-store"
+    form = counter_form(page.text, amount="60.00")
+    first = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
+    assert first.status_code == 303
+    number = db.session.scalar(select(Payment.receipt_number))
+    assert first.headers["Location"].endswith(f"receipt={number}")
+    again = client.post(f"/fees/units/{world.unit2.id}/pay", data=form, follow_redirects=True)
+    assert payment_count(world.unit2) == 1
+    assert f"receipt={number}" in again.request.full_path
+    assert number in again.text
+    # The spent key with another amount records nothing and hands out a new key.
+    other = client.post(f"/fees/units/{world.unit2.id}/pay", data={**form, "amount": "10.00"})
+    assert other.status_code == 409 and number in other.text
+    assert payment_count(world.unit2) == 1
+    assert form["idempotency_key"] not in other.text
+    assert 'value="10.00"' in other.text
+
+
+def test_back_then_submit_again_asks_before_a_second_payment(client, world, login_as):
+    bill(world, world.unit2, 30000, key="m1")
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    assert 'name="confirm"' not in page.text  # nothing to confirm on a plain payment
+    taken = client.post(
+        f"/fees/units/{world.unit2.id}/pay", data=counter_form(page.text, amount="40.00")
+    )
+    assert taken.status_code == 303
+    number = db.session.scalar(select(Payment.receipt_number))
+    # Back: the page comes from the server again, with a new key; the clerk submits 40.00 again.
+    back = client.get(f"/fees/units/{world.unit2.id}")
+    form = counter_form(back.text, amount="40.00")
+    asked = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
+    assert asked.status_code == 200
+    assert 'name="confirm"' in asked.text and number in asked.text
+    assert payment_count(world.unit2) == 1
+    confirmed = client.post(f"/fees/units/{world.unit2.id}/pay", data={**form, "confirm": "y"})
+    assert confirmed.status_code == 303
+    assert payment_count(world.unit2) == 2
+    # Past the window the same amount is an ordinary payment.
+    clock.freeze(FROZEN_AT + timedelta(minutes=11))
+    later = client.get(f"/fees/units/{world.unit2.id}")
+    form = counter_form(later.text, amount="20.00")
+    assert client.post(f"/fees/units/{world.unit2.id}/pay", data=form).status_code == 303
+    form = counter_form(client.get(f"/fees/units/{world.unit2.id}").text, amount="20.00")
+    assert client.post(f"/fees/units/{world.unit2.id}/pay", data=form).status_code == 200
+    clock.freeze(FROZEN_AT + timedelta(minutes=22))
+    assert client.post(f"/fees/units/{world.unit2.id}/pay", data=form).status_code == 303
+    assert payment_count(world.unit2) == 4
+
+
+def test_a_payment_over_what_is_owed_needs_a_confirmation(client, world, login_as):
+    bill(world, world.unit2, 10000, key="m1")
+    db.session.commit()
+    login_as("frontdesk")
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    form = counter_form(page.text, amount="150.00")
+    asked = client.post(f"/fees/units/{world.unit2.id}/pay", data=form)
+    assert asked.status_code == 200
+    assert 'name="confirm"' in asked.text and "100.00" in asked.text and "50.00" in asked.text
+    assert form["idempotency_key"] in asked.text  # the same form, confirmed, is one payment
+    assert payment_count(world.unit2) == 0
+    confirmed = client.post(f"/fees/units/{world.unit2.id}/pay", data={**form, "confirm": "y"})
+    assert confirmed.status_code == 303
+    assert ledger.balance(world.unit2.id).credit_fen == 5000
+    again = client.post(f"/fees/units/{world.unit2.id}/pay", data={**form, "confirm": "y"})
+    assert again.status_code == 303 and payment_count(world.unit2) == 1

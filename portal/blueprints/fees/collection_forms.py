@@ -1,12 +1,23 @@
-"""Collection forms (催缴): shape only; the service checks the values again."""
+"""Collecting money: the counter's payment with its confirm step, and arrears collection
+(催缴). Shape only; the services check the values again."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.blueprints.fees.contacts import CONTACT_OUTCOMES, OUTCOME_LABELS
+from portal.blueprints.fees.forms import PaymentForm
+
+
+class CounterPaymentForm(PaymentForm):
+    """A payment at the counter. A payment over what is owed, or the same amount again soon,
+    is taken only once the clerk ticks `confirm` (the view shows it only then)."""
+
+    confirm = BooleanField(_l("I have checked: take this payment"))
+    # Declared again so the button comes after the confirm box.
+    submit = SubmitField(_l("Take the payment"))
 
 
 class ContactForm(FlaskForm):

@@ -7,7 +7,7 @@ what it paid less what is allocated from its payments.
 """
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -15,14 +15,25 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit, clock, figures
 from portal.core.errors import Conflict, ServiceError
+from portal.core.money import yuan
 from portal.core.places import Unit
 from portal.core.sequence import next_in_sequence
 from portal.extensions import db
 
 from ..models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
-from .bills import open_bills_of, outstanding_bills, unspent_payments, unspent_payments_of
+from .bills import (
+    balance,
+    open_bills_of,
+    outstanding_bills,
+    payment_not_reversed,
+    unspent_payments,
+    unspent_payments_of,
+)
 
 RECEIPT_PREFIX = "SJ"
+# The same amount for the same unit again within this time is asked about first: most
+# often it is the clerk's Back and submit again, not a second payment.
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 def next_receipt_number(estate_id: int) -> str:
@@ -240,11 +251,56 @@ def record_payment(
     return payment, True
 
 
-def _by_key(estate_id: int, key: str, digest: str) -> Payment | None:
-    """The estate's payment with this idempotency key (keys are unique per estate)."""
-    earlier = db.session.scalar(
+def payment_by_key(estate_id: int, key: str) -> Payment | None:
+    """The estate's payment taken with this idempotency key, whatever its values."""
+    return db.session.scalar(
         select(Payment).where(Payment.estate_id == estate_id, Payment.idempotency_key == key)
     )
+
+
+def reasons_to_confirm(unit: Unit, amount_fen: int) -> list[str]:
+    """Why a payment at the counter should be confirmed before it is taken: it is more than
+    the unit owes, or the same amount was taken for the unit a few minutes ago."""
+    reasons = []
+    owed = balance(unit.id).owed_fen
+    if amount_fen > owed:
+        reasons.append(
+            _l(
+                "This is more than the unit owes (%(owed)s yuan): "
+                "%(credit)s yuan will become credit.",
+                owed=yuan(owed),
+                credit=yuan(amount_fen - owed),
+            )
+        )
+    recent = db.session.scalar(
+        select(Payment)
+        .where(
+            Payment.unit_id == unit.id,
+            Payment.amount_fen == amount_fen,
+            Payment.reverses_id.is_(None),
+            Payment.created_at >= clock.now() - REPEAT_WINDOW,
+            payment_not_reversed(),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    if recent is not None:
+        minutes = max(int((clock.now() - recent.created_at).total_seconds() // 60), 0)
+        reasons.append(
+            _l(
+                "%(amount)s yuan was already taken for this unit %(minutes)d min ago "
+                "(receipt %(number)s).",
+                amount=yuan(amount_fen),
+                minutes=minutes,
+                number=recent.receipt_number,
+            )
+        )
+    return reasons
+
+
+def _by_key(estate_id: int, key: str, digest: str) -> Payment | None:
+    """The estate's payment with this idempotency key (keys are unique per estate)."""
+    earlier = payment_by_key(estate_id, key)
     if earlier is None:
         return None
     if earlier.request_hash != digest:

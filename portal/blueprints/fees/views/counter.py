@@ -3,7 +3,7 @@ withdrawn bills and receipts."""
 
 import uuid
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -24,7 +24,9 @@ from portal.extensions import db
 
 from .. import ledger, prepay
 from ..accounts import account
+from ..collection_forms import CounterPaymentForm
 from ..forms import PaymentForm, PrepayForm, ReasonForm
+from ..ledger import entries
 from ..models import Bill, Payment
 from ..receipts import receipt_or_404, receipt_pdf
 from .blueprint import bp
@@ -37,20 +39,28 @@ def new_key() -> str:
 
 
 def account_page(unit: Unit, form: PaymentForm, status: int = 200):
-    """The account page around a payment form (fresh, or with its errors)."""
+    """The account page around a payment form (fresh, with its errors, or asking to confirm)."""
+    if not form.confirm.errors:
+        del form.confirm  # the confirm box shows only with the reasons to confirm
     data = account(unit)
-    return render_template(
-        "fees/account.html",
-        unit=unit,
-        form=form,
-        prepay_form=PrepayForm(idempotency_key=new_key()),
-        reason_form=ReasonForm(),
-        offer=prepay.offer(unit),
-        can_take=current_user.role in COUNTER,
-        can_correct=current_user.role in SUPERVISORS,
-        can_withdraw=current_user.role in MANAGERS,
-        **data,
-    ), status
+    response = make_response(
+        render_template(
+            "fees/account.html",
+            unit=unit,
+            form=form,
+            prepay_form=PrepayForm(idempotency_key=new_key()),
+            reason_form=ReasonForm(),
+            offer=prepay.offer(unit),
+            can_take=current_user.role in COUNTER,
+            can_correct=current_user.role in SUPERVISORS,
+            can_withdraw=current_user.role in MANAGERS,
+            **data,
+        ),
+        status,
+    )
+    # The forms carry one-time keys: a page kept by the browser must never be reused.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def back_to(unit_id: int, **args):
@@ -63,25 +73,37 @@ def unit_account(unit_id):
     """A unit's account at the counter: what it owes, its credit, bills and receipts."""
     unit = get_or_404(Unit, unit_id, options=PLACE)
     owed = ledger.balance(unit.id).owed_fen
-    return account_page(unit, PaymentForm(idempotency_key=new_key(), amount=yuan(owed or None)))
+    form = CounterPaymentForm(idempotency_key=new_key(), amount=yuan(owed or None))
+    return account_page(unit, form)
 
 
 @bp.route("/units/<int:unit_id>/pay", methods=["POST"])
 @roles_required(COUNTER)
 def take_payment(unit_id):
-    """Take a payment at the counter; a double submit (same hidden key) is one payment."""
+    """Take a payment at the counter. The form's key is spent by the payment: the same form
+    again shows the first receipt. More than is owed, or the same amount again within
+    minutes (Back, then submit again), is taken only once the clerk confirms it."""
     unit = get_or_404(Unit, unit_id, options=PLACE)
-    form = PaymentForm()
+    form = CounterPaymentForm()
     if not form.validate_on_submit():
         return account_page(unit, form, 400)
+    key = f"counter:{form.idempotency_key.data}"
     try:
+        amount_fen = parse_yuan(form.amount.data)
+        earlier = entries.payment_by_key(unit.estate_id, key)
+        if earlier is not None:
+            return already_taken(unit, form, earlier, amount_fen)
+        reasons = [] if form.confirm.data else entries.reasons_to_confirm(unit, amount_fen)
+        if reasons:
+            form.confirm.errors = reasons  # nothing is recorded until the clerk confirms
+            return account_page(unit, form)
         payment, created = ledger.record_payment(
             unit,
-            parse_yuan(form.amount.data),
+            amount_fen,
             form.method.data,
             actor=current_user,
             source="counter",
-            idempotency_key=f"counter:{form.idempotency_key.data}",
+            idempotency_key=key,
             payer_name=form.payer_name.data,
             reference=form.reference.data,
         )
@@ -92,6 +114,23 @@ def take_payment(unit_id):
     db.session.commit()
     flash(taken_message(payment, created), "success")
     return back_to(unit.id, receipt=payment.receipt_number)
+
+
+def already_taken(unit: Unit, form: PaymentForm, earlier: Payment, amount_fen: int):
+    """The form's key already took a payment: the same form again leads to its receipt;
+    other values keep the input under a new key, so taking another payment is a choice."""
+    digest = entries.request_hash(unit.id, amount_fen, form.method.data)
+    if earlier.request_hash == digest:
+        flash(taken_message(earlier, False), "success")
+        return back_to(unit.id, receipt=earlier.receipt_number)
+    form.idempotency_key.data = new_key()
+    message = _(
+        "This form already took a payment: receipt %(number)s. "
+        "Submit again to take another payment.",
+        number=earlier.receipt_number,
+    )
+    form.amount.errors = [*form.amount.errors, message]
+    return account_page(unit, form, 409)
 
 
 def taken_message(payment: Payment, created: bool) -> str:
