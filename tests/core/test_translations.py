@@ -1,4 +1,5 @@
-"""Every string on screen has a Simplified Chinese translation with the same placeholders."""
+"""Every string on screen has a Simplified Chinese translation with the same placeholders; a
+message with a context (pgettext) is translated in that context, not by the bare word."""
 
 import re
 from pathlib import Path
@@ -8,7 +9,15 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "pgettext": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2),
+}
 
 
 def catalogue_messages():
@@ -20,23 +29,25 @@ def source_messages():
     found = {}
     for folder, method in (("portal", "python"), ("templates", "jinja2.ext:babel_extract")):
         pattern = "**.py" if method == "python" else "**.html"
-        for filename, lineno, message, _comments, _context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
             ROOT / folder, [(pattern, method)], keywords=KEYWORDS
         ):
             msgid = message[0] if isinstance(message, tuple) else message
-            found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
+            found.setdefault((context, msgid), f"{folder}/{filename}:{lineno}")
     return found
 
 
 def test_every_message_is_translated():
-    catalogue = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalogue_messages()}
+    catalogue = {
+        (m.context, m.id if isinstance(m.id, str) else m.id[0]): m for m in catalogue_messages()
+    }
     missing = []
-    for msgid, where in source_messages().items():
-        entry = catalogue.get(msgid)
+    for (context, msgid), where in source_messages().items():
+        entry = catalogue.get((context, msgid))
         text = entry.string if entry else ""
         text = text[0] if isinstance(text, tuple) else text
         if not text:
-            missing.append(f"{where}: {msgid!r}")
+            missing.append(f"{where}: {msgid!r}" + (f" (context {context!r})" if context else ""))
     assert not missing, "run `make extract-messages` and translate:\n" + "\n".join(missing)
 
 

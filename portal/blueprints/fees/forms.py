@@ -1,6 +1,7 @@
 """Fee forms: shape only; amounts are parsed by portal.core.money and rules by the services."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -52,7 +53,9 @@ class RunForm(FlaskForm):
 
 class ItemForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(
+        lazy_pgettext("fee item", "Name"), validators=[DataRequired(), Length(max=100)]
+    )
     basis = SelectField(
         _l("Charged"), choices=[SelectChoice(b.value, label) for b, label in BASIS_LABELS.items()]
     )

@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import func, select
 
 from portal.blueprints.complaints.models import Category, Complaint, Kind, State
@@ -88,11 +89,11 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
 
     book = Workbook()
     register = book.active
-    register.title = _("Register")
+    register.title = pgettext("complaint register", "Register")
     register.append(
         [
             _("Number"),
-            _("Registered"),
+            pgettext("registration time", "Registered"),
             _("Unit"),
             _("Channel"),
             _("Category"),
@@ -123,7 +124,7 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
     stats = statistics(actor, estate, date_from, date_to)
     sheet = book.create_sheet(_("Statistics"))
     headings = [
-        _("Received"),
+        pgettext("tickets", "Received"),
         _("Closed"),
         _("Handling rate"),
         _("Replied on time"),

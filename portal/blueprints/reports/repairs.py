@@ -4,6 +4,7 @@ import io
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 RATES = ("handling_rate", "timeliness_rate", "rework_rate")
 
@@ -11,7 +12,7 @@ RATES = ("handling_rate", "timeliness_rate", "rework_rate")
 def headings() -> list[str]:
     """The columns of the figures, in the request's language (page, PDF and .xlsx alike)."""
     return [
-        _("Received"),
+        pgettext("tickets", "Received"),
         _("Completed"),
         _("Handling rate"),
         _("Completed on time"),
@@ -44,7 +45,7 @@ def workbook(by: dict, technicians: list[dict], *, estate: str, start: date, end
     sheet.title = _("Repairs figures")
     sheet.append([_("Repairs figures"), estate])
     sheet.cell(1, 1).font = Font(bold=True)
-    sheet.append([_("Registered"), start, end])
+    sheet.append([pgettext("registration period", "Registered"), start, end])
     sheet.append([])
     sections = (
         (_("By category"), [_row(r["label"], r) for r in by["by_category"]]),
