@@ -3,12 +3,43 @@
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import clock
 from portal.core.types import UTCDateTime
 from portal.extensions import db
+
+# What each action code means, as the audit page says it. Every code passed to record()
+# has a label here (tests/core/test_audit_page.py reads the call sites to make sure).
+ACTION_LABELS = {
+    "payment.record": _l("Took a payment"),
+    "payment.reverse": _l("Reversed a payment"),
+    "bill.reverse": _l("Withdrew a bill"),
+    "order.notify": _l("Online payment result received"),
+    "fee_item.create": _l("Created a fee item"),
+    "fee_rate.create": _l("Set a fee rate"),
+    "collection.contact": _l("Recorded a call or visit about arrears"),
+    "notice.send": _l("Sent a notice"),
+    "outbox.retry": _l("Retried a failed delivery"),
+    "setting.change": _l("Changed a setting"),
+    "unit.occupancy": _l("Changed a unit's occupancy"),
+    "unit.update": _l("Changed a unit's details"),
+    "company.create": _l("Created a company"),
+    "estate.create": _l("Created an estate"),
+    "user.create": _l("Created a staff account"),
+    "user.password_change": _l("Changed their own password"),
+    "user.password_reset": _l("Reset an account's password"),
+    "user.role_change": _l("Changed an account's role"),
+    "user.deactivate": _l("Deactivated an account"),
+    "user.reactivate": _l("Reactivated an account"),
+}
+
+
+def action_label(action: str):
+    """The words for an action code; an unknown code is shown as it is."""
+    return ACTION_LABELS.get(action, action)
 
 
 class AuditEntry(db.Model):

@@ -1,6 +1,7 @@
 """Admin forms: shape only."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, SubmitField
@@ -8,7 +9,22 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.inputs import coerce_id
-from portal.core.people import ROLE_LABELS, STAFF_ROLES
+from portal.core.people import ROLE_LABELS, STAFF_ROLES, Role
+
+
+def role_choices():
+    """A placeholder first (no role is preselected), then the staff roles in their order."""
+    return [SelectChoice("", _l("Choose a role…"))] + [
+        SelectChoice(r.value, ROLE_LABELS[r]) for r in Role if r in STAFF_ROLES
+    ]
+
+
+def role_field():
+    return SelectField(
+        _l("Role"),
+        choices=role_choices(),
+        validators=[DataRequired(message=_l("Choose a role."))],
+    )
 
 
 class ImportForm(FlaskForm):
@@ -39,20 +55,47 @@ class StaffForm(FlaskForm):
             Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dots, dashes, underscores.")),
         ],
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
-    role = SelectField(
-        _l("Role"),
-        choices=[
-            SelectChoice(r.value, ROLE_LABELS[r])
-            for r in sorted(STAFF_ROLES, key=lambda r: r.value)
-        ],
+    name = StringField(
+        lazy_pgettext("person", "Name"), validators=[DataRequired(), Length(max=100)]
     )
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
+    role = role_field()
     estate = SelectField(_l("Estate"), coerce=coerce_id)
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired(), Length(min=8, max=256)]
     )
     submit = SubmitField(_l("Create account"))
+
+
+class RoleForm(FlaskForm):
+    """Another role (and estate) for a staff member."""
+
+    role = role_field()
+    estate = SelectField(_l("Estate"), coerce=coerce_id)
+    submit = SubmitField(_l("Change role"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """A temporary password an administrator sets (or has generated) for a staff member."""
+
+    password = PasswordField(
+        _l("Temporary password"),
+        validators=[Optional(), Length(min=8, max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Reset password"))
+
+
+class DeactivateForm(FlaskForm):
+    """Close a staff account (a POST with its CSRF token)."""
+
+    submit = SubmitField(_l("Deactivate account"))
+
+
+class ReactivateForm(FlaskForm):
+    """Open a closed staff account again."""
+
+    submit = SubmitField(_l("Reactivate account"))
 
 
 class SettingForm(FlaskForm):

@@ -6,10 +6,20 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.blueprints.admin.forms import ImportForm, RetryForm, SettingForm, StaffForm
-from portal.core import accounts, settings
+from portal.blueprints.admin import audit_log
+from portal.blueprints.admin.forms import (
+    DeactivateForm,
+    ImportForm,
+    ReactivateForm,
+    ResetPasswordForm,
+    RetryForm,
+    RoleForm,
+    SettingForm,
+    StaffForm,
+)
+from portal.core import accounts, settings, staff_accounts
 from portal.core.access import admins_only, estates_for, get_or_404, managers_only, visible
-from portal.core.audit import AuditEntry
+from portal.core.audit import ACTION_LABELS
 from portal.core.errors import ServiceError
 from portal.core.imports import run_import
 from portal.core.paging import paginate
@@ -74,10 +84,7 @@ def flash_imported(report) -> None:
 def users():
     """Staff accounts with their roles; create a new one."""
     form = StaffForm()
-    estates = sorted(estates_for(current_user), key=lambda e: e.name)
-    form.estate.choices = [SelectChoice(0, _("All estates (company-wide)"))] + [
-        SelectChoice(e.id, e.name) for e in estates
-    ]
+    estates = estate_choices(form)
     if form.validate_on_submit():
         estate = next((e for e in estates if e.id == form.estate.data), None)
         try:
@@ -100,6 +107,129 @@ def users():
             return redirect(url_for("admin.users"))
     staff = accounts.staff_accounts(current_user)
     return render_template("admin/users.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+def estate_choices(form) -> list:
+    """Offer the caller's estates (and company-wide) in a form's estate field; the estates."""
+    estates = sorted(estates_for(current_user), key=lambda e: e.name)
+    form.estate.choices = [SelectChoice(0, _("All estates (company-wide)"))] + [
+        SelectChoice(e.id, e.name) for e in estates
+    ]
+    return estates
+
+
+def render_account(user, *, role_form=None, reset_form=None, password=None, status=200):
+    """One staff account's page, with its forms (those given keep what was typed)."""
+    if role_form is None:
+        staff = user.staff_role
+        role_form = RoleForm(formdata=None, role=staff.role, estate=staff.estate_id or 0)
+        estate_choices(role_form)
+    page = render_template(
+        "admin/user.html",
+        user=user,
+        role_form=role_form,
+        reset_form=reset_form or ResetPasswordForm(formdata=None),
+        active_form=DeactivateForm(formdata=None)
+        if user.is_active
+        else ReactivateForm(formdata=None),
+        temporary_password=password,
+    )
+    return page, status
+
+
+@bp.route("/users/<int:user_id>")
+@admins_only
+def user_detail(user_id):
+    """A staff account: its role, whether it may sign in, and a password reset."""
+    return render_account(staff_accounts.staff_account_or_404(user_id, current_user))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@admins_only
+def change_role(user_id):
+    """Give a staff member another role or estate (audited)."""
+    user = staff_accounts.staff_account_or_404(user_id, current_user)
+    form = RoleForm()
+    estates = estate_choices(form)
+    if form.validate_on_submit():
+        estate = next((e for e in estates if e.id == form.estate.data), None)
+        try:
+            changed = staff_accounts.change_staff_role(
+                user, form.role.data, estate=estate, actor=current_user
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            field = next(iter(exc.fields), "role")
+            getattr(form, field, form.role).errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            if changed:
+                flash(
+                    _("%(name)s is now %(role)s.", name=user.name, role=user.role.label), "success"
+                )
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_account(user, role_form=form, status=400)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@admins_only
+def deactivate_user(user_id):
+    """Close a staff account: signed out everywhere at once, sign-in refused (audited)."""
+    user = staff_accounts.staff_account_or_404(user_id, current_user)
+    if not DeactivateForm().validate_on_submit():
+        abort(400)
+    return _account_change(
+        user,
+        staff_accounts.deactivate_staff,
+        _("%(name)s's account is deactivated and signed out everywhere.", name=user.name),
+    )
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@admins_only
+def reactivate_user(user_id):
+    """Open a closed staff account again (audited)."""
+    user = staff_accounts.staff_account_or_404(user_id, current_user)
+    if not ReactivateForm().validate_on_submit():
+        abort(400)
+    return _account_change(
+        user,
+        staff_accounts.reactivate_staff,
+        _("%(name)s's account is active again.", name=user.name),
+    )
+
+
+def _account_change(user, change, done: str):
+    """Apply a change to an account, commit, and say how it went on the account's page."""
+    try:
+        change(user, actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@admins_only
+def reset_password(user_id):
+    """Set a temporary password, shown once; the person chooses their own at next sign-in."""
+    user = staff_accounts.staff_account_or_404(user_id, current_user)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password = staff_accounts.reset_staff_password(
+                user, form.password.data or None, actor=current_user
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc.message))
+        else:
+            db.session.commit()
+            return render_account(user, password=password)
+    return render_account(user, reset_form=form, status=400)
 
 
 @bp.route("/settings", methods=["GET"])
@@ -163,20 +293,25 @@ def retry_delivery(outbox_id):
 @bp.route("/audit")
 @managers_only
 def audit():
-    """Recent audited changes in the caller's estates."""
-    stmt = (
-        select(AuditEntry)
-        .where(
-            visible(AuditEntry, current_user)
-            | (AuditEntry.estate_id.is_(None) if current_user.is_company_wide else False)
-        )
-        .order_by(AuditEntry.id.desc())
+    """Audited changes in the caller's estates, in words, filtered by person, kind and day."""
+    people = audit_log.people_for(current_user)
+    filters = audit_log.read_filters(request.args, people)
+    page = paginate(audit_log.entries_statement(current_user, filters), per_page=audit_log.PER_PAGE)
+    actors = dict(
+        db.session.execute(
+            select(User.id, User.name).where(
+                User.id.in_({e.actor_id for e in page.items if e.actor_id})
+            )
+        ).all()
     )
-    page = paginate(stmt, per_page=50)
-    actors = {
-        u.id: u
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({e.actor_id for e in page.items if e.actor_id}))
-        )
-    }
-    return render_template("admin/audit.html", page=page, actors=actors)
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        lines=audit_log.describe(page.items),
+        actors=actors,
+        people=people,
+        kinds=sorted(
+            ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda k: k[1]
+        ),
+        filters=filters,
+    ), 400 if filters.errors else 200

@@ -1,16 +1,23 @@
 """Sign-in, sign-out and password change."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth.forms import LoginForm, LogoutForm, PasswordForm
-from portal.core import accounts
+from portal.core import accounts, staff_accounts
 from portal.core.errors import ServiceError
 from portal.extensions import db
 from portal.security import safe_next, sign_in_limits, wait_message
 
 bp = Blueprint("auth", __name__)
+# Set at sign-in when an administrator set the password: the person chooses their own first.
+CHANGE_DUE = "temporary_credentials"
+# What such a person may still open: the password page, sign-out, the language switch.
+OPEN_WHILE_CHANGING = frozenset(
+    {"auth.password", "auth.logout", "home.set_language", "home.healthz", "static"}
+    | {"bootstrap.static", "home.favicon"}
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -27,10 +34,27 @@ def login():
 
             start_session(user)
             login_user(user)
+            if staff_accounts.must_change_password(user):
+                session[CHANGE_DUE] = True
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
         form.password.errors.append(_("The username or password is wrong."))
     return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
+
+
+@bp.before_app_request
+def require_own_password():
+    """After an administrator's reset, every page leads to the password page until the
+    person has chosen their own password (changing it starts a new session without the mark)."""
+    if not session.get(CHANGE_DUE) or request.endpoint in OPEN_WHILE_CHANGING:
+        return None
+    if g.get("api_token_auth") or request.path.startswith("/api/"):
+        return None
+    if not current_user.is_authenticated:
+        session.pop(CHANGE_DUE, None)
+        return None
+    flash(_("Choose your own password to go on: an administrator set a temporary one."), "warning")
+    return redirect(url_for("auth.password"))
 
 
 @bp.errorhandler(429)
