@@ -54,11 +54,12 @@ def complaint_detail(c: Complaint):
     body=s.ComplaintIn,
     response=s.ComplaintDetailOut,
     status=201,
-    errors=(404,),
+    errors=(404, 409),
     tags=("complaints",),
 )
 def create_complaint(body):
-    """Register it; the registering person is its first-contact owner."""
+    """Register it; the registering person is its first-contact owner. The same idempotency
+    key again answers with the first complaint; with other values, 409."""
     complaint = services.register_complaint(current_user, **body.model_dump())
     db.session.commit()
     return complaint_detail(complaint)

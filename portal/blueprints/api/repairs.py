@@ -54,11 +54,12 @@ def repair_detail(repair: Repair):
     body=s.RepairIn,
     response=s.RepairDetailOut,
     status=201,
-    errors=(404,),
+    errors=(404, 409),
     tags=("repairs",),
 )
 def create_repair(body):
-    """Create a repair; it gets its number, owner and due time."""
+    """Create a repair; it gets its number, owner and due time. The same idempotency key
+    again answers with the first repair; with other values, 409."""
     repair = services.submit_repair(current_user, **body.model_dump())
     db.session.commit()
     return repair_detail(repair)

@@ -209,6 +209,12 @@ class JobOut(BaseModel):
     result_url: str | None = None
 
 
+ONCE = (
+    "Optional one-time key: the same key with the same body answers as the first time "
+    "(201, the same record); the same key with other values answers 409"
+)
+
+
 class RepairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: one_of(RepairCategory)
@@ -219,6 +225,7 @@ class RepairIn(BaseModel):
     urgent: bool = False
     preferred_time: str | None = Field(None, max_length=100)
     reporter_id: Id | None = Field(None, description="Staff registering for a resident")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=80, description=ONCE)
 
 
 class RepairQuery(PageQuery):
@@ -277,6 +284,7 @@ class ComplaintIn(BaseModel):
     channel: one_of(Source) | None = None
     reporter_id: Id | None = None
     repair_id: Id | None = None
+    idempotency_key: str | None = Field(None, min_length=1, max_length=80, description=ONCE)
 
 
 class ComplaintQuery(PageQuery):

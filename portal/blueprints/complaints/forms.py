@@ -1,13 +1,15 @@
 """Complaint forms: shape only; the workflow's schemas check each action's input."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.complaints.models import CATEGORY_LABELS
 from portal.blueprints.repairs.forms import SOURCE_CHOICES
+from portal.core.idempotency import KEY_MAX
 from portal.core.inputs import coerce_id
 
 
@@ -27,7 +29,10 @@ class ComplaintForm(FlaskForm):
     )
     unit = SelectField(_l("Unit"), coerce=coerce_id, validate_choice=False, validators=[Optional()])
     reporter = SelectField(
-        _l("From"), coerce=coerce_id, validate_choice=False, validators=[Optional()]
+        lazy_pgettext("complaint", "From"),
+        coerce=coerce_id,
+        validate_choice=False,
+        validators=[Optional()],
     )
     channel = SelectField(
         _l("How it reached us"),
@@ -47,4 +52,6 @@ class ComplaintForm(FlaskForm):
     photos = MultipleFileField(
         _l("Photos (up to 6, 10 MB each)"), render_kw={"accept": "image/*", "multiple": True}
     )
+    # One key per form shown: a second submit of the form shows the first record.
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=KEY_MAX)])
     submit = SubmitField(_l("Submit"))

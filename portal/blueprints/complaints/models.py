@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from portal.core.people import User
@@ -79,6 +79,11 @@ class Complaint(Ticket, db.Model):
     """
 
     __tablename__ = "complaints"
+    # The ticket's number (as Ticket declares it) and the client's key: unique per estate.
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("estate_id", "idempotency_key"),
+    )
     __workflow__ = "complaint"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), default=Kind.complaint)
@@ -96,10 +101,15 @@ class Complaint(Ticket, db.Model):
     reply: Mapped[str | None] = mapped_column(Text)
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resident_accepted: Mapped[bool | None] = mapped_column(Boolean)
+    # The client's one-time key (core/idempotency.py) and the values it was sent with.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     # Every return visit is a row of core/visits; this is the latest one's result.
     visit_result: Mapped[str | None] = column_property(latest_result_of("complaint", id))
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    # Set on the record a repeated create answers with (core/idempotency.py); not stored.
+    replayed = False
 
     @property
     def state(self) -> State:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.blueprints.complaints.models import Category, Complaint, Kind
 from portal.blueprints.complaints.workflow import COMPLAINT
 from portal.blueprints.repairs.models import Repair
-from portal.core import workflow
+from portal.core import idempotency, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
 from portal.core.intake import take_in
@@ -26,8 +26,10 @@ def register_complaint(
     channel=None,
     reporter_id=None,
     repair_id=None,
+    idempotency_key=None,
 ) -> Complaint:
-    """Register a complaint, inquiry or suggestion: a resident online, or staff for a caller."""
+    """Register a complaint, inquiry or suggestion: a resident online, or staff for a caller.
+    With a one-time key, the same request again returns the first complaint (`replayed`)."""
     errors = {}
     for name, enum, value in (("kind", Kind, kind), ("category", Category, category)):
         try:
@@ -60,13 +62,27 @@ def register_complaint(
         content=content,
         repair_id=repair_id,
     )
-    workflow.open_ticket(
-        COMPLAINT,
-        complaint,
-        actor=actor,
-        data={"kind": Kind(kind).value, "channel": intake.channel.value},
+    fingerprint = idempotency.digest(
+        kind=complaint.kind,
+        category=complaint.category,
+        unit_id=complaint.unit_id,
+        reporter_id=complaint.reporter_id,
+        channel=complaint.channel,
+        content=complaint.content,
+        repair_id=complaint.repair_id,
     )
-    return complaint
+    return idempotency.create_once(
+        Complaint,
+        complaint,
+        idempotency.scoped(actor, idempotency_key),
+        fingerprint,
+        lambda: workflow.open_ticket(
+            COMPLAINT,
+            complaint,
+            actor=actor,
+            data={"kind": Kind(kind).value, "channel": intake.channel.value},
+        ),
+    )
 
 
 def act(complaint, action, *, actor, data=None) -> Complaint:

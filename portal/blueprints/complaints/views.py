@@ -28,7 +28,7 @@ from portal.blueprints.tickets import (
     fill_intake_choices,
     flash_refusal,
 )
-from portal.core import uploads, workflow
+from portal.core import idempotency, uploads, workflow
 from portal.core.access import as_id, get_or_404, staff_of
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
@@ -116,7 +116,13 @@ def new():
         SelectChoice(r.id, f"{r.number} · {r.category_enum.label}")
         for r in recent_repairs(current_user, unit_id)
     ]
+    if not form.is_submitted():
+        form.idempotency_key.data = idempotency.new_key()
     if form.validate_on_submit():
+        key = form.idempotency_key.data or None
+        earlier = idempotency.find(Complaint, current_user, key)
+        if earlier is not None:  # the form again (a double tap, Back): its first complaint
+            return registered_before(earlier)
         try:
             photos = uploads.check_images(form.photos.data or [], limit=6)
             complaint = services.register_complaint(
@@ -128,7 +134,10 @@ def new():
                 channel=form.channel.data if staff else None,
                 reporter_id=form.reporter.data if staff else None,
                 repair_id=form.repair.data or None,
+                idempotency_key=key,
             )
+            if complaint.replayed:
+                return registered_before(complaint)
             uploads.store(photos, entity=complaint, purpose="report", actor=current_user)
         except ServiceError as exc:
             db.session.rollback()
@@ -147,6 +156,12 @@ def new():
     return render_template(
         "complaints/new.html", form=form, staff=staff
     ), 400 if form.errors else 200
+
+
+def registered_before(complaint: Complaint):
+    """A form sent again leads to the complaint it made the first time."""
+    flash(_("%(n)s was already registered.", n=complaint.number), "info")
+    return redirect(url_for("complaints.detail", complaint_id=complaint.id))
 
 
 @bp.route("/<int:complaint_id>")

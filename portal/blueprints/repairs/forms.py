@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -15,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.repairs.models import CATEGORY_LABELS
+from portal.core.idempotency import KEY_MAX
 from portal.core.inputs import coerce_id
 from portal.core.intake import SOURCE_LABELS, Source
 
@@ -63,4 +65,6 @@ class RepairForm(FlaskForm):
     photos = MultipleFileField(
         _l("Photos (up to 6, 10 MB each)"), render_kw={"accept": "image/*", "multiple": True}
     )
+    # One key per form shown: a second submit of the form shows the first record.
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=KEY_MAX)])
     submit = SubmitField(_l("Submit"))

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
@@ -74,6 +74,11 @@ class Repair(Ticket, db.Model):
     """A repair request, in a unit or a common area, from report to the resident's rating."""
 
     __tablename__ = "repairs"
+    # The ticket's number (as Ticket declares it) and the client's key: unique per estate.
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("estate_id", "idempotency_key"),
+    )
     __workflow__ = "repair"
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -91,8 +96,13 @@ class Repair(Ticket, db.Model):
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(String(1000))
     reopened_count: Mapped[int] = mapped_column(default=0)
+    # The client's one-time key (core/idempotency.py) and the values it was sent with.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    # Set on the record a repeated create answers with (core/idempotency.py); not stored.
+    replayed = False
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     unit: Mapped[Unit | None] = relationship()
 

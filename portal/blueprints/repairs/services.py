@@ -8,7 +8,7 @@ from sqlalchemy import Integer, bindparam, case, func, select
 
 from portal.blueprints.repairs.models import OPEN_STATES, Category, Location, Repair, State
 from portal.blueprints.repairs.workflow import REPAIR, unreviewed_dissatisfied
-from portal.core import clock, workflow
+from portal.core import clock, idempotency, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
 from portal.core.intake import take_in
@@ -29,8 +29,10 @@ def submit_repair(
     urgent=False,
     preferred_time=None,
     reporter_id=None,
+    idempotency_key=None,
 ) -> Repair:
-    """Register a repair: a resident online, or staff for a caller, a walk-in or a patrol."""
+    """Register a repair: a resident online, or staff for a caller, a walk-in or a patrol.
+    With a one-time key, the same request again returns the first repair (`replayed`)."""
     errors = {}
     try:
         category = Category(category)
@@ -61,13 +63,28 @@ def submit_repair(
         urgent=bool(urgent),
         preferred_time=(preferred_time or "").strip()[:100] or None,
     )
-    workflow.open_ticket(
-        REPAIR,
-        repair,
-        actor=actor,
-        data={"channel": intake.channel.value, "category": category.value},
+    fingerprint = idempotency.digest(
+        category=repair.category,
+        location=repair.location,
+        unit_id=repair.unit_id,
+        reporter_id=repair.reporter_id,
+        channel=repair.channel,
+        description=repair.description,
+        urgent=repair.urgent,
+        preferred_time=repair.preferred_time,
     )
-    return repair
+    return idempotency.create_once(
+        Repair,
+        repair,
+        idempotency.scoped(actor, idempotency_key),
+        fingerprint,
+        lambda: workflow.open_ticket(
+            REPAIR,
+            repair,
+            actor=actor,
+            data={"channel": intake.channel.value, "category": category.value},
+        ),
+    )
 
 
 def act(repair, action, *, actor, data=None) -> Repair:

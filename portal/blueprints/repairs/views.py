@@ -24,7 +24,7 @@ from portal.blueprints.tickets import (
     fill_intake_choices,
     flash_refusal,
 )
-from portal.core import uploads, workflow
+from portal.core import idempotency, uploads, workflow
 from portal.core import visits as return_visits
 from portal.core.access import (
     EVERYONE,
@@ -125,7 +125,13 @@ def new():
     staff = current_user.is_staff
     unit_id = request.args.get("unit", type=as_id) or form.unit.data
     fill_intake_choices(form, current_user, unit_id)
+    if not form.is_submitted():
+        form.idempotency_key.data = idempotency.new_key()
     if form.validate_on_submit():
+        key = form.idempotency_key.data or None
+        earlier = idempotency.find(Repair, current_user, key)
+        if earlier is not None:  # the form again (a double tap, Back): its first repair
+            return received_before(earlier)
         try:
             photos = uploads.check_images(form.photos.data or [], limit=MAX_PHOTOS)
             repair = services.submit_repair(
@@ -138,7 +144,10 @@ def new():
                 urgent=form.urgent.data,
                 preferred_time=form.preferred_time.data,
                 reporter_id=form.reporter.data if staff else None,
+                idempotency_key=key,
             )
+            if repair.replayed:
+                return received_before(repair)
             uploads.store(photos, entity=repair, purpose="report", actor=current_user)
         except ServiceError as exc:
             db.session.rollback()
@@ -152,6 +161,12 @@ def new():
         flash(_("Repair %(n)s received.", n=repair.number), "success")
         return redirect(url_for("repairs.detail", repair_id=repair.id))
     return render_template("repairs/new.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+def received_before(repair: Repair):
+    """A form sent again leads to the repair it made the first time."""
+    flash(_("Repair %(n)s was already received.", n=repair.number), "info")
+    return redirect(url_for("repairs.detail", repair_id=repair.id))
 
 
 @bp.route("/<int:repair_id>")
