@@ -3,6 +3,9 @@
 Who may open a page is declared once, on its route (`access.roles_required`); the menu and
 the staff home's tiles read those gates, so they can never show a page its reader is refused
 or hide one they may use.
+
+On a desk the staff bar groups the pages (fees, reports, administration) under menus, so it
+stays one line at 1024 px; a group shows only when its reader may open one of its pages.
 """
 
 from typing import NamedTuple
@@ -17,6 +20,23 @@ class NavEntry(NamedTuple):
     endpoint: str
     label: str
     description: str = ""
+    group: str | None = None  # the bar's menu it sits in (GROUPS); None: on the bar itself
+
+
+# The bar's menus, in the order they appear after the entries on the bar itself.
+GROUPS = {
+    "fees": _l("Fees"),
+    "reports": _l("Reports"),
+    "admin": _l("Admin"),
+}
+
+
+class NavGroup(NamedTuple):
+    """One menu of the bar: its key, its label and the entries its reader may open."""
+
+    key: str
+    label: str
+    entries: list[NavEntry]
 
 
 STAFF_NAV = [
@@ -46,43 +66,64 @@ STAFF_NAV = [
         "reports.cash",
         _l("Daily cash report"),
         _l("The day's takings per cashier and method. Payments are taken on a unit's account."),
+        group="reports",
     ),
     NavEntry(
         "reports.fees",
         _l("Fee collection report"),
         _l("Receivable, received, arrears and collection rate by category and zone."),
+        group="reports",
     ),
-    NavEntry("reports.arrears", _l("Arrears"), _l("Units that owe, by age of the debt.")),
-    NavEntry("fees.calls", _l("Call list"), _l("Households to call about overdue fees.")),
-    NavEntry("fees.review", _l("Arrears review"), _l("Households long overdue.")),
+    NavEntry(
+        "reports.arrears", _l("Arrears"), _l("Units that owe, by age of the debt."), group="reports"
+    ),
+    NavEntry(
+        "fees.calls", _l("Call list"), _l("Households to call about overdue fees."), group="fees"
+    ),
+    NavEntry("fees.review", _l("Arrears review"), _l("Households long overdue."), group="fees"),
     NavEntry(
         "fees.slips",
         _l("Payment notice slips"),
         _l("Print payment notice slips for a zone or building."),
+        group="fees",
     ),
     NavEntry(
         "fees.runs",
         _l("Billing runs"),
         _l("Bill a month for every unit; see what was billed and why."),
+        group="fees",
     ),
     NavEntry(
         "fees.items",
         _l("Fee items and rates"),
         _l("What the centre charges, with rates by category and date."),
+        group="fees",
     ),
-    NavEntry("admin.imports", _l("Imports"), _l("Load units and residents from a spreadsheet.")),
-    NavEntry("admin.users", _l("Staff accounts"), _l("Create staff accounts and assign roles.")),
+    NavEntry(
+        "admin.imports",
+        _l("Imports"),
+        _l("Load units and residents from a spreadsheet."),
+        group="admin",
+    ),
+    NavEntry(
+        "admin.users",
+        _l("Staff accounts"),
+        _l("Create staff accounts and assign roles."),
+        group="admin",
+    ),
     NavEntry(
         "admin.settings_index",
         _l("Settings"),
         _l("Service hotline and other settings, with their change history."),
+        group="admin",
     ),
     NavEntry(
         "admin.deliveries",
         _l("Failed deliveries"),
         _l("SMS and e-mail that could not be delivered, with a retry button."),
+        group="admin",
     ),
-    NavEntry("admin.audit", _l("Audit log"), _l("Who changed what, and when.")),
+    NavEntry("admin.audit", _l("Audit log"), _l("Who changed what, and when."), group="admin"),
 ]
 
 RESIDENT_NAV = [
@@ -101,3 +142,12 @@ def nav_for(user) -> list[NavEntry]:
     views = current_app.view_functions
     entries = STAFF_NAV if user.is_staff else RESIDENT_NAV
     return [entry for entry in entries if may_open(user, views[entry.endpoint])]
+
+
+def menu_for(user) -> list[NavEntry | NavGroup]:
+    """The bar: the entries on it, then its menus, each only with what the reader may open
+    (a menu with nothing to open is left out)."""
+    top, groups = [], {key: NavGroup(key, label, []) for key, label in GROUPS.items()}
+    for entry in nav_for(user):
+        (groups[entry.group].entries if entry.group else top).append(entry)
+    return top + [group for group in groups.values() if group.entries]

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.home import services
 from portal.blueprints.home.forms import EstateSwitchForm
-from portal.blueprints.home.navigation import nav_for
+from portal.blueprints.home.navigation import menu_for, nav_for
 from portal.blueprints.notices import services as notices
 from portal.blueprints.repairs.services import latest_repairs_of_resident
 from portal.core import access, settings
@@ -86,8 +86,8 @@ def layout_context():
     """What the layout needs on every page: the navigation for the signed-in role and, for
     company-wide staff, the estate switcher."""
     if not current_user or not current_user.is_authenticated:
-        return {"staff_nav": []}
-    context = {"staff_nav": nav_for(current_user)}
+        return {"menu": []}
+    context = {"menu": menu_for(current_user)}
     if current_user.is_company_wide:
         context["estate_switch"] = {
             "estates": access.estates_for(current_user),
