@@ -38,7 +38,7 @@ def test_statistics_page_xlsx_and_pdf(client, world, login_as, tmp_path):
     assert "2026-11" in body.split('data-testid="stats-by_month"')[1].split("</table>")[0]
     book = load_workbook(io.BytesIO(client.get(f"/reports/complaints.xlsx{query}").data))
     register = book.worksheets[0]
-    assert register.max_row == 4 and register.cell(2, 6).value == "噪音一"
+    assert register.max_row == 4 and register.cell(2, 7).value == "噪音一"
     # Registered at 04:00 UTC: noon in the estate's time zone (Asia/Shanghai).
     assert register.cell(2, 2).value == datetime(2026, 11, 23, 12, 0)
     assert register.cell(2, 4).value == "线上"  # the channel in words, not its code

@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from sqlalchemy import func, select
 
@@ -23,6 +24,12 @@ from .printouts import print_to_result, printer_of
 from .service import complaint_counts, complaint_rates
 
 REPEAT_AT = 2  # a unit with this many complaints in the period is flagged
+
+KIND_LABELS = {
+    Kind.complaint: _l("Complaint"),
+    Kind.inquiry: _l("Inquiry"),
+    Kind.suggestion: _l("Suggestion"),
+}
 
 
 def statistics(actor, estate: Estate, date_from: date, date_to: date) -> dict:
@@ -96,6 +103,7 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
             pgettext("registration time", "Registered"),
             _("Unit"),
             _("Channel"),
+            _("Kind"),
             _("Category"),
             _("What happened"),
             _("Responsible department"),
@@ -113,6 +121,7 @@ def workbook(actor, estate: Estate, date_from: date, date_to: date, state_label)
                 local_naive(c.created_at, tz),
                 labels.get(c.unit_id, ""),
                 str(SOURCE_LABELS.get(c.channel, c.channel)),
+                str(KIND_LABELS.get(c.kind, c.kind)),
                 str(Category(c.category).label),
                 c.content,
                 c.department or "",
