@@ -329,3 +329,8 @@ def test_a_payment_over_what_is_owed_needs_a_confirmation(client, world, login_a
     assert ledger.balance(world.unit2.id).credit_fen == 5000
     again = client.post(f"/fees/units/{world.unit2.id}/pay", data={**form, "confirm": "y"})
     assert again.status_code == 303 and payment_count(world.unit2) == 1
+    # Nothing owed now: any amount is asked about.
+    more = counter_form(client.get(f"/fees/units/{world.unit2.id}").text, amount="10.00")
+    asked = client.post(f"/fees/units/{world.unit2.id}/pay", data=more)
+    assert asked.status_code == 200 and "无欠费" in asked.text
+    assert payment_count(world.unit2) == 1

@@ -19,6 +19,7 @@ from portal.core.money import yuan
 from portal.core.places import Unit
 from portal.core.sequence import next_in_sequence
 from portal.extensions import db
+from portal.i18n import local_datetime
 
 from ..models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
 from .bills import (
@@ -263,7 +264,14 @@ def reasons_to_confirm(unit: Unit, amount_fen: int) -> list[str]:
     the unit owes, or the same amount was taken for the unit a few minutes ago."""
     reasons = []
     owed = balance(unit.id).owed_fen
-    if amount_fen > owed:
+    if amount_fen > owed and owed == 0:
+        reasons.append(
+            _l(
+                "The unit owes nothing now: all %(credit)s yuan will become credit.",
+                credit=yuan(amount_fen),
+            )
+        )
+    elif amount_fen > owed:
         reasons.append(
             _l(
                 "This is more than the unit owes (%(owed)s yuan): "
@@ -285,13 +293,11 @@ def reasons_to_confirm(unit: Unit, amount_fen: int) -> list[str]:
         .limit(1)
     )
     if recent is not None:
-        minutes = max(int((clock.now() - recent.created_at).total_seconds() // 60), 0)
         reasons.append(
             _l(
-                "%(amount)s yuan was already taken for this unit %(minutes)d min ago "
-                "(receipt %(number)s).",
+                "%(amount)s yuan was already taken for this unit at %(time)s (receipt %(number)s).",
                 amount=yuan(amount_fen),
-                minutes=minutes,
+                time=local_datetime(recent.created_at, "HH:mm"),
                 number=recent.receipt_number,
             )
         )
