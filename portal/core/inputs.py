@@ -5,6 +5,10 @@ database refuses both, which would surface as a server error).
 Ids in query arguments go through `access.as_id` (`request.args.get(..., type=as_id)`),
 ids in forms through `coerce=coerce_id`, ids in JSON bodies (the API's inputs, workflow
 action data) through the pydantic type `Id`.
+
+What a pydantic schema refuses is told in the user's words by one mapping (`field_errors`):
+each field at fault with a message of its own, never pydantic's English. A validator that
+refuses a value raises `Invalid` with its message (and, in a model validator, the field).
 """
 
 from typing import Annotated
@@ -12,6 +16,7 @@ from typing import Annotated
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
+from pydantic import ValidationError as SchemaError
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from portal.core.access import MAX_ID
@@ -24,6 +29,65 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_URL = 4000
 # A page number past this is no page (its offset would not fit the database's integers).
 MAX_PAGE = MAX_ID
+
+
+class Invalid(ValueError):
+    """A validator's refusal in the user's words; a model validator names the field."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message, self.field = message, field
+
+
+def _required(ctx):
+    return _l("This field is required.")
+
+
+# pydantic's error types → the portal's words ({ctx} fills the limits).
+MESSAGES = {
+    "missing": _required,
+    "string_too_short": lambda ctx: (
+        _required(ctx)
+        if ctx.get("min_length", 1) <= 1
+        else _l("At least %(n)d characters.", n=ctx["min_length"])
+    ),
+    "string_too_long": lambda ctx: _l("At most %(n)d characters.", n=ctx["max_length"]),
+    "greater_than": lambda ctx: _l("Must be more than %(n)s.", n=ctx["gt"]),
+    "greater_than_equal": lambda ctx: _l("Must be at least %(n)s.", n=ctx["ge"]),
+    "less_than": lambda ctx: _l("Must be less than %(n)s.", n=ctx["lt"]),
+    "less_than_equal": lambda ctx: _l("Must be at most %(n)s.", n=ctx["le"]),
+    "int_parsing": lambda ctx: _l("Enter a whole number."),
+    "int_type": lambda ctx: _l("Enter a whole number."),
+    "int_from_float": lambda ctx: _l("Enter a whole number."),
+    "float_parsing": lambda ctx: _l("Enter a number."),
+    "decimal_parsing": lambda ctx: _l("Enter a number."),
+    "bool_parsing": lambda ctx: _l("Choose yes or no."),
+    "literal_error": lambda ctx: _l("Choose one of the options offered."),
+    "enum": lambda ctx: _l("Choose one of the options offered."),
+    "datetime_parsing": lambda ctx: _l("Enter a date and time."),
+    "datetime_from_date_parsing": lambda ctx: _l("Enter a date and time."),
+    "datetime_type": lambda ctx: _l("Enter a date and time."),
+    "string_type": lambda ctx: _l("Enter text."),
+    "extra_forbidden": lambda ctx: _l("This field is not expected here."),
+}
+
+
+def field_errors(exc: SchemaError, *, whole: str = "data") -> dict[str, str]:
+    """Each field at fault → one message in the user's language (the first per field);
+    what concerns the input as a whole is under `whole`."""
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or whole
+        ctx = err.get("ctx") or {}
+        problem = ctx.get("error")
+        if isinstance(problem, Invalid):
+            name, message = problem.field or name, problem.message
+        elif err["type"] in MESSAGES:
+            message = MESSAGES[err["type"]](ctx)
+        else:
+            message = _l("This value is not valid.")
+        fields.setdefault(name, str(message))
+    return fields
 
 
 def coerce_id(value) -> int:

@@ -1,6 +1,7 @@
 """Uploaded files (repair photos, renovation drawings, ID photos), built once for every
 feature: checked by content and size, stored under random names outside the web root,
-served only after the owning record's permission check."""
+served only after the owning record's permission check. Each photo gets a small thumbnail
+beside it (`<name>.thumb`) when it is stored, or on first request for older photos."""
 
 import io
 import secrets
@@ -20,6 +21,15 @@ from portal.extensions import db
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_PHOTOS = 6  # photos per record and purpose (a report, a completion)
+THUMBNAIL_SIDE = 320  # the longer side of a thumbnail, in pixels
+# A thumbnail keeps its photo's format (transparency and all); a GIF's first frame is a PNG.
+THUMBNAIL_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "PNG",
+}
 # A phone's photo is 12–48 megapixels; past this a picture is a decompression bomb (a few
 # kilobytes that unpack to gigabytes) or too heavy for staff browsers to show.
 MAX_IMAGE_PIXELS = 50_000_000
@@ -117,6 +127,9 @@ def store(checked, *, entity, purpose: str, actor) -> list[StoredFile]:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / secrets.token_hex(16)
         path.write_bytes(data)
+        small = make_thumbnail(data, content_type)
+        if small is not None:
+            _write_new(path.with_name(path.name + ".thumb"), small)
         row = StoredFile(
             entity_type=entity.__tablename__,
             entity_id=entity.id,
@@ -161,3 +174,65 @@ def count_of(entity, purpose: str) -> int:
 
 def absolute_path(row: StoredFile) -> Path:
     return storage_root() / row.path
+
+
+def limits() -> dict:
+    """What a page tells the browser to check before sending photos."""
+    return {
+        "max_bytes": MAX_IMAGE_BYTES,
+        "max_mb": MAX_IMAGE_BYTES // (1024 * 1024),
+        "max_count": MAX_PHOTOS,
+    }
+
+
+def thumbnail_type(row: StoredFile) -> str:
+    """The content type of a photo's thumbnail."""
+    return IMAGE_TYPES[THUMBNAIL_FORMATS.get(row.content_type, "PNG")]
+
+
+def make_thumbnail(data: bytes, content_type: str) -> bytes | None:
+    """A picture at most THUMBNAIL_SIDE pixels on its longer side, upright, in the photo's
+    format; None if it cannot be read (the original is then shown instead)."""
+    from PIL import Image, ImageOps
+
+    kind = THUMBNAIL_FORMATS.get(content_type)
+    if kind is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # a JPEG decodes smaller
+            small = ImageOps.exif_transpose(image)  # a phone's photo stands upright
+            small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            if kind == "JPEG" and small.mode not in ("RGB", "L"):
+                small = small.convert("RGB")
+            elif kind == "WEBP" and small.mode not in ("RGB", "RGBA"):
+                small = small.convert("RGBA")
+            out = io.BytesIO()
+            small.save(out, kind, **({"quality": 80} if kind != "PNG" else {"optimize": True}))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return out.getvalue()
+
+
+def thumbnail_path(row: StoredFile) -> Path | None:
+    """The thumbnail of a stored photo, made now if it has none yet (photos stored before
+    thumbnails existed); None when the photo cannot be shrunk."""
+    original = absolute_path(row)
+    path = original.with_name(original.name + ".thumb")
+    if path.is_file():
+        return path
+    if not original.is_file():
+        return None
+    small = make_thumbnail(original.read_bytes(), row.content_type)
+    if small is None:
+        return None
+    _write_new(path, small)
+    return path
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all: two requests making the same thumbnail never
+    serve a half-written one."""
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    partial.write_bytes(data)
+    partial.replace(path)

@@ -23,9 +23,15 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from portal.core import clock, visits
 from portal.core.errors import Conflict, NotAllowed, ServiceError
+from portal.core.inputs import field_errors
 from portal.core.sequence import next_in_sequence
 from portal.core.types import UTCDateTime
 from portal.extensions import db
+
+
+class InvalidInput(ServiceError):
+    """An action's input refused by its schema: `fields` maps each field at fault to its
+    message in the user's language (a page shows it beside the field)."""
 
 
 class TicketEvent(db.Model):
@@ -216,7 +222,8 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
     """Take `action` on a ticket: the only way a ticket's state changes.
 
     Raises NotAllowed (403) for a role that may never take it, Conflict (409, naming the
-    allowed actions) when the state does not allow it, ServiceError (400) for bad input.
+    allowed actions) when the state does not allow it, InvalidInput (400, a message per
+    field) for input the transition's schema refuses.
     """
     workflow = workflow_of(ticket)
     transition = workflow.transitions.get(action)
@@ -287,8 +294,7 @@ def _validate(transition: Transition, data: dict) -> dict:
     try:
         return transition.schema.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]) or "data": e["msg"] for e in exc.errors()}
-        raise ServiceError(_l("Some fields are not valid."), fields=fields) from None
+        raise InvalidInput(_l("Some fields are not valid."), fields=field_errors(exc)) from None
 
 
 def _event(workflow, ticket, action, before, after, actor, data):

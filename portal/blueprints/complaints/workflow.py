@@ -22,7 +22,7 @@ from portal.blueprints.complaints.models import (
 from portal.core import clock, settings
 from portal.core.access import DESK, READERS, RESIDENTS, SUPERVISORS, staff_of
 from portal.core.errors import ServiceError
-from portal.core.inputs import Id
+from portal.core.inputs import Id, Invalid
 from portal.core.people import Role
 from portal.core.places import Estate
 from portal.core.visits import Dissatisfied, Visit, latest_result
@@ -53,9 +53,9 @@ class Assess(Strict):
     @model_validator(mode="after")
     def needs(self):
         if self.valid and not (self.department or "").strip():
-            raise ValueError("a valid complaint names the responsible department")
+            raise Invalid(_l("Name the department responsible."), field="department")
         if not self.valid and not (self.reply or "").strip():
-            raise ValueError("a complaint found not valid gets a polite reply")
+            raise Invalid(_l("Write the resident a polite reply."), field="reply")
         return self
 
 
@@ -87,9 +87,9 @@ class ProgressReply(Strict):
     @model_validator(mode="after")
     def in_future(self):
         if self.next_reply_at.tzinfo is None:
-            raise ValueError("give the next reply time with its time zone")
+            raise Invalid(_l("Give the next reply time with its time zone."), "next_reply_at")
         if self.next_reply_at <= clock.now():
-            raise ValueError("the next reply time must be in the future")
+            raise Invalid(_l("The next reply time must be in the future."), "next_reply_at")
         return self
 
 

@@ -16,7 +16,7 @@ from portal.blueprints.repairs.models import (
 from portal.core import clock, settings
 from portal.core.access import COUNTER, DESK, READERS, RESIDENTS, SUPERVISORS, WORKERS, staff_of
 from portal.core.errors import ServiceError
-from portal.core.inputs import Id
+from portal.core.inputs import Id, Invalid
 from portal.core.money import parse_yuan, yuan
 from portal.core.people import Role, User
 from portal.core.places import Estate
@@ -84,7 +84,13 @@ class Complete(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=2000)
     materials: str | None = Field(None, max_length=500)
-    charge: str | None = Field(None, description="Yuan with at most two decimals, e.g. 80.00")
+    charge: str | None = Field(
+        None,
+        max_length=20,
+        description="Yuan with at most two decimals, e.g. 80.00",
+        # The number pad on a phone (the page's form is drawn from this schema).
+        json_schema_extra={"html": {"inputmode": "decimal", "placeholder": "80.00"}},
+    )
 
     @field_validator("charge")
     @classmethod
@@ -94,15 +100,15 @@ class Complete(BaseModel):
         try:
             fen = parse_yuan(value, field="charge")
         except ServiceError as exc:
-            raise ValueError(str(exc.message)) from None
+            raise Invalid(exc.message) from None
         if fen >= MAX_CHARGE_FEN:
-            raise ValueError("a charge is below 100000.00")
+            raise Invalid(_l("A charge is less than 100,000.00 yuan."))
         return yuan(fen)
 
 
 class Confirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rating: int = Field(ge=1, le=5)
+    rating: int = Field(ge=1, le=5, json_schema_extra={"widget": "stars"})
     comment: str | None = Field(None, max_length=1000)
 
 
