@@ -229,3 +229,25 @@ def test_a_page_costs_the_same_statements_however_many_rows(client, world, login
         assert client.get("/admin/audit").status_code == 200
     assert many.count == few.count, many.statements
     assert few.count <= 14
+
+
+def test_another_companys_company_wide_changes_stay_out(client, world, login_as):
+    from portal.core import staff_accounts
+    from tests.factories import make_other_company, make_staff
+
+    other = make_other_company()
+    far = make_staff(
+        "manager", None, username="far_manager", name="远山经理", company=other.company
+    )
+    near = make_staff(
+        "manager", None, username="near_manager", name="本公司经理", company=world.company
+    )
+    staff_accounts.change_staff_role(far, "inspector", estate=None, actor=other.admin)
+    staff_accounts.change_staff_role(near, "inspector", estate=None, actor=world.admin)
+    db.session.commit()
+    login_as("admin")
+    (row,) = rows(client.get("/admin/audit").get_data(as_text=True))
+    assert "本公司经理" in row
+    login_as("admin_other_company")
+    (row,) = rows(client.get("/admin/audit").get_data(as_text=True))
+    assert "远山经理" in row

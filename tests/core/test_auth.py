@@ -277,3 +277,21 @@ def test_static_files_do_not_load_the_user(client, login_as, count_queries):
         response = client.get("/static/css/portal.css")
     assert response.status_code == 200 and counter.count == 0
     assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_a_temporary_password_leads_to_the_password_page_first(client, world, login_as):
+    """After an administrator's reset, every page but the password page, sign-out and the
+    language switch leads to the password page."""
+    from portal.core import staff_accounts
+
+    staff_accounts.reset_staff_password(world.technician, "temporary-1", actor=world.admin)
+    db.session.commit()
+    login_as("technician", password="temporary-1")
+    for path in ("/", "/repairs/", "/admin/audit"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.location.endswith("/auth/password")
+    assert client.get("/auth/password").status_code == 200
+    assert client.get("/lang/en").location.endswith("/")
+    assert client.post("/auth/logout").status_code == 302
+    response = client.get("/")
+    assert response.status_code == 302 and "/auth/login" in response.location

@@ -153,10 +153,7 @@ def read_filters(args, people) -> Filters:
 
 def entries_statement(actor, filters: Filters):
     """The audit entries the actor may read that match the filters, newest first."""
-    stmt = select(AuditEntry).where(
-        visible(AuditEntry, actor)
-        | (AuditEntry.estate_id.is_(None) if actor.is_company_wide else False)
-    )
+    stmt = select(AuditEntry).where(readable(actor))
     if filters.person_id:
         stmt = stmt.where(AuditEntry.actor_id == filters.person_id)
     if filters.kind:
@@ -167,6 +164,19 @@ def entries_statement(actor, filters: Filters):
     if filters.until and filters.until < date.max:
         stmt = stmt.where(AuditEntry.at < _utc(filters.until + timedelta(days=1), zone))
     return stmt.order_by(AuditEntry.id.desc())
+
+
+def readable(actor):
+    """The entries an actor may read: those of their estates and, for company-wide staff,
+    the company-wide changes (no estate) that their company's staff made."""
+    if not actor.is_company_wide:
+        return visible(AuditEntry, actor)
+    company_staff = select(StaffRole.user_id).where(
+        StaffRole.company_id == actor.staff_role.company_id
+    )
+    return visible(AuditEntry, actor) | (
+        AuditEntry.estate_id.is_(None) & AuditEntry.actor_id.in_(company_staff)
+    )
 
 
 def _utc(day: date, zone: ZoneInfo) -> datetime:
