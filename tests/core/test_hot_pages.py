@@ -16,12 +16,16 @@ from tests.factories import make_resident, make_unit
 from tests.fees.helpers import bill, pay
 
 # page → (who, statements): the signed-in person (with roles, units and estate) is one,
-# the bell another, settings a third where the page shows one.
+# the bell another, settings a third where the page shows one. "/?staff…" is the home of a
+# staff role (each role's home shows its own work).
 PAGES = {
     "/": ("resident", 6),
     "/fees/mine": ("resident", 6),
     "/repairs/": ("resident", 4),
-    "/?staff": ("manager", 4),
+    "/?staff": ("manager", 5),  # the month's figures, the estates' rates
+    "/?staff-desk": ("frontdesk", 4),  # the day's queue in one statement
+    "/?staff-orders": ("technician", 5),  # the orders, where they are
+    "/?staff-oversight": ("supervisor", 5),  # the figures, the plans to approve
     "/units/?q=101": ("frontdesk", 5),
     "/units/{unit}": ("frontdesk", 5),
     "/repairs/?staff": ("frontdesk", 4),

@@ -83,3 +83,40 @@ def test_the_bar_collapses_to_the_toggler_on_a_phone(open_tab):
     tab.no_horizontal_scroll()
     tab.shot("open")
     tab.assert_clean()
+
+
+HOMES = {  # role -> (viewport, what its home must show)
+    "resident": ("phone", "my-requests"),
+    "frontdesk": ("desktop", "desk-today"),
+    "technician": ("phone", "my-orders"),
+    "supervisor": ("desktop", "oversight"),
+    "manager": ("desktop", "month"),
+}
+
+
+@pytest.mark.parametrize("role", list(HOMES))
+def test_each_role_s_home_shows_its_work(open_tab, role):
+    viewport, section = HOMES[role]
+    tab = open_tab(f"home-{role}-zh-{viewport}", "zh", viewport)
+    page = tab.page
+    sign_in(tab, role)
+    expect(page.get_by_test_id(section)).to_be_visible()
+    if role == "resident":
+        card = page.get_by_test_id("my-requests")
+        expect(card.get_by_test_id("report-repair")).to_be_visible()
+        expect(card.get_by_test_id("file-complaint")).to_be_visible()
+    if role in ("frontdesk", "supervisor", "manager"):
+        visits = page.get_by_test_id("visits")
+        count = visits.locator("[data-count]").inner_text().strip()
+        visits.click()  # the tile and the page agree
+        expect(page).to_have_url(tab.path_is("/repairs/visits"))
+        listed = page.get_by_test_id("visit-queue").locator("a.list-group-item")
+        assert int(count) >= listed.count()  # a long queue is paged
+        if int(count) <= 30:
+            expect(listed).to_have_count(int(count))
+        page.go_back()
+    if tab.phone:
+        tab.no_horizontal_scroll()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"home-{role}.png"), full_page=True)
+    tab.assert_clean()

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from portal.core.access import may_open
 
@@ -142,6 +143,13 @@ def nav_for(user) -> list[NavEntry]:
     views = current_app.view_functions
     entries = STAFF_NAV if user.is_staff else RESIDENT_NAV
     return [entry for entry in entries if may_open(user, views[entry.endpoint])]
+
+
+def can_open(endpoint: str, user=None) -> bool:
+    """Whether a person (the signed-in one by default) may open a page: its gate's answer,
+    for the links a page shows beside the menu."""
+    view = current_app.view_functions.get(endpoint)
+    return view is not None and may_open(user if user is not None else current_user, view)
 
 
 def menu_for(user) -> list[NavEntry | NavGroup]:

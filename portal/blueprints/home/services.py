@@ -2,7 +2,8 @@
 
 import functools
 
-from sqlalchemy import Date, bindparam, func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, Integer, bindparam, func, literal, select, union_all
 
 from portal.core import clock
 from portal.core.access import estate_ids_for
@@ -80,4 +81,75 @@ def _my_units_statement():
             current_residency_clause(bindparam("today", type_=Date)),
         )
         .order_by(Unit.id)
+    )
+
+
+# What each request is, on the resident home's card (a complaint's kind, or a repair).
+REQUEST_TAGS = {
+    "repair": _l("Repair"),
+    "complaint": _l("Complaint"),
+    "inquiry": _l("Inquiry"),
+    "suggestion": _l("Suggestion"),
+}
+
+
+def latest_requests(actor, n: int = 4) -> list[dict]:
+    """The resident home's card: the newest repairs and complaints of their current units,
+    newest first, each with its kind, state and due time, from one statement."""
+    from portal.blueprints.complaints.models import STATE_LABELS as COMPLAINT_STATES
+    from portal.blueprints.complaints.models import Category as ComplaintCategory
+    from portal.blueprints.repairs.models import OPEN_STATES
+    from portal.blueprints.repairs.models import STATE_LABELS as REPAIR_STATES
+    from portal.blueprints.repairs.models import Category as RepairCategory
+
+    rows = db.session.execute(
+        _latest_requests_statement(), {"units": actor.current_unit_ids, "n": n}
+    ).all()
+    now = clock.now()
+    requests = []
+    for kind, sort, ticket_id, number, category, status, created_at, due_at in rows:
+        repair = kind == "repair"
+        requests.append(
+            {
+                "kind": kind,
+                "tag": REQUEST_TAGS.get(sort, sort),
+                "id": ticket_id,
+                "number": number,
+                "what": (RepairCategory if repair else ComplaintCategory)(category).label,
+                "state": (REPAIR_STATES if repair else COMPLAINT_STATES).get(status, status),
+                "overdue": repair and status in OPEN_STATES and due_at is not None and due_at < now,
+                "created_at": created_at,
+            }
+        )
+    return requests
+
+
+@functools.cache
+def _latest_requests_statement():
+    """latest_requests' statement, built once (the units and the count are parameters)."""
+    from portal.blueprints.complaints.models import Complaint
+    from portal.blueprints.repairs.models import Repair
+
+    units = bindparam("units", expanding=True)
+    parts = [
+        select(
+            literal(kind).label("kind"),
+            sort.label("sort"),
+            model.id.label("id"),
+            model.number.label("number"),
+            what.label("what"),
+            model.status.label("status"),
+            model.created_at.label("created_at"),
+            model.due_at.label("due_at"),
+        ).where(model.unit_id.in_(units))
+        for kind, model, sort, what in (
+            ("repair", Repair, literal("repair"), Repair.category),
+            ("complaint", Complaint, Complaint.kind, Complaint.category),
+        )
+    ]
+    union = union_all(*parts).subquery()
+    return (
+        select(union)
+        .order_by(union.c.created_at.desc(), union.c.kind, union.c.id.desc())
+        .limit(bindparam("n", type_=Integer))
     )

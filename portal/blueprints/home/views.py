@@ -3,11 +3,10 @@
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.home import services
+from portal.blueprints.home import services, work
 from portal.blueprints.home.forms import EstateSwitchForm
-from portal.blueprints.home.navigation import menu_for, nav_for
+from portal.blueprints.home.navigation import can_open, menu_for
 from portal.blueprints.notices import services as notices
-from portal.blueprints.repairs.services import latest_repairs_of_resident
 from portal.core import access, settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
@@ -21,30 +20,36 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index():
-    """The resident's home on a phone, or the staff home with navigation for the role."""
+    """The resident's home on a phone, or the staff member's work for their role."""
     hotline = settings.get("centre.hotline", current_user.estate_id)
     if current_user.is_staff:
-        summary, breakdown = services.estate_figures(current_user)
+        kind = work.home_kind(current_user.role)
         return render_template(
-            "home/staff.html",
-            summary=summary,
-            breakdown=breakdown,
-            tiles=nav_for(current_user)[1:],
-            hotline=hotline,
+            f"home/{kind}.html", hotline=hotline, can_open=can_open, **staff_home(kind)
         )
-    inbox = notices.latest_inbox(current_user)
-    repairs = latest_repairs_of_resident(current_user)
     units = services.my_units(current_user)
     return render_template(
         "home/resident.html",
         units=units,
         balances={u["unit"].id: u["balance"] for u in units},
-        inbox=inbox,
-        repairs=repairs,
+        inbox=notices.latest_inbox(current_user),
+        requests=services.latest_requests(current_user),
         hotline=hotline,
         Occupancy=Occupancy,
         Relation=Relation,
     )
+
+
+def staff_home(kind) -> dict:
+    """What a staff home of this kind shows, for the signed-in person."""
+    if kind == "desk":
+        return {"day": work.desk_day(current_user)}
+    if kind == "orders":
+        return work.my_orders(current_user)
+    if kind == "oversight":
+        return {"figures": work.oversight(current_user)}
+    summary, breakdown = services.estate_figures(current_user)
+    return {"month": work.month_figures(current_user), "summary": summary, "breakdown": breakdown}
 
 
 @bp.route("/lang/<code>")
