@@ -72,30 +72,30 @@ class RoleForm(FlaskForm):
 
     role = role_field()
     estate = SelectField(_l("Estate"), coerce=coerce_id)
-    submit = SubmitField(_l("Change role"))
+    change = SubmitField(_l("Change role"))
 
 
 class ResetPasswordForm(FlaskForm):
     """A temporary password an administrator sets (or has generated) for a staff member."""
 
-    password = PasswordField(
+    password = StringField(
         _l("Temporary password"),
         validators=[Optional(), Length(min=8, max=256)],
-        render_kw={"autocomplete": "new-password"},
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    submit = SubmitField(_l("Reset password"))
+    reset = SubmitField(_l("Reset password"))
 
 
 class DeactivateForm(FlaskForm):
     """Close a staff account (a POST with its CSRF token)."""
 
-    submit = SubmitField(_l("Deactivate account"))
+    deactivate = SubmitField(_l("Deactivate account"))
 
 
 class ReactivateForm(FlaskForm):
     """Open a closed staff account again."""
 
-    submit = SubmitField(_l("Reactivate account"))
+    reactivate = SubmitField(_l("Reactivate account"))
 
 
 class SettingForm(FlaskForm):
