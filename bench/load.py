@@ -175,7 +175,13 @@ class Clerk(User):
             "method": "cash",
             "idempotency_key": key.group(1) if key else uuid.uuid4().hex,
         }
-        self.follow(kind, self.request(kind, "POST", f"/fees/units/{unit_id}/pay", data=form))
+        answer = self.request(kind, "POST", f"/fees/units/{unit_id}/pay", data=form)
+        if answer is not None and answer.status_code == 200 and 'name="confirm"' in answer.text:
+            # Asked to confirm (more than the unit owes, or the same amount again within
+            # minutes): the clerk has checked, ticks the box and sends the form again.
+            form.update(confirm="y", csrf_token=csrf_token(answer.text))
+            answer = self.request(kind, "POST", f"/fees/units/{unit_id}/pay", data=form)
+        self.follow(kind, answer)
 
 
 class ApiReader(User):

@@ -23,14 +23,6 @@ AMBIGUOUS = {
     "Close",  # close a ticket (结案), close a panel
 }
 
-# Uses left in files outside this change, where the word has its everyday meaning (the
-# complaint list's button 登记, the state 已登记); they get a context at integration and
-# this list goes. (file, msgid)
-NOT_YET_FIXED = {
-    ("templates/complaints/index.html", "Register"),  # the button: register one (登记)
-    ("portal/blueprints/complaints/models.py", "Registered"),  # the state (已登记)
-    ("portal/blueprints/complaints/views.py", "Registered"),  # the timeline's event (已登记)
-}
 
 # The right Chinese of each meaning.
 EXPECTED = {
@@ -70,7 +62,7 @@ def test_ambiguous_words_always_carry_a_context():
     bare = [
         f"{path}:{line}: {msgid!r}"
         for path, line, msgid, context in uses()
-        if msgid in AMBIGUOUS and context is None and (path, msgid) not in NOT_YET_FIXED
+        if msgid in AMBIGUOUS and context is None
     ]
     assert not bare, "give these a context with pgettext(…):\n" + "\n".join(bare)
 

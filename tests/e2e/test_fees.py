@@ -147,7 +147,10 @@ def make_it_owe(open_tab, locale: str, unit: str, at_least_fen: int):
 
 @pytest.mark.parametrize("locale", list(LOCALES))
 def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
-    make_it_owe(open_tab, locale, DESK_UNIT, CASH_FEN + 1)
+    # Each language pays its own amount: the same amount on the same unit within minutes
+    # would (rightly) ask the clerk to confirm it first.
+    cash = CASH_FEN + 100 * list(LOCALES).index(locale)
+    make_it_owe(open_tab, locale, DESK_UNIT, cash + 1)
     tab = open_tab(f"fee-frontdesk-{locale}-desktop", locale, "desktop")
     page = tab.page
     language = Language(tab)
@@ -162,7 +165,7 @@ def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
         language.problems.append(f"account heading: shows {text_of(heading)!r}")
     owed_before = fen_of(page.get_by_test_id("owed"))
     credit_before = fen_of(page.get_by_test_id("credit"))
-    assert owed_before > CASH_FEN, owed_before
+    assert owed_before > cash, owed_before
     open_bills = page.get_by_test_id("bills").locator("tbody tr[data-status=open]")
     bills_owed = sum(fen_of(row.locator("td").nth(5)) for row in open_bills.all())
     assert bills_owed == owed_before, (
@@ -174,7 +177,7 @@ def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
     amount = form.locator("input[name=amount]")
     expect(amount).to_have_value(yuan(owed_before))  # offered: everything owed
     language.says(form.locator("label[for=amount]"), "Amount (yuan)", "amount label")
-    amount.fill(yuan(CASH_FEN))
+    amount.fill(yuan(cash))
     method = form.locator("select[name=method]")
     method.select_option("cash")
     expect(method.locator("option:checked")).to_have_text(tab.t("Cash"))
@@ -190,21 +193,21 @@ def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
     flash_matches(
         tab,
         "Payment of %(amount)s yuan taken: receipt %(number)s.",
-        amount=yuan(CASH_FEN),
+        amount=yuan(cash),
         number=number,
     )
     ready = page.get_by_test_id("receipt-ready")
     expect(ready).to_be_visible()
     expect(ready).to_contain_text(number)
     owed_after = fen_of(page.get_by_test_id("owed"))
-    assert owed_after == owed_before - CASH_FEN, (
-        f"owed {yuan(owed_before)} - paid {yuan(CASH_FEN)} should leave "
-        f"{yuan(owed_before - CASH_FEN)}, the page says {yuan(owed_after)}"
+    assert owed_after == owed_before - cash, (
+        f"owed {yuan(owed_before)} - paid {yuan(cash)} should leave "
+        f"{yuan(owed_before - cash)}, the page says {yuan(owed_after)}"
     )
     assert fen_of(page.get_by_test_id("credit")) == credit_before
     entry = page.get_by_test_id("payments").locator("li").filter(has_text=number)
     expect(entry).to_have_count(1)
-    expect(entry).to_contain_text(yuan(CASH_FEN))
+    expect(entry).to_contain_text(yuan(cash))
     expect(entry).to_contain_text(tab.t("Cash"))
     # The next payment starts from what is left.
     expect(page.get_by_test_id("payment-form").locator("input[name=amount]")).to_have_value(
@@ -214,7 +217,7 @@ def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
 
     link = ready.get_by_test_id("print-receipt")
     language.says(link, "Print the receipt", "print receipt link")
-    text = fetch_receipt(tab, link.get_attribute("href"), number, CASH_FEN, DESK_UNIT, problems)
+    text = fetch_receipt(tab, link.get_attribute("href"), number, cash, DESK_UNIT, problems)
     assert PAYER in text, f"the receipt does not name who paid:\n{text}"
     assert "王丽" in text, f"the receipt does not name the cashier:\n{text}"
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
@@ -59,7 +60,7 @@ class State(StrEnum):
 
 
 STATE_LABELS = {
-    State.registered: _l("Registered"),
+    State.registered: lazy_pgettext("ticket state", "Registered"),
     State.accepted: _l("Accepted"),
     State.plan_proposed: _l("Plan awaiting approval"),
     State.in_progress: _l("Being handled"),

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -41,7 +42,7 @@ from portal.extensions import db
 bp = Blueprint("complaints", __name__)
 PER_PAGE = 30
 ACTION_LABELS = {
-    "submit": _l("Registered"),
+    "submit": lazy_pgettext("ticket state", "Registered"),
     "assess": _l("Assessed"),
     "answer": _l("Answered"),
     "investigate": _l("Investigated"),
