@@ -188,6 +188,12 @@ def test_an_administrator_may_set_the_temporary_password(client, world, login_as
         f"/admin/users/{world.frontdesk.id}/password", data={"password": "given-by-admin"}
     )
     assert chosen.status_code == 200 and "given-by-admin" in chosen.get_data(as_text=True)
+    # Nor does the API hand out a token for it: its owner chooses their own on the web first.
+    refused = client.post(
+        "/api/v1/auth/token", json={"username": "frontdesk", "password": "given-by-admin"}
+    )
+    assert refused.status_code == 403, refused.get_json()
+    assert refused.get_json()["error"]["fields"] == {"password": "must_change"}
     assert client.post("/auth/logout").status_code == 302
     assert (
         client.post(

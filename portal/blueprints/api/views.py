@@ -11,10 +11,10 @@ from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import Unauthorized, openapi_document, route
 from portal.blueprints.api.tickets import user_ref
-from portal.core import accounts
+from portal.core import accounts, staff_accounts
 from portal.core import units as unit_service
 from portal.core.access import STAFF, get_or_404
-from portal.core.errors import ServiceError
+from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Role, StaffRole, User
 from portal.core.places import Building, Unit
 from portal.core.tokens import issue_token, revoke_token
@@ -48,15 +48,21 @@ def unit_out(unit: Unit, cls=s.UnitOut, **extra):
     body=s.TokenRequest,
     response=s.TokenOut,
     public=True,
-    errors=(401, 429),
+    errors=(401, 403, 429),
     tags=("auth",),
 )
 @sign_in_limits("username", counts=lambda response: response.status_code != 200)
 def create_token(body):
-    """Issue a token for a correct username or phone and password."""
+    """Issue a token for a correct username or phone and password; not for a password an
+    administrator set (a reset): its owner chooses their own on the web first."""
     user = accounts.authenticate(body.username, body.password)
     if user is None:
         raise Unauthorized(_l("The username or password is wrong."))
+    if staff_accounts.must_change_password(user):
+        raise NotAllowed(
+            _l("An administrator set this password: sign in on the web and choose your own."),
+            fields={"password": "must_change"},
+        )
     token, row = issue_token(user)
     db.session.commit()
     return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
