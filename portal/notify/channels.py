@@ -72,6 +72,7 @@ def send_app_many(messages, memo: dict) -> None:
             "kind": m.kind,
             "title": m.subject,
             "body": m.body,
+            "content": m.content,
             "urgent": m.urgent,
             "requires_ack": bool(m.notice_id and memo.get(("requires_ack", m.notice_id))),
             "created_at": now,

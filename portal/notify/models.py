@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import clock
@@ -13,6 +14,7 @@ from portal.core.people import User
 from portal.core.places import Estate
 from portal.core.types import UTCDateTime
 from portal.extensions import db
+from portal.notify.content import render as render_part
 
 
 class Channel(StrEnum):
@@ -70,6 +72,8 @@ class OutboxMessage(db.Model):
     address: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # The in-app message's parts, to be written in the reader's language (notify/content.py).
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[Delivery] = mapped_column(String(10), default=Delivery.pending)
@@ -95,13 +99,45 @@ class InboxMessage(db.Model):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     kind: Mapped[str] = mapped_column(String(50))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    # The text as written at sending, in the recipient's language of then: what old rows and
+    # messages without content show.
+    sent_title: Mapped[str] = mapped_column("title", String(200))
+    sent_body: Mapped[str] = mapped_column("body", Text)
+    # The message's parts (notify/content.py), written in the reader's language when shown.
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     requires_ack: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @hybrid_property
+    def title(self) -> str:
+        """The title in the language of the page showing it (in SQL: the title as sent)."""
+        return render_part(self.content, "subject", self.sent_title)
+
+    @title.inplace.setter
+    def _title_setter(self, value: str) -> None:
+        self.sent_title = value
+
+    @title.inplace.expression
+    @classmethod
+    def _title_expression(cls):
+        return cls.sent_title
+
+    @hybrid_property
+    def body(self) -> str:
+        """The text in the language of the page showing it (in SQL: the text as sent)."""
+        return render_part(self.content, "body", self.sent_body)
+
+    @body.inplace.setter
+    def _body_setter(self, value: str) -> None:
+        self.sent_body = value
+
+    @body.inplace.expression
+    @classmethod
+    def _body_expression(cls):
+        return cls.sent_body
 
 
 class Notice(db.Model):

@@ -16,6 +16,7 @@ from portal import jobs
 from portal.core import clock, rest_hours
 from portal.extensions import db
 from portal.notify import tasks
+from portal.notify.content import freeze_message
 from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,14 @@ def bulk_queue(
     urgent=False,
     send_at=None,
     locale="zh_CN",
+    content=None,
 ) -> list[dict]:
     """Add outbox rows for (user or None, unit id) pairs × channels in one INSERT.
 
     A None user stands for the household itself (printed notice on the door). Returns the
-    rows written (as dicts); channels that cannot reach a person are left out.
+    rows written (as dicts); channels that cannot reach a person are left out. `content`
+    (notify/content.py) goes with the in-app rows, whose inbox shows it in the reader's
+    language; SMS and e-mail go out as `subject` and `body`, written at sending.
     """
     send_at = send_at or clock.now()
     due = {
@@ -85,6 +89,7 @@ def bulk_queue(
                     "address": address,
                     "subject": subject[:200],
                     "body": body,
+                    "content": content if channel == Channel.app else None,
                     "locale": (user.locale if user is not None and user.locale else locale),
                     "urgent": urgent,
                     "status": Delivery.pending.value,
@@ -100,12 +105,17 @@ def bulk_queue(
 
 
 def tell(user, *, kind, estate, render, channels=("app",), unit_id=None, urgent=False):
-    """Queue a message to one person, written in their language: render() → (subject, body)."""
+    """Queue a message to one person, written in their language: render() → (subject, body).
+
+    Lazy strings in what render() returns are kept as msgids and parameters too, so that the
+    in-app copy reads in the language its reader has when they open it."""
     from flask_babel import force_locale
 
     locale = user.locale or "zh_CN"
     with force_locale(locale):
-        subject, body = (str(part) for part in render())
+        parts = render()
+        subject, body = (str(part) for part in parts)
+        content = freeze_message(*parts)
     return bulk_queue(
         [(user, unit_id)],
         channels,
@@ -115,6 +125,7 @@ def tell(user, *, kind, estate, render, channels=("app",), unit_id=None, urgent=
         estate=estate,
         urgent=urgent,
         locale=locale,
+        content=content,
     )
 
 

@@ -115,6 +115,7 @@ _DELIVERY_COLUMNS = (
     OutboxMessage.address,
     OutboxMessage.subject,
     OutboxMessage.body,
+    OutboxMessage.content,
     OutboxMessage.locale,
     OutboxMessage.urgent,
     OutboxMessage.status,
