@@ -157,6 +157,25 @@ def files_of(entity, purpose: str | None = None) -> list[StoredFile]:
     return db.session.scalars(stmt).all()
 
 
+def first_photos(model, ids, purpose: str = "report") -> dict[int, int]:
+    """Each listed record's first file of `purpose` (record id → file id), in one query:
+    the thumbnail a list shows beside each row."""
+    from sqlalchemy import func
+
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StoredFile.entity_id, func.min(StoredFile.id))
+        .where(
+            StoredFile.entity_type == model.__tablename__,
+            StoredFile.entity_id.in_(set(ids)),
+            StoredFile.purpose == purpose,
+        )
+        .group_by(StoredFile.entity_id)
+    )
+    return dict(rows.all())
+
+
 def count_of(entity, purpose: str) -> int:
     from sqlalchemy import func
 

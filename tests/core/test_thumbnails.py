@@ -161,3 +161,15 @@ def test_the_completion_form_counts_the_photos_already_sent(client, world, login
     page = client.get(f"/repairs/{repair.id}").get_data(as_text=True)
     assert 'data-max-count="2"' in tag(form_of(page, "complete"), "photos")
     assert re.search(r'enctype="multipart/form-data"', form_of(page, "complete"))
+
+
+def test_a_list_finds_each_rows_first_photo_in_one_query(client, world, login_as, count_queries):
+    login_as("resident")
+    report(client, photo("one.png", size=(40, 30)), photo("two.png", size=(40, 30)))
+    report(client)
+    with_photos, without = db.session.scalars(select(Repair).order_by(Repair.id)).all()
+    first = db.session.scalar(select(StoredFile.id).order_by(StoredFile.id))
+    with count_queries() as counted:
+        found = uploads.first_photos(Repair, [with_photos.id, without.id])
+    assert found == {with_photos.id: first} and counted.count == 1
+    assert uploads.first_photos(Repair, []) == {}
