@@ -180,3 +180,21 @@ def test_with_csrf_on_the_page_again_carries_a_working_token(app, client, world,
     assert done.status_code == 303
     db.session.refresh(repair)
     assert repair.status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("charge", "message"),
+    [
+        ("abc", "请输入金额，如 1234.50。"),
+        ("1.234", "金额最多保留两位小数（分）。"),
+        ("100000.00", "收费金额须低于 100,000.00 元。"),
+        ("1e400", "收费金额须低于 100,000.00 元。"),  # no server error for a huge exponent
+    ],
+)
+def test_every_bad_charge_is_told_on_the_charge_field(client, world, login_as, charge, message):
+    repair = in_progress(client, world, login_as)
+    response = client.post(
+        f"/repairs/{repair.id}/act/complete", data={"note": "补缝", "charge": charge}, headers=ZH
+    )
+    assert response.status_code == 400
+    assert message_at(form_of(response.get_data(as_text=True), "complete"), "charge") == message

@@ -101,6 +101,8 @@ class Complete(BaseModel):
             fen = parse_yuan(value, field="charge")
         except ServiceError as exc:
             raise Invalid(exc.message) from None
+        except ArithmeticError:  # "1e400": beyond what a Decimal quantizes (core.money)
+            raise Invalid(_l("A charge is less than 100,000.00 yuan.")) from None
         if fen >= MAX_CHARGE_FEN:
             raise Invalid(_l("A charge is less than 100,000.00 yuan."))
         return yuan(fen)
