@@ -6,8 +6,9 @@ also what an old row or an unreadable one shows), the outbox and the inbox keep 
 message's parts as their msgids and parameters (`freeze`), and the inbox writes them in the
 language of the page that shows them (`render`).
 
-A part is either plain text (what a person wrote: a note, a description) or
-{"t": "gettext" | "pgettext" | "ngettext" | "npgettext", "a": [msgid …], "p": {name: part}}.
+A part is either plain text (what a person wrote: a note, a description),
+{"t": "gettext" | "pgettext" | "ngettext" | "npgettext", "a": [msgid …], "p": {name: part}},
+or {"t": "lines", "a": [part …]} for a text made of lines (a list where a message is built).
 """
 
 import flask_babel
@@ -22,9 +23,18 @@ RENDERERS = {
 }
 
 
+def text(value) -> str:
+    """A part as it reads now (a list: its lines)."""
+    if isinstance(value, list | tuple):
+        return "\n".join(text(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def freeze(value):
-    """A part as JSON: a lazy string as its function, msgids and (frozen) parameters;
-    anything else as the text it reads now."""
+    """A part as JSON: a lazy string as its function, msgids and (frozen) parameters, a list
+    as its lines; anything else as the text it reads now."""
+    if isinstance(value, list | tuple):
+        return {"t": "lines", "a": [freeze(v) for v in value]}
     if isinstance(value, LazyString):
         name = getattr(value._func, "__name__", None)
         args = value._args
@@ -44,6 +54,8 @@ def freeze_message(subject, body) -> dict | None:
 
 
 def _thaw(part):
+    if isinstance(part, dict) and part.get("t") == "lines":
+        return "\n".join(str(_thaw(v)) for v in part["a"])
     if isinstance(part, dict):
         params = {key: _thaw(v) for key, v in (part.get("p") or {}).items()}
         return RENDERERS[part["t"]](*part["a"], **params)

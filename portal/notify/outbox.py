@@ -16,7 +16,7 @@ from portal import jobs
 from portal.core import clock, rest_hours
 from portal.extensions import db
 from portal.notify import tasks
-from portal.notify.content import freeze_message
+from portal.notify.content import freeze_message, text
 from portal.notify.models import HELD_CHANNELS, Channel, Delivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def tell(user, *, kind, estate, render, channels=("app",), unit_id=None, urgent=
     locale = user.locale or "zh_CN"
     with force_locale(locale):
         parts = render()
-        subject, body = (str(part) for part in parts)
+        subject, body = (text(part) for part in parts)
         content = freeze_message(*parts)
     return bulk_queue(
         [(user, unit_id)],

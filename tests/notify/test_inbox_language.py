@@ -141,3 +141,23 @@ def test_an_unreadable_content_falls_back_to_the_text_as_sent(world):
     wrong = {"t": "gettext", "a": ["Repair %(n)s received"], "p": {"m": "BX1"}}
     item.content = {"subject": wrong}
     assert item.title == "原文"  # a parameter that is not there: the text as sent
+
+
+def test_a_message_made_of_lines_reads_line_by_line_in_the_reader_s_language(app, world):
+    from flask_babel import force_locale
+
+    tell(
+        world.resident,
+        kind="test",
+        estate=world.estate,
+        render=lambda: (
+            _l("Repair %(n)s received", n="BX1"),
+            [_l("Repair %(n)s received", n="BX2"), "第二行"],
+        ),
+    )
+    db.session.commit()
+    relay_due()
+    item = only_inbox_item(world.resident)
+    assert item.sent_body == "已收到报修 BX2\n第二行"  # the resident's language at sending
+    with app.test_request_context(), force_locale("en"):
+        assert item.body == "Repair BX2 received\n第二行"
