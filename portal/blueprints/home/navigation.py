@@ -1,8 +1,8 @@
 """The navigation: one list of pages per audience, shown to whoever passes each page's gate.
 
 Who may open a page is declared once, on its route (`access.roles_required`); the menu and
-the staff home's tiles read those gates, so they can never show a page its reader is refused
-or hide one they may use.
+the links of the staff homes (`can_open`) read those gates, so they can never show a page
+its reader is refused or hide one they may use.
 
 On a desk the staff bar groups the pages (fees, reports, administration) under menus, so it
 stays one line at 1024 px; a group shows only when its reader may open one of its pages.
