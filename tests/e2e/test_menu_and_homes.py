@@ -105,6 +105,9 @@ def test_each_role_s_home_shows_its_work(open_tab, role):
         card = page.get_by_test_id("my-requests")
         expect(card.get_by_test_id("report-repair")).to_be_visible()
         expect(card.get_by_test_id("file-complaint")).to_be_visible()
+    if role == "frontdesk":  # a payment starts from the unit search
+        page.get_by_test_id("action-payment").click()
+        expect(page.locator("main input[name=q]")).to_be_focused()
     if role in ("frontdesk", "supervisor", "manager"):
         visits = page.get_by_test_id("visits")
         count = visits.locator("[data-count]").inner_text().strip()
