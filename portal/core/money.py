@@ -27,6 +27,8 @@ def parse_yuan(raw, *, field: str = "amount", allow_zero: bool = False) -> int:
         )
     if value < 0 or (value == 0 and not allow_zero):
         raise ServiceError(_l("The amount must be more than zero."), fields={field: "not positive"})
+    if value >= Decimal(MAX_FEN) / 100:  # before to_fen: 1e400 would not quantize
+        raise ServiceError(_l("The amount is too large."), fields={field: "too large"})
     fen = to_fen(value)
     if fen >= MAX_FEN:
         raise ServiceError(_l("The amount is too large."), fields={field: "too large"})

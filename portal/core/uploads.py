@@ -157,23 +157,21 @@ def files_of(entity, purpose: str | None = None) -> list[StoredFile]:
     return db.session.scalars(stmt).all()
 
 
-def first_photos(model, ids, purpose: str = "report") -> dict[int, int]:
-    """Each listed record's first file of `purpose` (record id → file id), in one query:
-    the thumbnail a list shows beside each row."""
+def first_photo(model, purpose: str = "report"):
+    """The record's first file of `purpose`, as a scalar subquery correlated to `model`: a
+    list reads each row's thumbnail with its rows (`with_expression` on `first_photo_id`)."""
     from sqlalchemy import func
 
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(StoredFile.entity_id, func.min(StoredFile.id))
+    return (
+        select(func.min(StoredFile.id))
         .where(
             StoredFile.entity_type == model.__tablename__,
-            StoredFile.entity_id.in_(set(ids)),
+            StoredFile.entity_id == model.id,
             StoredFile.purpose == purpose,
         )
-        .group_by(StoredFile.entity_id)
+        .correlate(model)
+        .scalar_subquery()
     )
-    return dict(rows.all())
 
 
 def count_of(entity, purpose: str) -> int:

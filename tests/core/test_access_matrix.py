@@ -71,6 +71,11 @@ EXPECT = {
     ("admin.setting_edit", "GET"): ADMIN_ONLY,
     ("admin.setting_edit", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
     ("admin.audit", "GET"): MANAGERS_ONLY,
+    ("admin.user_detail", "GET"): ADMIN_ONLY,
+    ("admin.change_role", "POST"): row(302, 403, 403, 403, manager=403, admin=400),
+    ("admin.deactivate_user", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
+    ("admin.reactivate_user", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
+    ("admin.reset_password", "POST"): row(302, 403, 403, 403, manager=403, admin=200),
     ("notices.index", "GET"): SIGNED_IN,
     # A company-wide admin composes for the estate chosen in the header (or the first).
     ("notices.new", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
@@ -97,6 +102,7 @@ EXPECT = {
     ("repairs.work_order", "GET"): row(302, 403, 403, 200, other=404),
     ("repairs.visits", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
     ("files.download", "GET"): RESIDENT2_OBJECT,
+    ("files.thumbnail", "GET"): RESIDENT2_OBJECT,
     ("complaints.index", "GET"): SIGNED_IN,
     ("reports.complaints", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
     ("reports.complaints_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
@@ -178,7 +184,7 @@ OTHER_COMPANY = "admin_other_company"
 OBJECT_ARGUMENTS = frozenset(
     {"unit_id", "repair_id", "complaint_id", "notice_id", "item_id", "job_id", "outbox_id"}
     | {"file_id", "payment_id", "bill_id", "number", "receipt_number", "run_id", "fee_item_id"}
-    | {"order_no"}
+    | {"order_no", "user_id"}
 )
 OTHER_COMPANY_EXCEPTIONS = {
     # The body is checked before the payment is loaded: the same 400 for any payment id.
@@ -327,6 +333,7 @@ def test_every_route_answers_as_declared(app, client, world, login_as, column, t
         "unit_id": world.unit2.id,
         "key": "centre.hotline",
         "code": "en",
+        "user_id": world.frontdesk.id,
         "filename": "css/bootstrap.min.css",
         **resident2_objects(world, tmp_path),
     }

@@ -163,13 +163,18 @@ def test_the_completion_form_counts_the_photos_already_sent(client, world, login
     assert re.search(r'enctype="multipart/form-data"', form_of(page, "complete"))
 
 
-def test_a_list_finds_each_rows_first_photo_in_one_query(client, world, login_as, count_queries):
+def test_lists_show_each_rows_first_photo_with_no_more_statements(
+    client, world, login_as, count_queries
+):
     login_as("resident")
+    with count_queries() as before:
+        client.get("/repairs/")
     report(client, photo("one.png", size=(40, 30)), photo("two.png", size=(40, 30)))
     report(client)
-    with_photos, without = db.session.scalars(select(Repair).order_by(Repair.id)).all()
     first = db.session.scalar(select(StoredFile.id).order_by(StoredFile.id))
-    with count_queries() as counted:
-        found = uploads.first_photos(Repair, [with_photos.id, without.id])
-    assert found == {with_photos.id: first} and counted.count == 1
-    assert uploads.first_photos(Repair, []) == {}
+    with count_queries() as after:
+        page = client.get("/repairs/").get_data(as_text=True)
+    thumbs = re.findall(r'<img src="([^"]+)"[^>]*data-testid="list-thumbnail"', page)
+    assert thumbs == [f"/files/{first}/thumbnail"]  # the repair with photos; not the other
+    assert after.count == before.count  # read with the rows, not one query more
+    assert client.get(thumbs[0]).status_code == 200

@@ -15,6 +15,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 
 from portal.core.errors import NotAllowed, ServiceError
+from portal.core.inputs import field_errors
 
 ERRORS = {
     400: "Bad input; `fields` names the inputs at fault.",
@@ -50,21 +51,14 @@ class Unauthorized(ServiceError):
     status = 401
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
-    fields = {}
-    for err in exc.errors():
-        # A list's field is named, not its item's index ("channels", not "channels.0").
-        name = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "body"
-        fields.setdefault(name, err["msg"])
-    return fields
-
-
 def parse(model: type[BaseModel], data: Any):
     """Validate input against a model, or raise a 400 naming every bad field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ServiceError(_l("Some fields are not valid."), fields=_field_errors(exc)) from None
+        raise ServiceError(
+            _l("Some fields are not valid."), fields=field_errors(exc, whole="body")
+        ) from None
 
 
 def route(

@@ -6,7 +6,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, query_expression, relationship
 
 from portal.core.people import User
 from portal.core.types import UTCDateTime
@@ -107,6 +107,8 @@ class Complaint(Ticket, db.Model):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     # Every return visit is a row of core/visits; this is the latest one's result.
     visit_result: Mapped[str | None] = column_property(latest_result_of("complaint", id))
+    # A list's thumbnail, read only where the list asks for it (uploads.first_photo).
+    first_photo_id: Mapped[int | None] = query_expression()
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     # Set on the record a repeated create answers with (core/idempotency.py); not stored.

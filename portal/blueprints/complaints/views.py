@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import with_expression
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.complaints import services
@@ -90,8 +91,9 @@ def recent_repairs(actor, unit_id, limit=10):
 def index():
     """Residents: what I filed. Staff: the estate's complaints, with filters."""
     status, category = request.args.get("status") or None, request.args.get("category") or None
+    thumbnail = with_expression(Complaint.first_photo_id, uploads.first_photo(Complaint))
     page = paginate(
-        services.complaints_for(current_user, status=status, category=category),
+        services.complaints_for(current_user, status=status, category=category).options(thumbnail),
         per_page=PER_PAGE,
     )
     return render_template(
@@ -125,7 +127,7 @@ def new():
         if earlier is not None:  # the form again (a double tap, Back): its first complaint
             return registered_before(earlier)
         try:
-            photos = uploads.check_images(form.photos.data or [], limit=6)
+            photos = uploads.check_images(form.photos.data or [], limit=uploads.MAX_PHOTOS)
             complaint = services.register_complaint(
                 current_user,
                 kind=form.kind.data,

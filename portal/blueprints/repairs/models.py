@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from portal.core import clock
 from portal.core.intake import Source  # noqa: F401 - repairs speak of it too
@@ -99,6 +99,8 @@ class Repair(Ticket, db.Model):
     # The client's one-time key (core/idempotency.py) and the values it was sent with.
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # A list's thumbnail, read only where the list asks for it (uploads.first_photo).
+    first_photo_id: Mapped[int | None] = query_expression()
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     # Set on the record a repeated create answers with (core/idempotency.py); not stored.

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import load_only, with_expression
 
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.forms import RepairForm
@@ -47,7 +47,6 @@ from portal.pdf import render_pdf
 
 bp = Blueprint("repairs", __name__)
 PER_PAGE = 30
-MAX_PHOTOS = 6
 
 
 ACTION_LABELS = {
@@ -103,7 +102,8 @@ def index():
         Repair.created_at,
         Repair.urgent,
     )
-    page = paginate(stmt.options(listed), per_page=PER_PAGE)
+    thumbnail = with_expression(Repair.first_photo_id, uploads.first_photo(Repair))
+    page = paginate(stmt.options(listed, thumbnail), per_page=PER_PAGE)
     return render_template(
         "repairs/index.html",
         page=page,
@@ -133,7 +133,7 @@ def new():
         if earlier is not None:  # the form again (a double tap, Back): its first repair
             return received_before(earlier)
         try:
-            photos = uploads.check_images(form.photos.data or [], limit=MAX_PHOTOS)
+            photos = uploads.check_images(form.photos.data or [], limit=uploads.MAX_PHOTOS)
             repair = services.submit_repair(
                 current_user,
                 category=form.category.data,
@@ -213,7 +213,7 @@ def act(repair_id, action):
         photos = (
             uploads.check_images(
                 request.files.getlist("photos"),
-                limit=MAX_PHOTOS - uploads.count_of(repair, "completion"),
+                limit=uploads.MAX_PHOTOS - uploads.count_of(repair, "completion"),
             )
             if action == "complete"
             else []
