@@ -1,6 +1,7 @@
-"""Command line: `flask --app portal demo | import | users create`."""
+"""Command line: `flask --app portal demo | doctor | import | users create`."""
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -90,12 +91,34 @@ def create_user(username, role, estate_name, name, phone, password):
 @click.command("demo")
 def demo_command():
     """Load the demo estate and logins once; running it again changes nothing."""
-    from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+    from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_summary, load_demo
 
-    created = load_demo()
+    started = time.monotonic()
+    created = load_demo(progress=click.echo)
     db.session.commit()
-    click.echo("Demo estate loaded." if created else "Demo estate already present; unchanged.")
+    if created:
+        click.echo(f"Demo estate loaded in {time.monotonic() - started:.0f} s: {demo_summary()}.")
+    else:
+        click.echo("Demo estate already present; unchanged.")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_LOGINS))
+
+
+@click.command("doctor")
+def doctor_command():
+    """Check what the portal needs from this machine; say how to fix what is missing."""
+    from portal.pdf import CJK_FONT_PACKAGE, cjk_fonts
+
+    fonts = cjk_fonts()
+    if fonts:
+        click.echo(f"PDF fonts for Chinese: {', '.join(fonts[:3])}" + (" …" if fonts[3:] else ""))
+        return
+    click.secho(
+        "Warning: no Chinese (CJK) font is installed: every PDF (receipts, work orders, "
+        "notices, reports) would print empty boxes instead of Chinese characters.\n"
+        f"Install one with:  sudo apt-get install {CJK_FONT_PACKAGE}",
+        fg="yellow",
+        err=True,
+    )
 
 
 def register_cli(app: Flask):
@@ -105,3 +128,4 @@ def register_cli(app: Flask):
     app.cli.add_command(import_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(doctor_command)

@@ -8,16 +8,23 @@ import csv
 import io
 import random
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from portal.blueprints.fees.rules import create_standard_items
 from portal.core import accounts, clock
 from portal.core.imports import run_import
 from portal.core.people import Relation, Residency, User
 from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy, Zone
+from portal.demo_fees import first_days, schedule_fees
+from portal.demo_notices import demo_login_ids, read_inbox, schedule_notices
+from portal.demo_tickets import schedule_tickets
+from portal.demo_timeline import Timeline, clock_at
 from portal.extensions import db
 
 ESTATE = "翠湖花园"
+TIMEZONE = "Asia/Shanghai"  # the estate's (the default of every estate)
 DEMO_PASSWORD = "portal-demo"  # noqa: S105 - the documented demo password (contracts §2)
 DEMO_LOGINS = ["resident", "resident2", "frontdesk", "technician", "supervisor", "manager", "admin"]
 STAFF = [  # username, name, role, company-wide
@@ -27,6 +34,7 @@ STAFF = [  # username, name, role, company-wide
     ("manager", "孙志强", "manager", False),
     ("admin", "周明", "admin", True),
 ]
+STAFF_KEYS = {"desk": "frontdesk", "tech": "technician", "sup": "supervisor", "mgr": "manager"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅志强玉兰海燕婷"
 
@@ -138,11 +146,51 @@ def _csv(header, rows) -> bytes:
     return out.getvalue().encode()
 
 
-def load_demo() -> bool:
-    """Load the demo estate once; False (and nothing changed) when it is already there."""
+def load_demo(progress=None) -> bool:
+    """Load the demo estate once; False (and nothing changed) when it is already there.
+
+    The estate is set up a week before the first billed month; its last three months are
+    then played through the real services (portal/demo_timeline.py), so that on any day the
+    demo shows bills, payments, repairs, complaints and notices of the weeks before.
+    `progress(message)` hears what is being done.
+    """
+    say = progress or (lambda message: None)
     if db.session.scalar(select(Estate.id).where(Estate.name == ESTATE)):
         return False
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
+    timeline = Timeline(clock.now(), ZoneInfo(TIMEZONE))
+    opened = timeline.local(first_days(timeline.today())[0] - timedelta(days=7), 9)
+    with clock_at(opened):
+        say("Importing the estate's units and residents …")
+        estate = _import_estate(rng)
+        _backdate(rng, estate)
+        _demo_logins(estate)
+        staff = {
+            key: db.session.scalar(select(User).where(User.username == username))
+            for key, username in STAFF_KEYS.items()
+        }
+        create_standard_items(estate.id, actor=staff["mgr"], effective_on=date(2021, 1, 1))
+    say("Planning three months of bills, payments, repairs, complaints and notices …")
+    demo_units = _demo_units(estate)
+    schedule_fees(
+        timeline,
+        rng,
+        estate,
+        manager=staff["mgr"],
+        cashiers=(staff["desk"], staff["sup"]),
+        skip_units={unit_id for unit_id, _user in demo_units.values()},
+    )
+    schedule_tickets(timeline, rng, estate, staff, demo_units)
+    schedule_notices(timeline, estate, staff["desk"])
+    say(f"Playing them through the portal's services: {len(timeline.events)} events …")
+    timeline.play(say)
+    with clock_at(timeline.now):
+        read_inbox(rng, timeline.now, keep_unread=demo_login_ids())
+    return True
+
+
+def _import_estate(rng) -> Estate:
+    """The units and residents, through the importers."""
     units = unit_rows(rng)
     # The two demo residents are neighbours: A区 1栋, first and second entrance.
     for i, row in enumerate(units):
@@ -157,50 +205,18 @@ def load_demo() -> bool:
         )
         if not report.ok:  # pragma: no cover - the generator makes valid rows
             raise RuntimeError(f"demo {kind}: {report.errors[:3]}")
-    estate = db.session.scalar(select(Estate).where(Estate.name == ESTATE))
-    _backdate(rng, estate)
-    _demo_logins(estate)
-    _demo_fees(rng, estate)
-    return True
+    return db.session.scalar(select(Estate).where(Estate.name == ESTATE))
 
 
-def _demo_fees(rng, estate):
-    """The standard fee items, the last three months billed, most households paid up;
-    the two demo residents owe the latest month."""
-    from portal.blueprints.fees import billing, ledger
-    from portal.blueprints.fees.models import BillingRun
-    from portal.blueprints.fees.rules import create_standard_items
-
-    manager = db.session.scalar(select(User).where(User.username == "manager"))
-    create_standard_items(estate.id, actor=manager, effective_on=date(2021, 1, 1))
-    today = clock.local_today().replace(day=1)
-    months = []
-    for back in (2, 1, 0):
-        month = today.month - back
-        year = today.year + (month - 1) // 12
-        months.append(f"{year}-{(month - 1) % 12 + 1:02d}")
-    for period in months:
-        run = BillingRun(estate_id=estate.id, period=period, created_by_id=manager.id)
-        db.session.add(run)
-        db.session.flush()
-        billing.bill_month(run)
-    demo_units = set(
-        db.session.scalars(
-            select(Residency.unit_id).join(User).where(User.username.in_(["resident", "resident2"]))
-        )
-    )
-    owing = ledger.balances(
-        db.session.scalars(select(Unit.id).where(Unit.estate_id == estate.id)).all()
-    )
-    frontdesk = db.session.scalar(select(User).where(User.username == "frontdesk"))
-    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(owing))))}
-    for unit_id, balance in sorted(owing.items()):
-        if unit_id in demo_units or not balance.owed_fen or rng.random() < 0.4:
-            continue
-        method = rng.choice(["cash", "wechat", "alipay", "card", "transfer"])
-        ledger.record_payment(
-            units[unit_id], balance.owed_fen, method, actor=frontdesk, source="counter"
-        )
+def _demo_units(estate) -> dict:
+    """The demo residents' logins → (their unit id, the user)."""
+    rows = db.session.execute(
+        select(User, Residency.unit_id)
+        .join(Residency, Residency.user_id == User.id)
+        .join(Unit, Unit.id == Residency.unit_id)
+        .where(Unit.estate_id == estate.id, User.username.in_(["resident", "resident2"]))
+    ).all()
+    return {user.username: (unit_id, user) for user, unit_id in rows}
 
 
 def _backdate(rng, estate):
@@ -250,3 +266,27 @@ def _demo_logins(estate):
         owner.username = username
         owner.password_hash = accounts.hash_password(DEMO_PASSWORD)
     db.session.flush()
+
+
+def demo_summary() -> str:
+    """What the demo estate holds, in words (what `flask demo` prints and the README says)."""
+    from portal.blueprints.complaints.models import Complaint
+    from portal.blueprints.fees.models import Bill, Payment
+    from portal.blueprints.repairs.models import Repair
+    from portal.notify.models import Notice
+
+    estate_id = db.session.scalar(select(Estate.id).where(Estate.name == ESTATE))
+    counts = {
+        label: db.session.scalar(
+            select(func.count()).select_from(model).where(model.estate_id == estate_id)
+        )
+        for label, model in (
+            ("units", Unit),
+            ("bills", Bill),
+            ("payments", Payment),
+            ("repairs", Repair),
+            ("complaints, inquiries and suggestions", Complaint),
+            ("notices", Notice),
+        )
+    }
+    return ", ".join(f"{n:,} {label}" for label, n in counts.items())

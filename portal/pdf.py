@@ -5,9 +5,15 @@ templates/pdf/_base.html. It fetches nothing from the network: the only resource
 load are data: URLs and the portal's own static files.
 """
 
+import shutil
+import subprocess
 from pathlib import Path
 
 from flask import current_app, render_template
+
+# The font stack of templates/pdf/_base.html, and the Debian/Ubuntu package of its first.
+PDF_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei")
+CJK_FONT_PACKAGE = "fonts-noto-cjk"
 
 
 def _fetcher_for(static_root: Path):
@@ -36,3 +42,20 @@ def render_pdf(template: str, **context) -> bytes:
     return HTML(
         string=html, base_url=str(static_root) + "/", url_fetcher=_fetcher_for(static_root)
     ).write_pdf()
+
+
+def cjk_fonts() -> list[str]:
+    """The font families fontconfig offers for Chinese text (those of the PDFs' stack
+    first): where WeasyPrint finds the glyphs of every PDF. Empty when there is none (or no
+    fontconfig to ask): Chinese then prints as empty boxes."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        found = subprocess.run(
+            [fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    families = {line.split(",")[0].strip() for line in found.stdout.splitlines()} - {""}
+    return sorted(families, key=lambda f: (PDF_FONTS.index(f) if f in PDF_FONTS else 99, f))
