@@ -17,7 +17,7 @@ def test_money_parsing_and_formatting():
     assert parse_yuan("1234.50") == 123450
     assert parse_yuan("0.01") == 1
     assert yuan(123450) == "1234.50" and yuan(-5) == "-0.05"
-    for bad in ("-1", "0", "1.234", "abc", "NaN", "Infinity", ""):
+    for bad in ("-1", "0", "1.234", "abc", "NaN", "Infinity", "", "1e400", "99999999999999"):
         with pytest.raises(ServiceError):
             parse_yuan(bad)
     assert chinese_upper(123450) == "壹仟贰佰叁拾肆元伍角整"
