@@ -203,6 +203,27 @@ def test_a_household_gets_one_message_listing_its_bills(world):
     assert len(outbox(unit_id=world.unit.id)) == 1
 
 
+def test_an_inbox_reminder_reads_in_the_reader_s_language_and_sms_keeps_its_own(
+    client, world, login_as
+):
+    from portal.notify.outbox import relay_due
+
+    world.resident.locale = "zh_CN"
+    bill(world, world.unit, 22375, key="m10", due_on=DUE, item="property_residence")
+    on(DUE - timedelta(days=7))
+    sweep_reminders()
+    db.session.commit()
+    relay_due()
+    (sent,) = outbox(unit_id=world.unit.id)
+    assert sent.subject.startswith("费用即将到期")  # written in the recipient's language
+    login_as("resident")
+    assert client.get("/lang/en?next=/").status_code == 302
+    page = client.get("/notices/").get_data(as_text=True)
+    assert "Fees due soon: " in page and "费用即将到期" not in page
+    assert client.get("/lang/zh_CN?next=/").status_code == 302
+    assert "费用即将到期" in client.get("/notices/").get_data(as_text=True)
+
+
 def test_a_household_nobody_can_be_told_is_logged_as_such(world):
     vacant_bill = bill(world, world.vacant, 5000, key="vacant", due_on=DUE)
     on(DUE)

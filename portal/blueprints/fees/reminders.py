@@ -26,6 +26,7 @@ from portal.core.people import Relation
 from portal.core.places import Estate
 from portal.core.units import labels_for, residents_of
 from portal.extensions import db
+from portal.notify.content import freeze_message, text
 from portal.notify.outbox import bulk_queue
 
 from .ledger import open_bill, owed_fen
@@ -288,6 +289,8 @@ def _send(estate: Estate, today: date, messages) -> None:
         for locale, recipients in by_locale.items():
             with force_locale(locale):
                 subject, body = render_reminder(channel, labels[unit_id], bills, today, hotline)
+                content = freeze_message(subject, body)
+                subject, body = text(subject), text(body)
             sent |= bool(
                 bulk_queue(
                     recipients,
@@ -297,6 +300,7 @@ def _send(estate: Estate, today: date, messages) -> None:
                     body=body,
                     estate=estate,
                     locale=locale,
+                    content=content,
                 )
             )
         for _bill, record in items:
@@ -313,16 +317,18 @@ def period_text(start: date | None, end: date | None) -> str:
 
 
 def render_reminder(channel: str, unit: str, bills, today: date, hotline: str):
-    """Subject and text of a reminder listing a household's bills (in the current locale)."""
+    """Subject and text of a reminder listing a household's bills, as lazy strings (the text
+    as lines): written in the current locale for SMS and e-mail, kept for the inbox to write
+    again in its reader's language (notify/content.py)."""
     total = yuan(sum(b.owed for b in bills))
     first_due = min(b.due_on for b in bills).isoformat()
     if all(b.due_on > today for b in bills):
-        subject = _("Fees due soon: %(unit)s", unit=unit)
+        subject = _l("Fees due soon: %(unit)s", unit=unit)
     else:
-        subject = _("Fees overdue: %(unit)s", unit=unit)
+        subject = _l("Fees overdue: %(unit)s", unit=unit)
     if channel == "sms":
         items = _(", ").join(b.item for b in bills[:5]) + ("…" if len(bills) > 5 else "")
-        body = _(
+        body = _l(
             "%(unit)s owes %(total)s yuan (%(items)s), due %(due)s. Please pay at the service "
             "centre or online. Hotline %(hotline)s",
             unit=unit,
@@ -332,10 +338,10 @@ def render_reminder(channel: str, unit: str, bills, today: date, hotline: str):
             hotline=hotline,
         )
         return subject, body
-    lines = [_("Dear resident of %(unit)s, these bills are open:", unit=unit)]
+    lines = [_l("Dear resident of %(unit)s, these bills are open:", unit=unit)]
     for b in bills:
         lines.append(
-            _(
+            _l(
                 "· %(item)s %(period)s: %(owed)s yuan owed, due %(due)s",
                 item=b.item,
                 period=period_text(b.period_start, b.period_end),
@@ -343,12 +349,12 @@ def render_reminder(channel: str, unit: str, bills, today: date, hotline: str):
                 due=b.due_on.isoformat(),
             )
         )
-    lines.append(_("Total: %(total)s yuan.", total=total))
+    lines.append(_l("Total: %(total)s yuan.", total=total))
     lines.append(
-        _(
+        _l(
             "Please pay at the service centre counter or online in the portal. "
             "Questions: %(hotline)s",
             hotline=hotline,
         )
     )
-    return subject, "\n".join(lines)
+    return subject, lines

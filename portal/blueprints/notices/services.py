@@ -4,13 +4,21 @@ and the per-household receipts with the call list. Delivery is notify's."""
 import functools
 from datetime import timedelta
 
+from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam, case, func, or_, select
+from sqlalchemy import Integer, bindparam, case, event, func, or_, select
 
 from portal.core import audit, clock
 from portal.core.access import visible
 from portal.core.errors import NotAllowed, ServiceError
-from portal.core.people import Residency, User, current_residency_clause, relation_order
+from portal.core.people import (
+    Residency,
+    User,
+    current_residency_clause,
+    known_figure,
+    page_figure,
+    relation_order,
+)
 from portal.core.places import Building, Estate, Unit, Zone
 from portal.core.units import labels_for
 from portal.extensions import db
@@ -208,8 +216,33 @@ def _latest_inbox_statement():
 
 
 def unread_count(user) -> int:
-    """The bell's figure: the person's unread inbox messages (every page shows it)."""
+    """The bell's figure: the person's unread inbox messages (every page shows it). Read
+    with the person at the start of the request (a page figure), unless this request has
+    changed an inbox row since."""
+    known = known_figure(user, "unread")
+    if known is not None and not g.get("inbox_changed"):
+        return known
     return db.session.scalar(_unread_statement(), {"user": user.id}) or 0
+
+
+def _unread_of_person():
+    return (
+        select(func.count(InboxMessage.id))
+        .where(InboxMessage.user_id == User.id, InboxMessage.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
+page_figure("unread", _unread_of_person)
+
+
+@event.listens_for(InboxMessage, "after_insert")
+@event.listens_for(InboxMessage, "after_update")
+def _inbox_changed(_mapper, _connection, _target):
+    """A message came or was read: the bell counts again if this request shows a page."""
+    if has_app_context():
+        g.inbox_changed = True
 
 
 @functools.cache
