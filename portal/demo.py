@@ -20,7 +20,7 @@ from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy,
 from portal.demo_fees import first_days, schedule_fees
 from portal.demo_notices import demo_login_ids, read_inbox, schedule_notices
 from portal.demo_tickets import schedule_tickets
-from portal.demo_timeline import Timeline, clock_at
+from portal.demo_timeline import Timeline, clock_at, fewer_collections
 from portal.extensions import db
 
 ESTATE = "翠湖花园"
@@ -157,6 +157,13 @@ def load_demo(progress=None) -> bool:
     say = progress or (lambda message: None)
     if db.session.scalar(select(Estate.id).where(Estate.name == ESTATE)):
         return False
+    with fewer_collections():
+        _load(say)
+    return True
+
+
+def _load(say) -> None:
+    """Set the estate up, then play its last three months."""
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
     timeline = Timeline(clock.now(), ZoneInfo(TIMEZONE))
     opened = timeline.local(first_days(timeline.today())[0] - timedelta(days=7), 9)
@@ -186,7 +193,6 @@ def load_demo(progress=None) -> bool:
     timeline.play(say)
     with clock_at(timeline.now):
         read_inbox(rng, timeline.now, keep_unread=demo_login_ids())
-    return True
 
 
 def _import_estate(rng) -> Estate:

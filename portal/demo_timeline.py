@@ -37,6 +37,18 @@ def clock_at(moment: datetime):
         clock.freeze(before)
 
 
+@contextmanager
+def fewer_collections():
+    """A loader's session holds thousands of rows for its whole run: at the usual thresholds
+    the garbage collector walked them so often that it took a third of the time."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 @dataclass
 class Timeline:
     """Events of the demo's past, each a call at a moment no later than `now`."""
@@ -63,18 +75,11 @@ class Timeline:
     def play(self, progress=None) -> int:
         """Run every event in time order, each at its moment; then deliver what they sent."""
         self.events.sort(key=lambda e: (e[0], e[1]))
-        # The session holds thousands of rows for the whole run: at the usual thresholds the
-        # garbage collector walked them so often that it took a third of the time.
-        thresholds = gc.get_threshold()
-        gc.set_threshold(100_000, 50, 1000)
-        try:
-            for done, (moment, _n, call, args) in enumerate(self.events, start=1):
-                with clock_at(moment):
-                    call(*args)
-                if progress and done % 500 == 0:
-                    progress(f"  {done} of {len(self.events)} events")
-        finally:
-            gc.set_threshold(*thresholds)
+        for done, (moment, _n, call, args) in enumerate(self.events, start=1):
+            with clock_at(moment):
+                call(*args)
+            if progress and done % 500 == 0:
+                progress(f"  {done} of {len(self.events)} events")
         with clock_at(self.now):
             deliver_due()
         return len(self.events)
