@@ -5,7 +5,11 @@ A billing run prices units whose category held the whole month with one INSERT �
 follow the same rules, which a property test proves equal:
 - per m² items: area (hundredths of m²) × rate (fen per m²), rounded half up to the fen;
   fixed items: the rate;
-- a stretch of d days of a D-day month costs that × d / D, rounded half up;
+- a stretch of d days of a D-day month costs that × d / D, rounded half up, with days
+  counted from the first stretch so that stretches add up to what the whole time costs at
+  one price: days a to b cost round(M × b / D) − round(M × (a − 1) / D) (a unit
+  that turns vacant on the 16th of a 30-day month pays exactly one month gross, half of it
+  at the vacant share, never a fen more from rounding each half up);
 - vacant categories pay `pay_percent` % of it, rounded half up; the rest is the discount;
 - categories in NOT_BILLED and categories without a rate (or rate 0) cost nothing.
 """
@@ -35,14 +39,18 @@ def segments(history, start: date, end: date):
 def month_charge(item, area_hundredths, rate_of, pay_percent, vacant, parts, days_in_month):
     """(gross, amount, vacant days) for a unit billed day by day over its stretches."""
     gross = amount = vacant_days = 0
+    elapsed = 0  # days of the stretches before this one
     for occupancy, days in parts:
+        before, elapsed = elapsed, elapsed + days
         if occupancy in NOT_BILLED:
             continue
         rate = rate_of(occupancy)
         if not rate:
             continue
         monthly = area_hundredths * rate if item.basis == "per_m2_month" else rate * 100
-        part = share(monthly, days, 100 * days_in_month)
+        part = share(monthly, elapsed, 100 * days_in_month) - share(
+            monthly, before, 100 * days_in_month
+        )
         gross += part
         if occupancy in vacant:
             amount += share(part, pay_percent, 100)
