@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.core import audit, clock
+from portal.core import audit, clock, common_passwords
 from portal.core.access import estate_ids_for
 from portal.core.errors import ServiceError
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User
@@ -35,6 +35,11 @@ def check_password_rules(password: str) -> None:
         )
     if len(password) > 256:
         raise ServiceError(_l("Use at most 256 characters."), fields={"password": "too_long"})
+    if password.strip().lower() in common_passwords.PASSWORDS:
+        raise ServiceError(
+            _l("This password is one of the most common ones: choose another."),
+            fields={"password": "common"},
+        )
 
 
 def find_login(login: str) -> User | None:
