@@ -2,8 +2,9 @@
 households' payments since, spread over the days, the counter's cashiers and the residents'
 own online payments, with some households behind.
 
-A day's takings stay within PAYMENTS_A_DAY receipts, so the daily cash report of any day is a
-page or two, as at a real counter.
+A day's takings stay within PAYMENTS_A_DAY receipts (that many per thousand billed units in a
+bigger estate, e.g. bench/scale.py's), so the daily cash report of any day is a page or two,
+as at a real counter.
 """
 
 from collections import Counter
@@ -60,13 +61,15 @@ def schedule_fees(timeline, rng, estate, *, manager, cashiers, skip_units) -> No
         billed_at.append(moment)
     payers = _payers(estate.id)
     per_day: Counter = Counter()
+    limit = PAYMENTS_A_DAY * max(1, len(payers) // 1000)
     for unit_id in sorted(payers):
         if unit_id in skip_units:
             continue
         habit = rng.choices(list(HABITS), weights=list(HABITS.values()))[0]
         for start, end, ahead in _windows(habit, billed_at, timeline.now):
             online = not ahead and rng.random() < ONLINE_SHARE
-            moment = _pick_moment(timeline, rng, start, min(end, timeline.now), per_day, online)
+            until = min(end, timeline.now)
+            moment = _pick_moment(timeline, rng, (start, until), (per_day, limit), online)
             if moment is None:
                 continue
             if online:
@@ -109,16 +112,18 @@ def _payers(estate_id: int) -> dict[int, int]:
     return payers
 
 
-def _pick_moment(timeline, rng, start, end, per_day: Counter, online: bool):
-    """A moment between start and end on a day that still has room: the counter's hours
-    for the counter, any waking hour for a payment in the app. None when none fits."""
+def _pick_moment(timeline, rng, between, room, online: bool):
+    """A moment `between` (start, end] on a day that still has `room` (the payments of each
+    day so far, the most a day takes): the counter's hours for the counter, any waking hour
+    for a payment in the app. None when none fits."""
+    (start, end), (per_day, limit) = between, room
     days = (end.astimezone(timeline.tz).date() - start.astimezone(timeline.tz).date()).days
     first = start.astimezone(timeline.tz).date()
     for _attempt in range(12):
         day = first + timedelta(days=rng.randint(0, max(days, 0)))
         hours = rng.uniform(7, 23) if online else rng.uniform(8.5, 17.5)
         moment = timeline.local(day, hours)
-        if start < moment <= end and per_day[day] < PAYMENTS_A_DAY:
+        if start < moment <= end and per_day[day] < limit:
             per_day[day] += 1
             return moment
     return None
