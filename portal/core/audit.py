@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "user.role_change": _l("Changed an account's role"),
     "user.deactivate": _l("Deactivated an account"),
     "user.reactivate": _l("Reactivated an account"),
+    "resident.letter": _l("Printed an activation letter"),
 }
 
 
