@@ -4,7 +4,17 @@ The resource modules are imported here, at the top, so that importing `bp` regis
 route.
 """
 
-from . import complaints, fee_reports, fees, notices, repairs, reports, views
+from . import complaints, fee_reports, fees, notices, repairs, reports, residents, views
 from .blueprint import bp
 
-__all__ = ["bp", "complaints", "fee_reports", "fees", "notices", "repairs", "reports", "views"]
+__all__ = [
+    "bp",
+    "complaints",
+    "fee_reports",
+    "fees",
+    "notices",
+    "repairs",
+    "reports",
+    "residents",
+    "views",
+]

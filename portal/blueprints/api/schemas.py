@@ -325,3 +325,77 @@ class ComplaintDetailOut(ComplaintOut):
 
 class ComplaintPage(Page[ComplaintOut]):
     """A page of complaints."""
+
+
+# People and occupancy of a unit (contracts §7). The values are those of people.Relation and
+# places.Occupancy (tests/api/test_residents_api.py checks they stay the same).
+RelationCode = Literal["owner", "tenant", "family"]
+OccupancyCode = Literal[
+    "occupied_renovated",
+    "occupied_unrenovated",
+    "renovating",
+    "renovated_vacant",
+    "vacant",
+    "unsold_leased",
+    "leased_back",
+    "not_handed_over",
+]
+Phone = Annotated[
+    str, Field(min_length=1, max_length=32, description="Digits, optional +; spaces ignored")
+]
+
+
+class ResidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    phone: Phone
+    relation: RelationCode
+    from_: date | None = Field(None, alias="from", description="First day; default today")
+
+
+class ResidencyOut(BaseModel):
+    residency_id: int
+    unit_id: int
+    person_id: int
+    name: str
+    phone: str | None
+    relation: str
+    start_on: date
+    end_on: date | None
+
+
+class ResidencyPage(Page[ResidencyOut]):
+    """A page of a unit's residencies, current and past."""
+
+
+class ResidencyEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: date = Field(description="The residency's last day")
+
+
+class OccupancyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    occupancy: OccupancyCode
+    from_: date = Field(alias="from", description="First day in the category; today at latest")
+
+
+class OccupancyOut(BaseModel):
+    occupancy: str
+    occupancy_label: str
+    from_: date = Field(serialization_alias="from")
+    recorded_at: datetime
+
+
+class OccupancyPage(Page[OccupancyOut]):
+    """A unit's occupancy history, newest first."""
+
+
+class PersonPhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: Phone
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str
+    phone: str | None
