@@ -273,12 +273,13 @@ def _gather_residencies(user: User, phone: str) -> None:
             .execution_options(synchronize_session=False)
         ).rowcount
         other.is_active = False
+        # A record retired into the account, its units moved there.
         audit.record(
-            "user.merge",
+            "user.deactivate",
             other,
             actor=user,
             before={"name": other.name},
-            after={"into": user.id, "residencies": moved},
+            after={"merged_into": user.id, "residencies": moved},
         )
     if others:
         db.session.flush()
@@ -292,7 +293,7 @@ def activate(phone, code, password) -> User:
     user = redeem(phone, ACTIVATE, code)
     if user.password_hash is None:
         user.password_hash = hash_password(password)
-        audit.record("user.activate", user, actor=user)
+        audit.record("user.password_change", user, actor=user, after={"via": "activation code"})
     else:  # activated meanwhile (a letter's code, then the SMS one): a new password is a reset
         _replace_password(user, password)
     _gather_residencies(user, user.phone)
@@ -313,4 +314,4 @@ def reset_password(phone, code, password) -> User:
 def _replace_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     revoke_sessions(user)
-    audit.record("user.password_reset", user, actor=user)
+    audit.record("user.password_reset", user, actor=user, after={"via": "SMS code"})

@@ -399,3 +399,25 @@ class PersonOut(BaseModel):
     id: int
     name: str
     phone: str | None
+
+
+# Resident accounts (contracts §7) ------------------------------------------------------------
+
+PHONE_PATTERN = r"^\+?[0-9][0-9\s-]{3,30}$"
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(pattern=PHONE_PATTERN, description="The mobile number on record")
+    purpose: Literal["activate", "reset"]
+
+
+class CodeSent(BaseModel):
+    sent: bool = Field(description="Always true: whether the phone is known is never said")
+
+
+class CodeRedeem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(pattern=PHONE_PATTERN)
+    code: str = Field(min_length=1, max_length=12, description="The six digits from the SMS")
+    password: str = Field(min_length=1, max_length=256, description="The new password")

@@ -11,7 +11,8 @@ from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import Unauthorized, openapi_document, route
 from portal.blueprints.api.tickets import user_ref
-from portal.core import accounts, staff_accounts
+from portal.blueprints.auth.activation import code_request_limits
+from portal.core import accounts, codes, staff_accounts
 from portal.core import units as unit_service
 from portal.core.access import STAFF, get_or_404
 from portal.core.errors import NotAllowed, ServiceError
@@ -63,6 +64,73 @@ def create_token(body):
             _l("An administrator set this password: sign in on the web and choose your own."),
             fields={"password": "must_change"},
         )
+    token, row = issue_token(user)
+    db.session.commit()
+    return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
+
+
+@route(
+    bp,
+    "/auth/codes",
+    method="POST",
+    summary="Send a one-time code by SMS to activate a resident's account or reset its password",
+    body=s.CodeRequest,
+    response=s.CodeSent,
+    status=202,
+    public=True,
+    errors=(429,),
+    tags=("auth",),
+)
+@code_request_limits("phone")
+def send_account_code(body):
+    """Send a code when the phone is on record for the purpose; the answer is the same
+    whether or not it is, so that no one learns which numbers are known."""
+    codes.request_code(body.phone, body.purpose)
+    db.session.commit()
+    return s.CodeSent(sent=True)
+
+
+@route(
+    bp,
+    "/auth/activate",
+    method="POST",
+    summary="Activate a resident's account with the code from the SMS: a password and a token",
+    body=s.CodeRedeem,
+    response=s.TokenOut,
+    public=True,
+    errors=(429,),
+    tags=("auth",),
+)
+@sign_in_limits("phone", counts=lambda response: response.status_code != 200)
+def activate_account(body):
+    """Set an imported resident's own password with an activation code; signs them in."""
+    return _token_after(codes.activate, body)
+
+
+@route(
+    bp,
+    "/auth/reset",
+    method="POST",
+    summary="Choose a new password with the code from the SMS; earlier sessions and tokens end",
+    body=s.CodeRedeem,
+    response=s.TokenOut,
+    public=True,
+    errors=(429,),
+    tags=("auth",),
+)
+@sign_in_limits("phone", counts=lambda response: response.status_code != 200)
+def reset_account_password(body):
+    """Reset a forgotten password with a reset code; revokes every earlier session and token."""
+    return _token_after(codes.reset_password, body)
+
+
+def _token_after(redeem, body) -> s.TokenOut:
+    """Redeem the code with the new password, then issue a token as POST /auth/token does."""
+    try:
+        user = redeem(body.phone, body.code, body.password)
+    except ServiceError:
+        db.session.commit()  # a wrong code's try counts; nothing else was written
+        raise
     token, row = issue_token(user)
     db.session.commit()
     return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
