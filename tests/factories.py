@@ -186,3 +186,20 @@ def png_upload(name="photo.png", size=(8, 8)):
     Image.new("RGB", size, (200, 30, 30)).save(data, "PNG")
     data.seek(0)
     return FileStorage(data, filename=name, content_type="image/png")
+
+
+def make_zone_butler(world, zones=("A区",), *, username="zone_butler"):
+    """A zone butler of the world's estate who looks after `zones` (by name). A区 holds the
+    world's two households; B区's vacant unit (world.vacant) is another zone's."""
+    from sqlalchemy import select
+
+    from portal.core.butler_zones import set_butler_zones
+
+    butler = make_staff("zone_butler", world.estate, username=username, name="区域管家")
+    zone_ids = [
+        db.session.scalar(select(Zone.id).where(Zone.estate_id == world.estate.id, Zone.name == z))
+        for z in zones
+    ]
+    set_butler_zones(butler.staff_role, zone_ids, actor=None)
+    db.session.commit()
+    return butler

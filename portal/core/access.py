@@ -2,8 +2,10 @@
 person acts for, and the scoped loader for objects.
 
 A resident sees only their current units' records, staff only their estate's, company-wide
-staff their company's. Anything outside the caller's scope answers 404, so its existence is
-not revealed.
+staff their company's. A zone butler sees, within their estate, only the units of the zones
+they look after (portal/core/butler_zones.py) and the records of those units; a ticket of no
+unit (a common area) only when they registered it or own it. Anything outside the caller's
+scope answers 404, so its existence is not revealed.
 
 How a company-wide user (an administrator, a company manager) picks the estate they act for:
 an explicit `estate` parameter (a query argument or an API field) when a page or endpoint
@@ -14,12 +16,13 @@ own estate; naming another answers 404.
 
 from functools import wraps
 
-from flask import abort, has_request_context, session
+from flask import abort, has_request_context, request, session
 from flask_login import current_user
-from sqlalchemy import false, select
+from sqlalchemy import false, or_, select, true
 
+from portal.core.butler_zones import zone_ids_query
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User, current_unit_ids_query
-from portal.core.places import Estate, Unit
+from portal.core.places import Building, Estate, Unit, Zone
 from portal.extensions import db
 
 # The named role sets: every gate, navigation entry and transition says who with these.
@@ -95,13 +98,62 @@ def estate_ids_for(actor):
     return Estate.id == actor.estate_id
 
 
+def zone_ids_of(actor=None) -> list[int] | None:
+    """The zones a zone butler looks after (of their estate; none assigned: an empty list),
+    or None for everyone else, whom no zone limits. Without `actor`: the signed-in person.
+
+    Read once per request."""
+    if actor is None:
+        actor = current_user if has_request_context() else None
+    if actor is None or not actor.is_authenticated or actor.role != Role.zone_butler:
+        return None
+    cache = request.environ.setdefault("portal.zone_ids", {}) if has_request_context() else {}
+    key = (actor.id, actor.staff_role.id, actor.staff_role.zone_id)
+    if key not in cache:
+        cache[key] = list(db.session.scalars(zone_ids_query(actor.staff_role)))
+    return cache[key]
+
+
+def unit_in_scope(actor=None, column=None):
+    """The SQL condition that the unit (`column`, a unit id column; default: Unit rows) lies
+    in the actor's zones: always true for all but zone butlers (see `zone_ids_of`)."""
+    zone_ids = zone_ids_of(actor)
+    if zone_ids is None:
+        return true()
+    if not zone_ids:
+        return false()
+    buildings = select(Building.id).where(Building.zone_id.in_(zone_ids))
+    if column is None:
+        return Unit.building_id.in_(buildings)
+    return column.in_(select(Unit.id).where(Unit.building_id.in_(buildings)))
+
+
+def _zone_scope(model, actor):
+    """What the actor's zones add to the estate rule for `model` (None: nothing)."""
+    zone_ids = zone_ids_of(actor)
+    if zone_ids is None:
+        return None
+    if model is Unit:
+        return unit_in_scope(actor)
+    if model is Zone:
+        return Zone.id.in_(zone_ids) if zone_ids else false()
+    if not hasattr(model, "unit_id"):
+        return None  # estate-level records (notices, fee items, jobs) are the estate's
+    condition = unit_in_scope(actor, model.unit_id)
+    if hasattr(model, "owner_id") and hasattr(model, "created_by_id"):
+        # A ticket they registered or own (a common area's too) stays theirs to follow.
+        condition = or_(condition, model.created_by_id == actor.id, model.owner_id == actor.id)
+    return condition
+
+
 def visible(model, actor):
     """The SQL condition that limits rows of `model` to what `actor` may see.
 
-    Staff see the rows of their estate (company-wide staff: of their company's estates);
-    residents see the rows of their current units. `model` is Estate, Unit, a model with
-    `estate_id` and `unit_id`, or an estate-level model with `estate_id` only (residents see
-    none of those).
+    Staff see the rows of their estate (company-wide staff: of their company's estates), a
+    zone butler only the zones, units and unit records of their zones (`_zone_scope`);
+    residents see the rows of their current units. `model` is Estate, Zone, Unit, a model
+    with `estate_id` and `unit_id`, or an estate-level model with `estate_id` only
+    (residents see none of those).
     """
     if model is Estate:
         return estate_ids_for(actor) if actor.is_staff else Estate.id == actor.estate_id
@@ -109,7 +161,9 @@ def visible(model, actor):
         company_estates = select(Estate.id).where(Estate.company_id == actor.staff_role.company_id)
         return model.estate_id.in_(company_estates)
     if actor.is_staff:
-        return model.estate_id == actor.estate_id
+        in_estate = model.estate_id == actor.estate_id
+        zones = _zone_scope(model, actor)
+        return in_estate if zones is None else in_estate & zones
     if model is Unit:
         return Unit.id.in_(current_unit_ids_query(actor.id).order_by(None))
     if hasattr(model, "unit_id"):

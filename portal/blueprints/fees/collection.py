@@ -55,11 +55,14 @@ class ZoneChoice(NamedTuple):
 
 
 def visible_zones(actor) -> list[ZoneChoice]:
-    """The zones of the estates the staff member works in, named with the estate when
-    there are several (company-wide staff)."""
+    """The zones of the estates the staff member works in (a zone butler: their zones),
+    named with the estate when there are several (company-wide staff)."""
     zones = db.session.scalars(
         select(Zone)
-        .where(Zone.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))))
+        .where(
+            Zone.estate_id.in_(select(Estate.id).where(estate_ids_for(actor))),
+            visible(Zone, actor),
+        )
         .options(joinedload(Zone.estate))
         .order_by(Zone.estate_id, Zone.name)
     ).all()

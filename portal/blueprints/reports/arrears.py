@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, select
 
 from portal.blueprints.fees.ledger import credit_fen, owes, paid_by
 from portal.blueprints.fees.models import Bill
+from portal.core.access import unit_in_scope
 from portal.core.errors import ServiceError
 from portal.core.places import Building, Unit, Zone
 from portal.core.units import natural_key
@@ -50,6 +51,7 @@ def arrears(
     *,
     limit: int = 50,
     offset: int = 0,
+    actor=None,
 ) -> dict:
     """The units that owe money on `on`, oldest debt first, one page of them.
 
@@ -59,9 +61,10 @@ def arrears(
     is what it paid by `on` that is not allocated by then. Answers {"items", "total",
     "totals"}: items are dicts of unit_id, unit, zone, building, number, owed, the five
     buckets, oldest_due and credit (fen); totals sums owed and the buckets over all pages.
-    Two queries. Zone and building are not checked here (see `check_place`).
+    Two queries. Zone and building are not checked here (see `check_place`). A zone
+    butler (`actor`, by default the signed-in person) gets the units of their zones only.
     """
-    owed = _owed_per_unit(estate_id, on, zone_id, building_id)
+    owed = _owed_per_unit(estate_id, on, zone_id, building_id, actor)
     money = ("owed", *BUCKETS)
     totals_row = db.session.execute(
         select(func.count().label("total"), *(func.sum(owed.c[n]).label(n) for n in money))
@@ -106,12 +109,13 @@ def arrears(
     }
 
 
-def _owed_per_unit(estate_id, on, zone_id, building_id):
+def _owed_per_unit(estate_id, on, zone_id, building_id, actor=None):
     """A CTE: per unit with open bills on `on`, what it owes in total and per age bucket."""
     per_bill = paid_by(
         on,
         Bill.estate_id == estate_id,
         *units_in(zone_id, building_id),
+        unit_in_scope(actor, Bill.unit_id),
         columns=(Bill.unit_id, Bill.due_on, Bill.amount_fen),
     ).subquery("per_bill")
     p = per_bill.c

@@ -8,7 +8,6 @@ from sqlalchemy.orm import joinedload
 
 from portal.core.access import DESK, MANAGERS, as_id, get_or_404, roles_required
 from portal.core.errors import ServiceError
-from portal.core.people import Role
 from portal.core.places import Building, Unit
 from portal.core.units import residents_of
 from portal.extensions import db
@@ -64,12 +63,8 @@ def collection_records(unit_id):
 
 
 def chosen_zone() -> int | None:
-    """?zone=, or for a zone butler who has not chosen, the zone they look after."""
-    if "zone" in request.args:
-        return request.args.get("zone", type=as_id)
-    if current_user.role == Role.zone_butler and current_user.staff_role.zone_id:
-        return current_user.staff_role.zone_id
-    return None
+    """?zone= (a zone butler's lists hold only their zones whatever is chosen)."""
+    return request.args.get("zone", type=as_id)
 
 
 def household_list(template, condition):
