@@ -1,19 +1,26 @@
 """Complaint services: register (the first-contact owner is whoever registers it), act,
 list, and the scheduled reply sweep."""
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.blueprints.complaints.models import Category, Complaint, Kind
+from portal.blueprints.complaints.models import OPEN_STATES, Category, Complaint, Kind
 from portal.blueprints.complaints.workflow import COMPLAINT
 from portal.blueprints.repairs.models import Repair
-from portal.core import idempotency, workflow
+from portal.core import clock, idempotency, workflow
 from portal.core.access import visible
 from portal.core.errors import ServiceError
 from portal.core.intake import take_in
 from portal.extensions import db
 
 MAX_CONTENT = 2000
+# The due filters a complaint list takes (?due=): open and past the reply's due time, or
+# open and due before the end of today in the estate's time zone (overdue ones included).
+DUE_FILTERS = frozenset({"overdue", "today"})
+DEFAULT_TZ = "Asia/Shanghai"
 
 
 def register_complaint(
@@ -90,9 +97,19 @@ def act(complaint, action, *, actor, data=None) -> Complaint:
     return workflow.apply(complaint, action, actor=actor, data=data)
 
 
-def complaints_for(actor, *, status=None, category=None, unit_id=None, kind=None):
-    """A SELECT of the complaints an actor may see, newest first."""
+def end_of_today(actor) -> datetime:
+    """The end of today (the next midnight) in the actor's estate's time zone."""
+    tz = actor.estate.timezone if actor.estate is not None else DEFAULT_TZ
+    tomorrow = clock.local_today(tz) + timedelta(days=1)
+    return datetime.combine(tomorrow, time.min, tzinfo=ZoneInfo(tz))
+
+
+def complaints_for(actor, *, status=None, category=None, unit_id=None, kind=None, due=None):
+    """A SELECT of the complaints an actor may see, newest first, with filters."""
     stmt = select(Complaint).where(visible(Complaint, actor)).order_by(Complaint.id.desc())
+    if due in DUE_FILTERS:
+        by = clock.now() if due == "overdue" else end_of_today(actor)
+        stmt = stmt.where(Complaint.status.in_(OPEN_STATES), Complaint.due_at < by)
     for column, value in (
         (Complaint.status, status),
         (Complaint.category, category),

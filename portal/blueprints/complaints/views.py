@@ -91,16 +91,16 @@ def recent_repairs(actor, unit_id, limit=10):
 def index():
     """Residents: what I filed. Staff: the estate's complaints, with filters."""
     status, category = request.args.get("status") or None, request.args.get("category") or None
+    due = request.args.get("due") if request.args.get("due") in services.DUE_FILTERS else None
     thumbnail = with_expression(Complaint.first_photo_id, uploads.first_photo(Complaint))
-    page = paginate(
-        services.complaints_for(current_user, status=status, category=category).options(thumbnail),
-        per_page=PER_PAGE,
-    )
+    stmt = services.complaints_for(current_user, status=status, category=category, due=due)
+    page = paginate(stmt.options(thumbnail), per_page=PER_PAGE)
     return render_template(
         "complaints/index.html",
         page=page,
         status=status,
         category=category,
+        due=due,
         STATE_LABELS=STATE_LABELS,
         Category=Category,
         labels=labels_for([c.unit_id for c in page.items if c.unit_id]),

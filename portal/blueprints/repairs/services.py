@@ -92,9 +92,15 @@ def act(repair, action, *, actor, data=None) -> Repair:
     return workflow.apply(repair, action, actor=actor, data=data)
 
 
-def repairs_for(actor, *, status=None, category=None, unit_id=None, assigned_to_me=False):
+# The due filters a repair list takes (?due=): "overdue" is open and past its due time.
+DUE_FILTERS = frozenset({"overdue"})
+
+
+def repairs_for(actor, *, status=None, category=None, unit_id=None, assigned_to_me=False, due=None):
     """A SELECT of the repairs an actor may see, newest first, with filters."""
     stmt = select(Repair).where(visible(Repair, actor)).order_by(Repair.id.desc())
+    if due == "overdue":
+        stmt = stmt.where(Repair.status.in_(OPEN_STATES), Repair.due_at < clock.now())
     if status:
         stmt = stmt.where(Repair.status == status)
     if category:

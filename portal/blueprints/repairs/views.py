@@ -88,7 +88,10 @@ def index():
     mine = current_user.role == Role.technician
     status = request.args.get("status") or None
     category = request.args.get("category") or None
-    stmt = services.repairs_for(current_user, status=status, category=category, assigned_to_me=mine)
+    due = request.args.get("due") if request.args.get("due") in services.DUE_FILTERS else None
+    stmt = services.repairs_for(
+        current_user, status=status, category=category, assigned_to_me=mine, due=due
+    )
     if mine and not status:
         stmt = stmt.where(Repair.status.in_([State.assigned, State.in_progress]))
     # The list reads the columns its rows show, not the descriptions of work done.
@@ -109,6 +112,7 @@ def index():
         page=page,
         status=status,
         category=category,
+        due=due,
         mine=mine,
         labels=labels_for([r.unit_id for r in page.items if r.unit_id]),
         board=services.board(current_user) if current_user.role in SUPERVISORS else None,
