@@ -135,12 +135,13 @@ def _submitted(field: str):
     return request.form.get(field)
 
 
-def sign_in_limits(field: str, *, counts):
+def sign_in_limits(field: str | None, *, counts, account=None):
     """Limit failed sign-ins per client address and per account (the login the request names
-    in `field`, form or JSON), as the settings LOGIN_RATE_LIMIT and LOGIN_ACCOUNT_RATE_LIMIT
-    say. `counts(response)` tells a failed attempt, the only kind that counts. Every view so
-    decorated — the sign-in form, the token endpoint, the SMS-code endpoints — shares the two
-    budgets, so moving between them gains nothing.
+    in `field`, form or JSON, or the key `account()` gives), as the settings LOGIN_RATE_LIMIT
+    and LOGIN_ACCOUNT_RATE_LIMIT say. `counts(response)` tells a failed attempt, the only kind
+    that counts. Every view so decorated — the sign-in form, its second step, the token
+    endpoint, the SMS-code endpoints — shares the two budgets, so moving between them gains
+    nothing.
     """
 
     def failed(response) -> bool:
@@ -155,7 +156,7 @@ def sign_in_limits(field: str, *, counts):
     per_account = limiter.shared_limit(
         lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
         scope="sign-in-account",
-        key_func=lambda: account_key(_submitted(field)),
+        key_func=account or (lambda: account_key(_submitted(field))),
         methods=["POST"],
         deduct_when=failed,
     )

@@ -37,6 +37,9 @@ ACTION_LABELS = {
     "user.role_change": _l("Changed an account's role"),
     "user.deactivate": _l("Deactivated an account"),
     "user.reactivate": _l("Reactivated an account"),
+    "user.second_factor_on": _l("Turned on two-step sign-in"),
+    "user.second_factor_off": _l("Turned off two-step sign-in"),
+    "user.recovery_code_use": _l("Signed in with a recovery code"),
     "resident.letter": _l("Printed an activation letter"),
 }
 

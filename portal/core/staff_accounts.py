@@ -55,8 +55,9 @@ def reactivate_staff(user: User, *, actor) -> None:
 
 
 def change_staff_role(user: User, role, *, estate: Estate | None, actor) -> bool:
-    """Give a staff member another role (and estate; none means company-wide).
-    False when nothing changes."""
+    """Give a staff member another role (and estate; none means company-wide): their sessions
+    and API tokens end, so that they sign in again as what they now are. False when nothing
+    changes."""
     try:
         role = Role(role)
     except ValueError:
@@ -82,6 +83,7 @@ def change_staff_role(user: User, role, *, estate: Estate | None, actor) -> bool
         staff.estate_id = estate.id if estate else None
         staff.estate = estate
         staff.zone_id = None  # a zone belongs to the estate left behind
+    revoke_sessions(user)
     db.session.flush()
     audit.record(
         "user.role_change",

@@ -50,3 +50,32 @@ class LogoutForm(FlaskForm):
     """Sign-out is a POST so that a link elsewhere cannot sign anyone out."""
 
     submit = SubmitField(_l("Sign out"))
+
+
+def _code_field(label, *, digits_only):
+    """A code field: a six-digit code, or (not digits only) also a recovery code."""
+    kw = {"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+    if digits_only:
+        kw["inputmode"] = "numeric"
+    return StringField(label, validators=[DataRequired(), Length(max=32)], render_kw=kw)
+
+
+class SecondFactorSetupForm(FlaskForm):
+    """Confirm the new secret with a current code from the app."""
+
+    code = _code_field(_l("Six-digit code from the app"), digits_only=True)
+    submit = SubmitField(_l("Turn on two-step sign-in"))
+
+
+class SecondFactorSignInForm(FlaskForm):
+    """The second step of a sign-in: the app's code or a recovery code."""
+
+    code = _code_field(_l("Code from the app, or a recovery code"), digits_only=False)
+    submit = SubmitField(_l("Continue"))
+
+
+class SecondFactorOffForm(FlaskForm):
+    """Turn two-step sign-in off: a current code proves the phone is at hand."""
+
+    code = _code_field(_l("Code from the app, or a recovery code"), digits_only=False)
+    submit = SubmitField(_l("Turn off two-step sign-in"))
