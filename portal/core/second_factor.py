@@ -20,7 +20,7 @@ from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import audit, clock, settings
-from portal.core.errors import ServiceError
+from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Role, User
 from portal.core.types import UTCDateTime
 from portal.extensions import db
@@ -151,6 +151,26 @@ def verify(user: User, code: str) -> str | None:
         )
         return "recovery"
     return None
+
+
+def check_for_token(user: User, code) -> None:
+    """What the API's token endpoint asks after the password, as the sign-in page does: a
+    code (or a recovery code) of a user with two-step sign-in; and no token for a manager or
+    administrator who must turn it on first (on the web)."""
+    if is_enabled(user):
+        if not code:
+            raise ServiceError(
+                _l("Enter the code from your authenticator app (or a recovery code)."),
+                fields={"otp": "required"},
+                status=401,
+            )
+        if verify(user, code) is None:
+            raise ServiceError(_wrong_code().message, fields={"otp": "wrong"}, status=401)
+    elif is_required(user):
+        raise NotAllowed(
+            _l("Turn on two-step sign-in on the web first: an administrator requires it."),
+            fields={"otp": "setup_required"},
+        )
 
 
 def disable(user: User, code: str, *, actor: User) -> None:

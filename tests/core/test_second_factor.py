@@ -317,3 +317,28 @@ def test_no_pending_sign_in_leads_back_to_the_password(client, world):
     for method in ("get", "post"):
         answer = getattr(client, method)(CHECK, data={"code": "123456"})
         assert answer.status_code == 302 and answer.location.endswith("/auth/login")
+
+
+def test_the_token_check_asks_for_the_code_as_the_sign_in_page_does(client, world, login_as):
+    """What POST /api/v1/auth/token calls after the password (portal/blueprints/api)."""
+    from portal.core.errors import ServiceError
+
+    two_step.check_for_token(world.frontdesk, None)  # no second factor: nothing to ask
+    login_as("frontdesk")
+    secret, codes = turn_on(client)
+    tick()
+    user = db.session.get(User, world.frontdesk.id)
+    for given, reason in ((None, "required"), ("", "required"), ("12345", "wrong")):
+        with pytest.raises(ServiceError) as refused:
+            two_step.check_for_token(user, given)
+        assert refused.value.status == 401 and refused.value.fields == {"otp": reason}
+    two_step.check_for_token(user, code_now(secret))
+    with pytest.raises(ServiceError):
+        two_step.check_for_token(user, code_now(secret))  # used already
+    two_step.check_for_token(user, codes[0])
+    # A manager who must turn it on gets no token until it is on.
+    settings.set_value(two_step.REQUIRED.key, 1, actor=world.admin)
+    with pytest.raises(ServiceError) as setup_first:
+        two_step.check_for_token(world.manager, None)
+    assert setup_first.value.status == 403
+    assert setup_first.value.fields == {"otp": "setup_required"}
