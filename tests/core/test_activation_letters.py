@@ -126,12 +126,12 @@ def test_a_new_letter_replaces_the_earlier_one(client, world, login_as, tmp_path
 def test_the_qr_code_holds_the_activation_page_and_phone_not_the_code(app, world):
     from urllib.parse import parse_qs, urlsplit
 
-    from portal.blueprints.units import letters
+    from portal.blueprints.units import activation, letters
 
     with app.test_request_context("/units/1/letters", base_url="https://wuye.example.cn"):
-        household = letters.people_of(world.estate.id, [world.unit.id])
+        household = activation.people_of(world.estate.id, [world.unit.id])
         address = letters.portal_address(world.estate.id)
-        (letter,) = letters.issue_letters(
+        (letter,) = activation.issue_letters(
             world.estate, household, activate_url=letters.activation_url(address), actor=None
         )
     url = urlsplit(letter.url)
@@ -162,17 +162,17 @@ def test_a_household_that_needs_no_letter_is_told_so(client, world, login_as):
 def test_building_letters_job_makes_the_pdf_with_progress(
     client, world, login_as, household, app, tmp_path, monkeypatch
 ):
-    from portal.blueprints.units import letters
+    from portal.blueprints.units import activation
 
     monkeypatch.setitem(app.config, "JOB_RESULTS_DIR", str(tmp_path))
     seen = []
-    original = letters.set_progress
+    original = activation.set_progress
 
     def spy(job, done, total):
         original(job, done, total)
         seen.append(db.session.get(Job, job.id).progress)
 
-    monkeypatch.setattr(letters, "set_progress", spy)
+    monkeypatch.setattr(activation, "set_progress", spy)
     login_as("frontdesk")
     form = client.get("/units/letters").get_data(as_text=True)
     assert f'value="{world.unit.building_id}"' in form
@@ -230,7 +230,7 @@ def test_the_address_setting_refuses_what_is_no_web_address(world):
 
 
 def test_mask_phone():
-    from portal.blueprints.units.letters import mask_phone
+    from portal.blueprints.units.activation import mask_phone
 
     assert mask_phone("13812341234") == "138****1234"
     assert mask_phone("02112345678") == "021****5678"
@@ -270,3 +270,10 @@ def test_forged_ids_answer_404(client, world, login_as):
 def test_anonymous_visitors_are_sent_to_sign_in(client, world):
     assert client.get(f"/units/{world.unit.id}/letters").status_code == 302
     assert client.post("/units/letters", data={"building": "1"}).status_code == 302
+
+
+def test_printing_needs_the_forms_token(client, world, login_as, app, monkeypatch):
+    login_as("frontdesk")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert client.post(f"/units/{world.unit.id}/letters").status_code == 400
+    assert db.session.scalar(select(AuditEntry.id)) is None
