@@ -15,11 +15,13 @@ COLUMNS = (
     "manager",
     "admin",
     "frontdesk_other",
+    "zone_butler",
 )
 
 
-def row(anon, resident, resident2, staff, *, manager=None, admin=None, other=None):
-    """Expected status per column; `staff` covers frontdesk, technician and supervisor."""
+def row(anon, resident, resident2, staff, *, manager=None, admin=None, other=None, butler=None):
+    """Expected status per column; `staff` covers frontdesk, technician, supervisor and the
+    zone butler (of the zone of resident2's unit)."""
     return (
         anon,
         resident,
@@ -30,6 +32,7 @@ def row(anon, resident, resident2, staff, *, manager=None, admin=None, other=Non
         staff if manager is None else manager,
         staff if admin is None else admin,
         staff if other is None else other,
+        staff if butler is None else butler,
     )
 
 
@@ -78,20 +81,20 @@ EXPECT = {
     ("admin.reset_password", "POST"): row(302, 403, 403, 403, manager=403, admin=200),
     ("notices.index", "GET"): SIGNED_IN,
     # A company-wide admin composes for the estate chosen in the header (or the first).
-    ("notices.new", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("notices.new", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400),
+    ("notices.new", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("notices.new", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400, 400),
     ("notices.detail", "GET"): row(302, 403, 403, 200, other=404),
-    ("notices.print_building", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
-    ("notices.message", "GET"): (302, 404, 200, 404, 404, 404, 404, 404, 404),
-    ("notices.acknowledge", "POST"): (302, 404, 302, 404, 404, 404, 404, 404, 404),
+    ("notices.print_building", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("notices.message", "GET"): (302, 404, 200, 404, 404, 404, 404, 404, 404, 404),
+    ("notices.acknowledge", "POST"): (302, 404, 302, 404, 404, 404, 404, 404, 404, 404),
     ("jobs.result", "GET"): row(302, 404, 404, 200, other=404),
     ("admin.deliveries", "GET"): ADMIN_ONLY,
     ("admin.retry_delivery", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
     ("api.list_inbox", "GET"): API_SIGNED_IN,
-    ("api.read_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
-    ("api.acknowledge_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404),
-    ("api.create_notice", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
-    ("api.notice_receipts", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404),
+    ("api.read_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404, 404),
+    ("api.acknowledge_inbox_item", "POST"): (401, 404, 200, 404, 404, 404, 404, 404, 404, 404),
+    ("api.create_notice", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
+    ("api.notice_receipts", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404, 200),
     ("api.get_job", "GET"): row(401, 404, 404, 200, other=404),
     ("repairs.index", "GET"): SIGNED_IN,
     ("repairs.new", "GET"): SIGNED_IN,
@@ -100,13 +103,13 @@ EXPECT = {
     # An action the state or role does not allow: flashed on the repair page (303).
     ("repairs.act", "POST"): row(302, 404, 303, 303, other=404),
     ("repairs.work_order", "GET"): row(302, 403, 403, 200, other=404),
-    ("repairs.visits", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("repairs.visits", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
     ("files.download", "GET"): RESIDENT2_OBJECT,
     ("files.thumbnail", "GET"): RESIDENT2_OBJECT,
     ("complaints.index", "GET"): SIGNED_IN,
-    ("reports.complaints", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.complaints_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.complaints_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("reports.complaints", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.complaints_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.complaints_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
     ("complaints.new", "GET"): SIGNED_IN,
     ("complaints.new", "POST"): row(302, 400, 400, 400),
     ("complaints.detail", "GET"): RESIDENT2_OBJECT,
@@ -115,14 +118,14 @@ EXPECT = {
     ("api.list_complaints", "GET"): API_SIGNED_IN,
     ("api.get_complaint", "GET"): API_RESIDENT2_OBJECT,
     # "start" is no complaint action: 409 naming the allowed ones, for whoever may see it.
-    ("api.complaint_action", "POST"): (401, 404, 409, 409, 409, 409, 409, 409, 404),
+    ("api.complaint_action", "POST"): (401, 404, 409, 409, 409, 409, 409, 409, 404, 409),
     ("api.create_repair", "POST"): row(401, 400, 400, 400),
     ("api.list_repairs", "GET"): API_SIGNED_IN,
     ("api.get_repair", "GET"): API_RESIDENT2_OBJECT,
     # "start" on resident2's submitted repair: workers' roles get 409, others 403.
-    ("api.repair_action", "POST"): (401, 404, 403, 403, 409, 409, 409, 403, 404),
+    ("api.repair_action", "POST"): (401, 404, 403, 403, 409, 409, 409, 403, 404, 403),
     # No from/to given: the roles that may see the report get 400 naming them.
-    ("api.service_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
+    ("api.service_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
     ("api.openapi", "GET"): everyone(200),
     ("api.create_token", "POST"): everyone(400),
     ("api.delete_token", "DELETE"): row(401, 400, 400, 400),
@@ -131,18 +134,18 @@ EXPECT = {
     ("api.get_unit", "GET"): API_RESIDENT2_OBJECT,
     ("api.list_staff", "GET"): API_STAFF,
     # Fees: the counter (cashiers), corrections, runs and items (managers), residents' bills.
-    ("fees.unit_account", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404),
-    ("fees.take_payment", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
-    ("fees.take_prepayment", "POST"): (302, 403, 403, 303, 403, 303, 303, 303, 404),
-    ("fees.reverse_payment", "POST"): (302, 403, 403, 403, 403, 303, 303, 303, 403),
-    ("fees.withdraw_bill", "POST"): (302, 403, 403, 403, 403, 403, 303, 303, 403),
+    ("fees.unit_account", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404, 200),
+    ("fees.take_payment", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 403),
+    ("fees.take_prepayment", "POST"): (302, 403, 403, 303, 403, 303, 303, 303, 404, 403),
+    ("fees.reverse_payment", "POST"): (302, 403, 403, 403, 403, 303, 303, 303, 403, 403),
+    ("fees.withdraw_bill", "POST"): (302, 403, 403, 403, 403, 403, 303, 303, 403, 403),
     ("fees.receipt", "GET"): RESIDENT2_OBJECT,
-    ("reports.cash", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.cash_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("reports.cash", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
+    ("reports.cash_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
     ("fees.runs", "GET"): MANAGERS_ONLY,
     ("fees.runs", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
     ("fees.run_detail", "GET"): MANAGERS_ONLY,
-    ("fees.items", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("fees.items", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
     ("fees.items", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
     ("fees.add_rate", "POST"): row(302, 403, 403, 403, manager=303, admin=303),
     ("fees.mine", "GET"): row(302, 200, 200, 403),
@@ -154,26 +157,26 @@ EXPECT = {
     ("api.list_bills", "GET"): API_SIGNED_IN,
     ("api.create_billing_run", "POST"): row(401, 403, 403, 403, manager=400, admin=400),
     ("api.create_payment", "POST"): row(401, 400, 400, 400),
-    ("api.reverse_payment", "POST"): (401, 403, 403, 403, 403, 400, 400, 400, 403),
+    ("api.reverse_payment", "POST"): (401, 403, 403, 403, 403, 400, 400, 400, 403, 403),
     ("api.create_online_payment", "POST"): row(401, 400, 400, 403),
     ("api.payment_callback", "POST"): everyone(400),
     ("api.get_receipt", "GET"): API_RESIDENT2_OBJECT,
-    ("reports.fees", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.fees_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.fees_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.arrears", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("reports.repairs", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
-    ("reports.repairs_xlsx", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
-    ("reports.repairs_pdf", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403),
-    ("api.fee_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400),
+    ("reports.fees", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.fees_xlsx", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.fees_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.arrears", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("reports.repairs", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403, 403),
+    ("reports.repairs_xlsx", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403, 403),
+    ("reports.repairs_pdf", "GET"): (302, 403, 403, 403, 403, 200, 200, 200, 403, 403),
+    ("api.fee_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
     # A company-wide admin names the estate (estate=): 400 without it.
-    ("api.list_arrears", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("fees.collection_records", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404),
-    ("fees.collection_records", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404),
-    ("fees.calls", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
+    ("api.list_arrears", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("fees.collection_records", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404, 200),
+    ("fees.collection_records", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("fees.calls", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
     ("fees.review", "GET"): MANAGERS_ONLY,
-    ("fees.slips", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200),
-    ("fees.slips", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400),
+    ("fees.slips", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),
+    ("fees.slips", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400, 400),
 }
 
 # An administrator of another company (tests.factories.make_other_company) acts for their
@@ -316,6 +319,104 @@ def resident2_objects(world, tmp_path):
     }
 
 
+def other_zone_objects(world, tmp_path):
+    """A repair (with a photo), a complaint, a bill and a payment of the vacant unit, which
+    is in B区: another zone than the butler's (tests.factories.make_zone_butler)."""
+    from flask import current_app
+
+    from portal.blueprints.complaints.services import register_complaint
+    from portal.blueprints.fees import ledger
+    from portal.blueprints.repairs.services import submit_repair
+    from portal.core import uploads
+    from portal.extensions import db
+    from tests.factories import png_upload
+    from tests.fees.helpers import standard_items
+
+    unit = world.vacant
+    repair = submit_repair(
+        world.frontdesk,
+        category="civil",
+        location="unit",
+        description="空置房漏水",
+        unit_id=unit.id,
+    )
+    complaint = register_complaint(
+        world.frontdesk, category="fees", content="空置房收费", unit_id=unit.id
+    )
+    current_app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    (photo,) = uploads.store(
+        uploads.check_images([png_upload()], limit=6),
+        entity=repair,
+        purpose="report",
+        actor=world.frontdesk,
+    )
+    bill = ledger.issue_bill(
+        unit,
+        standard_items(world)["debris"],
+        amount_fen=20000,
+        due_on=unit.occupancy_since,
+        source="manual",
+        source_key="other-zone",
+    )
+    payment, _ = ledger.record_payment(unit, 5000, "cash", actor=world.frontdesk, source="counter")
+    db.session.commit()
+    return {
+        "unit_id": unit.id,
+        "repair_id": repair.id,
+        "complaint_id": complaint.id,
+        "file_id": photo.id,
+        "bill_id": bill.id,
+        "payment_id": payment.id,
+        "number": payment.receipt_number,
+        "receipt_number": payment.receipt_number,
+    }
+
+
+# A zone butler opening another zone's unit, ticket, photo, bill or payment gets 404 wherever
+# the table lets them past the role gate with resident2's (their zone's) objects.
+ZONE_OBJECT_ARGUMENTS = frozenset(
+    {"unit_id", "repair_id", "complaint_id", "file_id", "bill_id", "payment_id", "number"}
+    | {"receipt_number"}
+)
+OTHER_ZONE_EXCEPTIONS = {
+    # The repair is loaded before the workflow checks the role: 404, not the butler's 403.
+    ("api.repair_action", "POST"): 404,
+}
+
+
+def test_a_zone_butler_gets_404_for_another_zone_s_objects(app, client, world, login_as, tmp_path):
+    """Every route that loads a unit, a ticket, a photo, a bill or a payment, called by a
+    zone butler of A区 with the ids of B区's: 404, as for another estate's."""
+    from tests.factories import make_zone_butler
+
+    values = {
+        "key": "centre.hotline",
+        "code": "en",
+        "user_id": world.frontdesk.id,
+        **resident2_objects(world, tmp_path),
+        **other_zone_objects(world, tmp_path),
+    }
+    make_zone_butler(world)
+    login_as("zone_butler")
+    adapter = app.url_map.bind("localhost")
+    checked, mismatches = 0, []
+    for rule, method in route_methods(app):
+        key = (rule.endpoint, method)
+        if not ZONE_OBJECT_ARGUMENTS & set(rule.arguments) or key not in EXPECT:
+            continue
+        url = adapter.build(rule.endpoint, {n: values[n] for n in rule.arguments}, method=method)
+        response = client.open(url, method=method, data={} if method == "POST" else None)
+        allowed = EXPECT[key][COLUMNS.index("zone_butler")]
+        want = OTHER_ZONE_EXCEPTIONS.get(key, 404 if allowed not in (401, 403, 404) else allowed)
+        checked += 1
+        if response.status_code != want:
+            mismatches.append(
+                f"{method} {url} ({rule.endpoint}): {response.status_code}, expected {want}"
+            )
+    assert not mismatches, "\n".join(mismatches)
+    assert checked >= 20
+
+
 def route_methods(app):
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -329,6 +430,10 @@ def test_every_route_answers_as_declared(app, client, world, login_as, column, t
         from tests.factories import make_other_company
 
         make_other_company()
+    if column == "zone_butler":
+        from tests.factories import make_zone_butler
+
+        make_zone_butler(world)
     values = {
         "unit_id": world.unit2.id,
         "key": "centre.hotline",
