@@ -314,4 +314,5 @@ def reset_password(phone, code, password) -> User:
 def _replace_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     revoke_sessions(user)
-    audit.record("user.password_reset", user, actor=user, after={"via": "SMS code"})
+    # The owner chose it ("user.password_reset" is an administrator's temporary password).
+    audit.record("user.password_change", user, actor=user, after={"via": "SMS code"})

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.core import accounts, clock, codes
+from portal.core import accounts, clock, codes, staff_accounts
 from portal.core.errors import ServiceError
 from portal.core.people import Relation, Residency, User
 from portal.core.tokens import issue_token, user_for_token
@@ -148,6 +148,7 @@ def test_reset_ends_every_session_and_token(world):
     assert user_for_token(token) is None
     assert accounts.authenticate(user.phone, PASSWORD) == user
     assert accounts.authenticate("resident", "portal-demo") is None
+    assert not staff_accounts.must_change_password(user)  # the owner chose it
 
 
 def test_one_activation_brings_every_unit_held_under_the_phone(world, newcomer):
