@@ -183,7 +183,11 @@ def instructions() -> list[tuple[str, list[str]]]:
     def steps() -> list[str]:
         return [
             _("Open the portal's address above, or scan the QR code with your phone."),
-            _("Enter the phone number on record and the activation code on this letter."),
+            # The activation page's own button, quoted as the resident will see it.
+            _(
+                "Check the phone number, press “%(button)s” and enter the activation code above.",
+                button=_("I have a code from a letter"),
+            ),
             _(
                 "Choose a password of at least 8 characters: from then on you sign in with "
                 "your phone number and that password."
