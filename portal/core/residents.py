@@ -101,15 +101,13 @@ def add_resident(unit: Unit, *, name, phone, relation, start_on=None, actor) -> 
     residency = Residency(unit_id=unit.id, user_id=person.id, relation=relation, start_on=start_on)
     db.session.add(residency)
     db.session.flush()
+    # Audited on the unit, which the audit page names and links to.
     audit.record(
         "residency.add",
-        residency,
+        unit,
         actor=actor,
-        estate_id=unit.estate_id,
         after={
-            "unit_id": unit.id,
-            "person_id": person.id,
-            "name": person.name,
+            "person": person.name,
             "phone": person.phone,
             "relation": relation.value,
             "start_on": start_on,
@@ -163,11 +161,10 @@ def end_residency(residency: Residency, on: date, *, actor) -> Residency:
     db.session.flush()
     audit.record(
         "residency.end",
-        residency,
+        residency.unit,
         actor=actor,
-        estate_id=residency.unit.estate_id,
         before={"end_on": None},
-        after={"unit_id": residency.unit_id, "person_id": residency.user_id, "end_on": on},
+        after={"person": residency.user.name, "end_on": on},
     )
     return residency
 

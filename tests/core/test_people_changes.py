@@ -60,7 +60,10 @@ def test_add_a_resident_from_the_page(client, world, login_as):
     assert "王租户" in page and "13900002222" in page and "2026-11-01" in page
     assert "王租户 is now registered in this unit." in page
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "residency.add"))
-    assert entry.after["name"] == "王租户" and entry.estate_id == world.estate.id
+    assert entry.after["person"] == "王租户" and entry.estate_id == world.estate.id
+    assert (entry.entity_type, entry.entity_id) == ("units", world.unit2.id)
+    audit_page = login_as("manager").get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "Added a resident to a unit" in audit_page and "A区 1栋 2单元101" in audit_page
 
 
 def test_another_persons_phone_is_a_message_beside_the_field(client, world, login_as):
@@ -99,7 +102,8 @@ def test_end_a_residency_keeps_it_in_the_history(client, world, login_as):
     db.session.expire_all()
     assert residency_of(world.family).end_on == date(2026, 11, 20)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "residency.end"))
-    assert entry.entity_id == residency.id
+    assert (entry.entity_type, entry.entity_id) == ("units", world.unit.id)
+    assert entry.after == {"person": "陈家属", "end_on": "2026-11-20"}
     # Ended already: refused, nothing changes.
     again = client.post(url, data={f"end-{residency.id}-on": "2026-11-21"})
     assert again.status_code == 409
