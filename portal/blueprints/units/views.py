@@ -1,4 +1,5 @@
-"""The estate directory: staff search units; residents see their own unit."""
+"""The estate directory: staff search units, residents see their own unit, and the desk keeps
+a unit's people and occupancy on its page."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
