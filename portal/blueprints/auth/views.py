@@ -133,6 +133,12 @@ def second_factor_check():
         user.last_login_at = clock.now()
         return _sign_in(user, pending.get("next"))
     db.session.rollback()
+    return _wrong_second_step(form, user)
+
+
+def _wrong_second_step(form, user):
+    """A wrong code at sign-in: it counts against the sign-in limits, and the fifth ends the
+    pending sign-in."""
     g.setdefault(WRONG_CODE, True)
     pending = dict(session[PENDING], tries=session[PENDING].get("tries", 0) + 1)
     if pending["tries"] >= PENDING_TRIES:
