@@ -57,12 +57,19 @@ def set_butler_zones(staff: StaffRole, zone_ids, *, actor) -> bool:
     staff.zone_id = wanted[0] if wanted else None
     db.session.add_all(StaffRoleZone(staff_role_id=staff.id, zone_id=z) for z in wanted[1:])
     db.session.flush()
+    # The zones are part of the role (what it sees): audited as a change of the role.
     audit.record(
-        "staff.zones",
+        "user.role_change",
         staff.user,
         actor=actor,
         estate_id=staff.estate_id,
-        before={"zones": ",".join(map(str, before))},
-        after={"zones": ",".join(map(str, wanted))},
+        before={"zones": _names(before)},
+        after={"zones": _names(wanted)},
     )
     return True
+
+
+def _names(zone_ids) -> str:
+    """The zones' names in the order given (A区、B区), as the audit page shows them."""
+    names = dict(db.session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(zone_ids))).all())
+    return "、".join(names[z] for z in zone_ids)

@@ -13,6 +13,7 @@ from portal.blueprints.fees.reminders import sweep_reminders
 from portal.blueprints.repairs.services import submit_repair
 from portal.core import clock
 from portal.core.access import unit_in_scope, visible, zone_ids_of
+from portal.core.audit import AuditEntry
 from portal.core.butler_zones import set_butler_zones
 from portal.core.errors import ServiceError
 from portal.core.people import StaffRole
@@ -69,6 +70,17 @@ def test_a_butler_is_given_only_zones_of_their_estate(world):
         set_butler_zones(butler.staff_role, [other_zone], actor=world.admin)
     assert zone_ids_of(butler) == [zone(world, "A区")]
     assert set_butler_zones(butler.staff_role, [zone(world, "A区")], actor=world.admin) is False
+    both = [zone(world, "B区"), zone(world, "A区")]
+    assert set_butler_zones(butler.staff_role, both, actor=world.admin) is True
+    assert sorted(zone_ids_of(butler)) == sorted(both) and butler.staff_role.zone_id == both[0]
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_id == butler.id).order_by(AuditEntry.id.desc())
+    ).first()
+    assert (entry.action, entry.before, entry.after) == (
+        "user.role_change",
+        {"zones": "A区"},
+        {"zones": "B区、A区"},
+    )
 
 
 def test_a_butler_without_a_zone_sees_no_unit(client, world, login_as):
