@@ -318,12 +318,24 @@ class ResidentsImporter(_PlaceImporter):
     def apply(self, parsed, report):
         today = clock.local_today()
         phones = sorted({p["phone"] for _, p in parsed})
-        people = {}
+        # One person per phone per estate (the one login that sees all their units): a row
+        # whose phone someone in the estate holds is theirs, whatever name the row gives
+        # (an account first); else the same name and phone elsewhere; else a new person.
+        people, in_estate = {}, {}
         for start in range(0, len(phones), 500):
+            chunk = phones[start : start + 500]
             for user in db.session.scalars(
-                select(User).where(User.phone.in_(phones[start : start + 500]))
+                select(User).where(User.phone.in_(chunk), User.is_active).order_by(User.id)
             ):
                 people.setdefault((user.name, user.phone), user)
+            for user, estate_id in db.session.execute(
+                select(User, Unit.estate_id)
+                .join(Residency, Residency.user_id == User.id)
+                .join(Unit, Unit.id == Residency.unit_id)
+                .where(User.phone.in_(chunk), User.is_active)
+                .order_by(User.password_hash.is_(None), User.id)
+            ):
+                in_estate.setdefault((estate_id, user.phone), user)
         unit_ids = sorted({self._unit(p).id for _, p in parsed})
         current = {}
         for start in range(0, len(unit_ids), 500):
@@ -334,13 +346,21 @@ class ResidentsImporter(_PlaceImporter):
                 )
             ):
                 current[(r.unit_id, r.user_id)] = r
+        added = set()
         for _, p in parsed:
             unit = self._unit(p)
-            person = people.get((p["name"], p["phone"]))
+            person = in_estate.get((unit.estate_id, p["phone"])) or people.get(
+                (p["name"], p["phone"])
+            )
             if person is None:
                 person = User(name=p["name"], phone=p["phone"])
                 db.session.add(person)
                 people[(p["name"], p["phone"])] = person
+            in_estate[(unit.estate_id, p["phone"])] = person
+            if (unit.id, id(person)) in added:  # the phone's person twice in one unit
+                report.unchanged += 1
+                continue
+            added.add((unit.id, id(person)))
             residency = current.get((unit.id, person.id)) if person.id else None
             if residency is not None and residency.relation == p["relation"]:
                 report.unchanged += 1

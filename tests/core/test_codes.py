@@ -169,3 +169,30 @@ def test_one_activation_brings_every_unit_held_under_the_phone(world, newcomer):
         == 1
     )
     assert {r.relation for r in user.residencies} == {Relation.owner}
+
+
+def test_the_import_keeps_one_person_per_phone_in_an_estate(world):
+    """A flat and a parking space under one phone, the space under another spelling of the
+    name: one person, whom one activation gives both; importing again adds nothing."""
+    from portal.core.imports import run_import
+
+    space = make_unit(world.estate, zone="A区", building="地下车库", number="A-001", kind="parking")
+    rows = (
+        "zone,building,unit,name,phone,relation\n"
+        "A区,1栋,2单元101,新住户,137-0000-0009,owner\n"
+        "A区,地下车库,A-001,新住户（车位）,13700000009,owner\n"
+    )
+    report = run_import("residents", "r.csv", rows.encode(), estate_name="测试花园")
+    assert report.ok and report.created == 2
+    db.session.commit()
+    people = db.session.scalars(select(User).where(User.phone == "13700000009")).all()
+    assert len(people) == 1 and people[0].name == "新住户"
+    assert codes.request_code("13700000009", codes.ACTIVATE)
+    code = re.search(r"(?<!\d)\d{6}(?!\d)", sms_rows(people[0])[0].body).group()
+    user = codes.activate("13700000009", code, PASSWORD)
+    db.session.commit()
+    assert sorted(user.current_unit_ids) == sorted([world.unit2.id, space.id])
+    again = run_import("residents", "r.csv", rows.encode(), estate_name="测试花园")
+    db.session.commit()
+    assert again.ok and again.unchanged == 2 and again.created == 0
+    assert db.session.scalar(select(func.count(User.id)).where(User.phone == "13700000009")) == 1
