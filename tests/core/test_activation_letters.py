@@ -80,6 +80,8 @@ def test_household_letters_one_page_per_resident_without_a_password(
     assert sorted(e.entity_id for e in letters) == sorted([world.family.id, household["tenant"].id])
     assert {e.actor_id for e in letters} == {world.frontdesk.id}
     assert {e.estate_id for e in letters} == {world.estate.id}
+    audit_page = login_as("manager").get("/admin/audit").get_data(as_text=True)
+    assert "打印激活函" in audit_page and "王租客" in audit_page
 
 
 def test_the_code_on_the_letter_activates_once(client, world, login_as, tmp_path):
