@@ -64,8 +64,42 @@ EXPECT = {
     ("auth.logout", "POST"): everyone(302),
     ("auth.password", "GET"): SIGNED_IN,
     ("auth.password", "POST"): row(302, 400, 400, 400),
+    # Resident accounts: activation and reset by a one-time code (contracts §7).
+    ("auth.activate", "GET"): row(200, 302, 302, 302),
+    ("auth.activate", "POST"): row(400, 302, 302, 302),
+    ("auth.activate_code", "GET"): everyone(302),
+    ("auth.activate_code", "POST"): everyone(302),
+    ("auth.reset", "GET"): row(200, 302, 302, 302),
+    ("auth.reset", "POST"): row(400, 302, 302, 302),
+    ("auth.reset_code", "GET"): everyone(302),
+    ("auth.reset_code", "POST"): everyone(302),
+    ("api.send_account_code", "POST"): everyone(400),
+    ("api.activate_account", "POST"): everyone(400),
+    ("api.reset_account_password", "POST"): everyone(400),
+    # Staff two-step sign-in.
+    ("auth.second_factor", "GET"): STAFF,
+    ("auth.second_factor", "POST"): row(302, 403, 403, 400),
+    ("auth.second_factor_off", "POST"): row(302, 403, 403, 302),
+    ("auth.second_factor_check", "GET"): everyone(302),
+    ("auth.second_factor_check", "POST"): everyone(302),
     ("units.index", "GET"): STAFF,
     ("units.detail", "GET"): RESIDENT2_OBJECT,
+    ("units.add_resident", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("units.end_residency", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("units.correct_phone", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("units.change_occupancy", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 404, 400),
+    ("api.list_residencies", "GET"): row(401, 403, 403, 200, other=404),
+    ("api.list_occupancy", "GET"): row(401, 403, 403, 200, other=404),
+    ("api.add_resident", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
+    ("api.end_residency", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
+    ("api.change_occupancy", "POST"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
+    ("api.correct_phone", "PATCH"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
+    # Activation letters: the counter of the unit's estate (not the butler); resident2 has
+    # activated, so printing their household's letters answers 303 (nobody to print for).
+    ("units.household_letters", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404, 403),
+    ("units.household_letters", "POST"): (302, 403, 403, 303, 403, 303, 303, 303, 404, 403),
+    ("units.building_letters", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
+    ("units.building_letters", "POST"): (302, 403, 403, 400, 403, 400, 400, 400, 400, 403),
     ("admin.imports", "GET"): MANAGERS_ONLY,
     ("admin.imports", "POST"): row(302, 403, 403, 403, manager=400, admin=400),
     ("admin.users", "GET"): ADMIN_ONLY,
@@ -187,13 +221,18 @@ OTHER_COMPANY = "admin_other_company"
 OBJECT_ARGUMENTS = frozenset(
     {"unit_id", "repair_id", "complaint_id", "notice_id", "item_id", "job_id", "outbox_id"}
     | {"file_id", "payment_id", "bill_id", "number", "receipt_number", "run_id", "fee_item_id"}
-    | {"order_no", "user_id"}
+    | {"order_no", "user_id", "residency_id", "person_id"}
 )
 OTHER_COMPANY_EXCEPTIONS = {
     # The body is checked before the payment is loaded: the same 400 for any payment id.
     ("api.reverse_payment", "POST"): 400,
     # The repair is loaded before the workflow checks the role: 404, not the admin's 403.
     ("api.repair_action", "POST"): 404,
+    # The body is checked before the unit or the person is loaded.
+    ("api.add_resident", "POST"): 400,
+    ("api.end_residency", "POST"): 400,
+    ("api.change_occupancy", "POST"): 400,
+    ("api.correct_phone", "PATCH"): 400,
 }
 
 
@@ -206,6 +245,15 @@ def expected(key, column, arguments=()):
     admin = EXPECT[key][COLUMNS.index("admin")]
     loads_an_object = OBJECT_ARGUMENTS & set(arguments)
     return 404 if loads_an_object and admin not in (401, 403, 404) else admin
+
+
+def resident2_residency(world):
+    from sqlalchemy import select
+
+    from portal.core.people import Residency
+    from portal.extensions import db
+
+    return db.session.scalar(select(Residency.id).where(Residency.user_id == world.resident2.id))
 
 
 def resident2_objects(world, tmp_path):
@@ -381,6 +429,10 @@ ZONE_OBJECT_ARGUMENTS = frozenset(
 OTHER_ZONE_EXCEPTIONS = {
     # The repair is loaded before the workflow checks the role: 404, not the butler's 403.
     ("api.repair_action", "POST"): 404,
+    # The body is checked before the unit is loaded: the same 400 for any unit.
+    ("api.add_resident", "POST"): 400,
+    ("api.end_residency", "POST"): 400,
+    ("api.change_occupancy", "POST"): 400,
 }
 
 
@@ -393,6 +445,8 @@ def test_a_zone_butler_gets_404_for_another_zone_s_objects(app, client, world, l
         "key": "centre.hotline",
         "code": "en",
         "user_id": world.frontdesk.id,
+        "person_id": world.resident2.id,
+        "residency_id": resident2_residency(world),
         **resident2_objects(world, tmp_path),
         **other_zone_objects(world, tmp_path),
     }
@@ -439,6 +493,8 @@ def test_every_route_answers_as_declared(app, client, world, login_as, column, t
         "key": "centre.hotline",
         "code": "en",
         "user_id": world.frontdesk.id,
+        "person_id": world.resident2.id,
+        "residency_id": resident2_residency(world),
         "filename": "css/bootstrap.min.css",
         **resident2_objects(world, tmp_path),
     }
