@@ -342,3 +342,17 @@ def test_the_token_check_asks_for_the_code_as_the_sign_in_page_does(client, worl
         two_step.check_for_token(world.manager, None)
     assert setup_first.value.status == 403
     assert setup_first.value.fields == {"otp": "setup_required"}
+
+
+def test_the_api_gives_a_token_only_with_the_code(client, world, login_as):
+    login_as("frontdesk")
+    secret, _codes = turn_on(client)
+    tick()
+    asked = {"username": "frontdesk", "password": PASSWORD}
+    missing = client.post("/api/v1/auth/token", json=asked)
+    assert missing.status_code == 401
+    assert missing.get_json()["error"]["fields"] == {"otp": "required"}
+    wrong = client.post("/api/v1/auth/token", json={**asked, "otp": "000000"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["fields"] == {"otp": "wrong"}
+    right = client.post("/api/v1/auth/token", json={**asked, "otp": code_now(secret)})
+    assert right.status_code == 200 and right.get_json()["token"]

@@ -49,6 +49,12 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64, description="Username or phone number")
     password: str = Field(min_length=1, max_length=256)
+    otp: str | None = Field(
+        default=None,
+        max_length=32,
+        description="With two-step sign-in on: the code from the authenticator app,"
+        " or a recovery code",
+    )
 
 
 class UserRef(BaseModel):

@@ -13,6 +13,7 @@ from portal.blueprints.api.spec import Unauthorized, openapi_document, route
 from portal.blueprints.api.tickets import user_ref
 from portal.blueprints.auth.activation import code_request_limits
 from portal.core import accounts, codes, staff_accounts
+from portal.core import second_factor as two_step
 from portal.core import units as unit_service
 from portal.core.access import STAFF, get_or_404
 from portal.core.errors import NotAllowed, ServiceError
@@ -64,6 +65,7 @@ def create_token(body):
             _l("An administrator set this password: sign in on the web and choose your own."),
             fields={"password": "must_change"},
         )
+    two_step.check_for_token(user, body.otp)
     token, row = issue_token(user)
     db.session.commit()
     return s.TokenOut(token=token, expires_at=row.expires_at, user=user_ref(user))
