@@ -242,6 +242,19 @@ def redeem(phone, purpose: str, code) -> User:
             .execution_options(synchronize_session=False)
         )
         if used.rowcount == 1:  # not used meanwhile by a request running beside this one
+            # The person's other live codes die with it: a letter left in a drawer, or an
+            # SMS code, must not reset the password of an account activated since.
+            db.session.execute(
+                update(AccountCode)
+                .where(
+                    AccountCode.user_id == match.user_id,
+                    AccountCode.id != match.id,
+                    AccountCode.used_at.is_(None),
+                    AccountCode.expires_at > now,
+                )
+                .values(expires_at=now)
+                .execution_options(synchronize_session=False)
+            )
             return db.session.get(User, match.user_id)
     db.session.execute(
         update(AccountCode)

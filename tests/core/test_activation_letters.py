@@ -132,7 +132,8 @@ def test_a_new_letter_replaces_the_earlier_one(client, world, login_as, tmp_path
         codes.redeem("13800000002", codes.ACTIVATE, CODE.findall(first)[0])
     db.session.commit()  # the wrong try counts (one of five)
     assert codes.redeem("13800000002", codes.ACTIVATE, sms).id == world.family.id
-    assert codes.redeem("13800000002", codes.ACTIVATE, CODE.findall(second)[0])
+    with pytest.raises(ServiceError):  # one code used: the person's other codes die with it
+        codes.redeem("13800000002", codes.ACTIVATE, CODE.findall(second)[0])
 
 
 def test_the_qr_code_holds_the_activation_page_and_phone_not_the_code(app, world):
@@ -289,3 +290,15 @@ def test_printing_needs_the_forms_token(client, world, login_as, app, monkeypatc
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     assert client.post(f"/units/{world.unit.id}/letters").status_code == 400
     assert db.session.scalar(select(AuditEntry.id)) is None
+
+
+def test_the_unit_pages_lead_to_the_letters(client, world, login_as):
+    login_as("frontdesk")
+    found = client.get("/units/").get_data(as_text=True)
+    assert 'data-testid="building-letters"' in found and "/units/letters" in found
+    unit = client.get(f"/units/{world.unit.id}").get_data(as_text=True)
+    assert f'/units/{world.unit.id}/letters"' in unit and 'data-testid="unit-letters"' in unit
+    login_as("technician")
+    assert 'data-testid="unit-letters"' not in client.get(f"/units/{world.unit.id}").get_data(
+        as_text=True
+    )

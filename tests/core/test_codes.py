@@ -125,6 +125,17 @@ def test_activation_sets_the_password_and_signs_in_by_phone(world, newcomer):
     assert accounts.authenticate("13700000001", PASSWORD) == newcomer
 
 
+def test_a_used_code_kills_the_person_s_other_codes(world, newcomer):
+    """A letter's code left in a drawer must not reset the password of an account that was
+    activated since by SMS."""
+    letter = codes.issue(newcomer, codes.ACTIVATE, valid_for=timedelta(days=30))
+    sms = codes.issue(newcomer, codes.ACTIVATE)
+    codes.activate("13700000001", sms, PASSWORD)
+    with pytest.raises(codes.CodeRefused):
+        codes.activate("13700000001", letter, "another-secret-99")
+    assert accounts.authenticate("13700000001", PASSWORD) == newcomer
+
+
 @pytest.mark.parametrize(
     "password, reason",
     [("short1!", "too_short"), ("password123", "common"), ("Qwerty123", "common")],

@@ -53,6 +53,9 @@ def index():
     zones, buildings = _filter_choices(zone_id)
     return render_template(
         "units/index.html",
+        can_print_letters=may_open(
+            current_user, current_app.view_functions["units.building_letters"]
+        ),
         rows=rows,
         labels=unit_service.label_tables(),
         page=page,
@@ -131,6 +134,9 @@ def _detail_page(unit: Unit, status: int = 200, *, failed=None):
         "units/detail.html",
         can_notify=may_open(current_user, current_app.view_functions["notices.new"])
         and unit.estate_id == acting_estate_id(),
+        can_print_letters=may_open(
+            current_user, current_app.view_functions["units.household_letters"]
+        ),
         unit=unit,
         residencies=current,
         past=past,
