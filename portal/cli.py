@@ -9,13 +9,14 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal.core.errors import ServiceError
+from portal.core.imports import IMPORTERS
 from portal.extensions import db
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(["units", "residents", "bills", "payments"]))
+@click.argument("kind", type=click.Choice(list(IMPORTERS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--estate", "estate_name", help="The estate the rows belong to.")
 @click.option(

@@ -224,6 +224,7 @@ def iso_date(row, column):
 IMPORTERS: dict[str, str] = {
     "units": "portal.core.place_imports.UnitsImporter",
     "residents": "portal.core.place_imports.ResidentsImporter",
+    "fee_items": "portal.blueprints.fees.imports.FeeItemsImporter",
     "bills": "portal.blueprints.fees.imports.BillsImporter",
     "payments": "portal.blueprints.fees.imports.PaymentsImporter",
 }

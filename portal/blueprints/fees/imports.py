@@ -1,6 +1,7 @@
-"""Importers for bills and payments (contracts §4).
+"""Importers for fee items, bills and payments (contracts §4).
 
-Both refer to units that exist. Every row is checked before anything is written; the money
+Fee items add an estate's items and dated rates. Bills and payments refer to units that
+exist. Every row is checked before anything is written; the money
 itself goes through the ledger, so imported bills and payments are allocated like any other
 (oldest open bill first, what is left over is the unit's credit). Importing the same file
 again adds nothing: a bill's source_key and a payment's idempotency key come from the row.
@@ -13,17 +14,19 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.core import clock
+from portal.core import audit, clock
 from portal.core.imports import RowError, RowProblem, choice, decimal2, text
 from portal.core.money import to_fen, yuan
-from portal.core.place_imports import _PlaceImporter
+from portal.core.place_imports import KINDS, _PlaceImporter
 from portal.core.places import Estate
 from portal.extensions import db
 
-from . import ledger
-from .models import Bill, FeeItem, Method
+from . import ledger, rules
+from .models import Basis, Bill, FeeItem, FeeRate, Method
 
 METHODS = {m.value: m for m in Method}
+BASES = {b.value: b for b in Basis}
+BRACKETED = re.compile(r"\s*[（(][^（()）]*[)）]\s*$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CHUNK = 500
 
@@ -39,6 +42,134 @@ def strict_date(row, column):
     raise RowProblem(
         _l("'%(c)s' must be a date like 2026-12-31, not '%(v)s'.", c=column, v=raw[:40])
     )
+
+
+class FeeItemsImporter(_PlaceImporter):
+    """Fee items and their dated rates (for every occupancy category) of an estate.
+
+    A new code adds the item with its rate; a known code with a new `effective_on` adds a
+    dated rate; the same row again changes nothing. A file never changes what an item is
+    (its name, basis or unit kind) nor a rate already set for a date.
+    """
+
+    columns = ("code", "name", "basis", "unit_kind", "rate", "effective_on")
+
+    def parse(self, row):
+        p = {"estate": text(row, "estate", 200, required=False) or self.estate_name}
+        p["code"] = text(row, "code", 40)
+        p["name"] = text(row, "name", 100)
+        p["basis"] = choice(row, "basis", BASES)
+        p["unit_kind"] = choice(row, "unit_kind", KINDS) if row.get("unit_kind") else None
+        rate = decimal2(row, "rate", positive=False)
+        if rate < 0:
+            raise RowProblem(_l("'%(c)s' must not be negative.", c="rate"))
+        p["rate_fen"] = to_fen(rate)
+        p["effective_on"] = strict_date(row, "effective_on")
+        return p
+
+    def check_all(self, parsed):
+        errors = self.resolve_estates(parsed)
+        if errors:
+            return errors
+        for _, p in parsed:
+            p["estate_obj"] = self.estate_of(p)
+        items = db.session.scalars(
+            select(FeeItem).where(FeeItem.estate_id.in_({p["estate_obj"].id for _, p in parsed}))
+        ).all()
+        self.items = {(i.estate_id, i.code): i for i in items}
+        self.rates = {
+            (r.fee_item_id, r.effective_on): r.rate_fen
+            for r in db.session.scalars(
+                select(FeeRate).where(
+                    FeeRate.fee_item_id.in_([i.id for i in items]), FeeRate.occupancy.is_(None)
+                )
+            )
+        }
+        errors = self.duplicates(
+            parsed, lambda p: (p["estate_obj"].id, p["code"], p["effective_on"])
+        )
+        repeated = {e.line for e in errors}
+        first_of_code = {}
+        for line, p in parsed:
+            if line in repeated:
+                continue
+            key = (p["estate_obj"].id, p["code"])
+            what = (p["name"], p["basis"], p["unit_kind"])
+            item = self.items.get(key)
+            if item is not None:
+                if (item.name, item.basis, item.unit_kind) != what:
+                    errors.append(RowError(line, str(self._not_the_item(item))))
+                    continue
+                rate = self.rates.get((item.id, p["effective_on"]))
+                if rate is not None and rate != p["rate_fen"]:
+                    message = _l(
+                        "The item '%(code)s' has a rate of %(rate)s from %(d)s already; "
+                        "rates are never changed: give a new date.",
+                        code=item.code,
+                        rate=yuan(rate),
+                        d=p["effective_on"].isoformat(),
+                    )
+                    errors.append(RowError(line, str(message)))
+            elif key in first_of_code and first_of_code[key][1] != what:
+                message = _l(
+                    "The code '%(code)s' is on line %(n)d with another name, basis or unit kind.",
+                    code=p["code"],
+                    n=first_of_code[key][0],
+                )
+                errors.append(RowError(line, str(message)))
+            else:
+                first_of_code.setdefault(key, (line, what))
+        return sorted(errors, key=lambda e: e.line)
+
+    @staticmethod
+    def _not_the_item(item):
+        return _l(
+            "The item '%(code)s' exists as '%(name)s', %(basis)s, unit kind '%(kind)s'; "
+            "a file does not change an item: give those values or another code.",
+            code=item.code,
+            name=item.name,
+            basis=item.basis,
+            kind=item.unit_kind or "",
+        )
+
+    def apply(self, parsed, report):
+        for _, p in sorted(parsed, key=lambda lp: (lp[1]["effective_on"], lp[0])):
+            estate_id = p["estate_obj"].id
+            item = self.items.get((estate_id, p["code"]))
+            if item is None:
+                item = rules.create_item(
+                    estate_id,
+                    code=p["code"],
+                    name=p["name"],
+                    basis=p["basis"].value,
+                    unit_kind=p["unit_kind"].value if p["unit_kind"] else None,
+                    rate_fen=p["rate_fen"],
+                    effective_on=p["effective_on"],
+                    actor=self.actor,
+                )
+                audit.record(
+                    "fee_item.create",
+                    item,
+                    actor=self.actor,
+                    estate_id=estate_id,
+                    after={"code": item.code, "name": item.name, "basis": item.basis},
+                )
+                self.items[(estate_id, item.code)] = item
+                report.created += 1
+            elif (item.id, p["effective_on"]) in self.rates:
+                report.unchanged += 1
+                continue
+            else:
+                rules.add_rate(
+                    item,
+                    rate_fen=p["rate_fen"],
+                    effective_on=p["effective_on"],
+                    occupancy=None,
+                    actor=self.actor,
+                )
+                report.updated += 1
+            self.rates[(item.id, p["effective_on"])] = p["rate_fen"]
+        db.session.flush()
 
 
 class _MoneyImporter(_PlaceImporter):
@@ -204,10 +335,21 @@ class BillsImporter(_MoneyImporter):
             self.items_by_name.setdefault((i.estate_id, i.name), i)
 
     def _item(self, p):
-        estate_id = p["estate_obj"].id
-        return self.items_by_code.get((estate_id, p["fee_item"])) or self.items_by_name.get(
-            (estate_id, p["fee_item"])
+        """The item a row names by code or by name; a name without its bracketed part
+        (物业管理费 for 物业管理费（住宅）) is the one item of that name for the unit's kind."""
+        estate_id, named = p["estate_obj"].id, p["fee_item"]
+        found = self.items_by_code.get((estate_id, named)) or self.items_by_name.get(
+            (estate_id, named)
         )
+        if found is not None:
+            return found
+        kind = p["unit_obj"].kind
+        fits = [
+            i
+            for (e, name), i in self.items_by_name.items()
+            if e == estate_id and BRACKETED.sub("", name) == named and i.unit_kind in (None, kind)
+        ]
+        return fits[0] if len(fits) == 1 else None
 
     @staticmethod
     def _existing_bills(parsed):

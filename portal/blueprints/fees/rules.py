@@ -3,12 +3,12 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import selectinload
 
-from portal.core import audit, settings
+from portal.core import audit, clock, settings
 from portal.core.errors import Conflict, ServiceError
-from portal.core.places import Occupancy, UnitKind
+from portal.core.places import Estate, Occupancy, UnitKind
 from portal.extensions import db
 
 from .models import Basis, FeeItem, FeeRate
@@ -83,7 +83,7 @@ def vacant_occupancies(estate_id: int) -> frozenset[str]:
     return frozenset(c.strip() for c in raw.split(",") if c.strip())
 
 
-# The items most estates charge, created on request for an estate that has none.
+# The items every estate has from its creation (code, name, basis, unit kind, rate in fen).
 STANDARD_ITEMS = (
     ("property_residence", "物业管理费（住宅）", Basis.per_m2_month, UnitKind.residence, 250),
     ("property_shop", "物业管理费（商铺）", Basis.per_m2_month, UnitKind.shop, 500),
@@ -94,10 +94,48 @@ STANDARD_ITEMS = (
     ("paid_service", "有偿服务费", Basis.per_use, None, 0),
 )
 PAID_SERVICE = "paid_service"
+# The standard rates hold from long before any estate's own: a dated rate the estate adds
+# or imports (a `fee_items` file) takes over from its own date, also for past months.
+STANDARD_RATES_FROM = date(2000, 1, 1)
+
+
+@event.listens_for(Estate, "after_insert")
+def _standard_items_of_a_new_estate(_mapper, connection, estate):
+    """Every estate has the standard items from the moment it exists, however it is made
+    (the units import, the demo, a test's factory): core creates estates, fees lists what
+    an estate charges, so fees listens for the new row instead of core calling fees."""
+    insert_standard_items(connection, estate.id)
+
+
+def insert_standard_items(connection, estate_id: int) -> None:
+    """The standard items with their usual rates, in the flush that inserts the estate."""
+    now = clock.now()
+    for code, name, basis, kind, rate in STANDARD_ITEMS:
+        item_id = connection.execute(
+            insert(FeeItem.__table__).values(
+                estate_id=estate_id,
+                code=code,
+                name=name,
+                basis=basis.value,
+                unit_kind=kind.value if kind else None,
+                active=True,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            insert(FeeRate.__table__).values(
+                fee_item_id=item_id,
+                occupancy=None,
+                effective_on=STANDARD_RATES_FROM,
+                rate_fen=rate,
+                created_at=now,
+            )
+        )
 
 
 def create_standard_items(estate_id: int, *, actor, effective_on: date) -> list[FeeItem]:
-    """Create the standard items (with their usual rates) that the estate lacks."""
+    """Create the standard items (with their usual rates) that the estate lacks: none for an
+    estate made since they come with it; kept for databases older than that."""
     have = set(db.session.scalars(select(FeeItem.code).where(FeeItem.estate_id == estate_id)))
     made = []
     for code, name, basis, kind, rate in STANDARD_ITEMS:
@@ -189,7 +227,7 @@ def add_rate(item: FeeItem, *, rate_fen: int, effective_on: date, occupancy: str
         occupancy=occupancy or None,
         effective_on=effective_on,
         rate_fen=rate_fen,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor is not None else None,
     )
     db.session.add(rate)
     db.session.flush()

@@ -83,14 +83,8 @@ def items():
 
 
 def add_item():
-    """Add a fee item with its first rate, or the standard items."""
+    """Add a fee item with its first rate (the standard items come with the estate)."""
     estate_id = acting_estate_id()
-    if request.form.get("standard"):
-        first = clock.local_today().replace(day=1)
-        made = rules.create_standard_items(estate_id, actor=current_user, effective_on=first)
-        db.session.commit()
-        flash(_("%(n)d standard items added.", n=len(made)), "success")
-        return redirect(url_for(".items"), 303)
     form = ItemForm()
     if not form.validate_on_submit():
         return items_page(form, 400)
