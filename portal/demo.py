@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from portal.blueprints.fees.rules import create_standard_items
 from portal.core import accounts, clock
+from portal.core.butler_zones import set_butler_zones
 from portal.core.imports import run_import
 from portal.core.people import Relation, Residency, User
 from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy, Zone
@@ -26,13 +27,23 @@ from portal.extensions import db
 ESTATE = "翠湖花园"
 TIMEZONE = "Asia/Shanghai"  # the estate's (the default of every estate)
 DEMO_PASSWORD = "portal-demo"  # noqa: S105 - the documented demo password (contracts §2)
-DEMO_LOGINS = ["resident", "resident2", "frontdesk", "technician", "supervisor", "manager", "admin"]
+DEMO_LOGINS = [
+    "resident",
+    "resident2",
+    "frontdesk",
+    "technician",
+    "supervisor",
+    "manager",
+    "admin",
+    "butler",
+]
 STAFF = [  # username, name, role, company-wide
     ("frontdesk", "王丽", "frontdesk", False),
     ("technician", "李建国", "technician", False),
     ("supervisor", "赵敏", "supervisor", False),
     ("manager", "孙志强", "manager", False),
     ("admin", "周明", "admin", True),
+    ("butler", "钱芳", "zone_butler", False),  # looks after A区 (contracts §2)
 ]
 STAFF_KEYS = {"desk": "frontdesk", "tech": "technician", "sup": "supervisor", "mgr": "manager"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
@@ -254,6 +265,11 @@ def _demo_logins(estate):
             estate=None if company_wide else estate,
             phone=f"1390000{i:04d}",
         )
+    butler = db.session.scalar(select(User).where(User.username == "butler"))
+    zone_a = db.session.scalar(
+        select(Zone.id).where(Zone.estate_id == estate.id, Zone.name == "A区")
+    )
+    set_butler_zones(butler.staff_role, [zone_a], actor=None)
     for username, entrance in (("resident", "1单元101"), ("resident2", "2单元101")):
         owner = db.session.scalar(
             select(User)

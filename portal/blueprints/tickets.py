@@ -198,6 +198,16 @@ def fill_intake_choices(form, actor, unit_id) -> None:
     from portal.core.units import labels_for, residents_of
 
     if actor.is_staff:
+        if unit_id:  # a unit the person may not see (another estate or zone) is no choice
+            from sqlalchemy import select
+
+            from portal.core.access import visible
+            from portal.core.places import Unit
+            from portal.extensions import db
+
+            unit_id = db.session.scalar(
+                select(Unit.id).where(Unit.id == unit_id, visible(Unit, actor))
+            )
         form.unit.choices = (
             [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
         )

@@ -130,3 +130,12 @@ def test_the_other_administrator_reaches_their_own_receipt_and_not_the_worlds(
     assert mine.status_code == 200
     theirs = client.get(f"/api/v1/receipts/{ours.receipt_number}.pdf", headers=headers)
     assert theirs.status_code == 404
+
+
+def test_the_new_ticket_form_names_no_one_of_a_unit_out_of_reach(client, world, login_as):
+    """/repairs/new?unit=ID and /complaints/new?unit=ID of another estate's unit offer neither
+    the unit nor its residents."""
+    login_as("frontdesk_other")
+    for path in ("/repairs/new", "/complaints/new"):
+        page = client.get(path, query_string={"unit": world.unit2.id}).get_data(as_text=True)
+        assert world.resident2.name not in page, path
