@@ -21,7 +21,7 @@ from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy,
 from portal.demo_fees import first_days, schedule_fees
 from portal.demo_notices import demo_login_ids, read_inbox, schedule_notices
 from portal.demo_tickets import schedule_tickets
-from portal.demo_timeline import Timeline, clock_at, fewer_collections
+from portal.demo_timeline import Timeline, fewer_collections
 from portal.extensions import db
 
 ESTATE = "翠湖花园"
@@ -178,7 +178,7 @@ def _load(say) -> None:
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
     timeline = Timeline(clock.now(), ZoneInfo(TIMEZONE))
     opened = timeline.local(first_days(timeline.today())[0] - timedelta(days=7), 9)
-    with clock_at(opened):
+    with clock.at(opened):
         say("Importing the estate's units and residents …")
         estate = _import_estate(rng)
         _backdate(rng, estate)
@@ -202,7 +202,7 @@ def _load(say) -> None:
     schedule_notices(timeline, estate, staff["desk"])
     say(f"Playing them through the portal's services: {len(timeline.events)} events …")
     timeline.play(say)
-    with clock_at(timeline.now):
+    with clock.at(timeline.now):
         read_inbox(rng, timeline.now, keep_unread=demo_login_ids())
 
 

@@ -27,17 +27,6 @@ DELIVERY_BATCH = 1000  # inbox rows written at a time
 
 
 @contextmanager
-def clock_at(moment: datetime):
-    """Run a block with the portal clock at `moment`; afterwards the clock is as it was."""
-    before = clock._frozen  # running (None) or a test's frozen moment
-    clock.freeze(moment)
-    try:
-        yield
-    finally:
-        clock.freeze(before)
-
-
-@contextmanager
 def fewer_collections():
     """A loader's session holds thousands of rows for its whole run: at the usual thresholds
     the garbage collector walked them so often that it took a third of the time."""
@@ -76,11 +65,11 @@ class Timeline:
         """Run every event in time order, each at its moment; then deliver what they sent."""
         self.events.sort(key=lambda e: (e[0], e[1]))
         for done, (moment, _n, call, args) in enumerate(self.events, start=1):
-            with clock_at(moment):
+            with clock.at(moment):
                 call(*args)
             if progress and done % 500 == 0:
                 progress(f"  {done} of {len(self.events)} events")
-        with clock_at(self.now):
+        with clock.at(self.now):
             deliver_due()
         return len(self.events)
 

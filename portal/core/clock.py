@@ -1,5 +1,7 @@
 """The portal's notion of now: always UTC, and controllable in tests."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,3 +24,15 @@ def freeze(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValueError("freeze() needs an aware datetime")
     _frozen = moment.astimezone(UTC) if moment is not None else None
+
+
+@contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    """Run a block with now() at `moment` (the demo plays its history this way); afterwards
+    the clock is as it was: running, or a test's frozen moment."""
+    before = _frozen
+    freeze(moment)
+    try:
+        yield
+    finally:
+        freeze(before)

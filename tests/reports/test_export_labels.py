@@ -122,3 +122,11 @@ def test_repairs_and_fees_in_chinese(client, world, login_as, tickets):
     rows = fees["费用收缴"]
     assert any(row[0] == "已装修入住" for row in rows) and "实收（元）" in rows[3]
     assert not no_codes(fees)
+
+
+def test_report_templates_have_the_estate_time_outside_a_request(app):
+    """Print jobs render report PDFs with an app context only (no request)."""
+    from flask import render_template_string
+
+    with app.app_context():
+        assert render_template_string("{{ estate_time is defined }}") == "True"

@@ -7,7 +7,7 @@ from ..periods import local_time
 bp = Blueprint("reports", __name__)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def estate_times():
     """`estate_time(moment, estate)`: report pages and PDFs show times in the estate's zone."""
     return {"estate_time": lambda moment, estate: local_time(moment, estate.timezone)}
