@@ -1,9 +1,11 @@
 """A new estate set up from the command line (issue 14, point 6): the standard fee items
 come with the estate, and the README's path works end to end with docs/examples/*.csv."""
 
+import importlib.util
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.blueprints.fees import ledger
@@ -164,3 +166,52 @@ def test_the_readme_path_from_the_command_line_with_the_example_files(app, world
         assert "0 created" in result.output, (kind, result.output)
     assert count(Bill, Bill.estate_id == estate.id) == 6
     assert count(Payment, Payment.estate_id == estate.id) == 3
+
+
+MIGRATION = next(
+    (Path(__file__).resolve().parents[2] / "migrations" / "versions").glob(
+        "*_5e2c8a4f0d17_standard_fee_items.py"
+    )
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_gives_older_bare_estates_the_standard_items(backend, tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from portal.core.places import Company
+    from tests.core.test_schema import fresh_app
+
+    spec = importlib.util.spec_from_file_location("standard_fee_items", MIGRATION)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with fresh_app(backend, tmp_path):
+        upgrade(revision=migration.down_revision)
+        # Rows written as an older portal wrote them: no listener, no items.
+        company = db.session.execute(
+            insert(Company.__table__).values(name="物业公司")
+        ).inserted_primary_key[0]
+        bare, kept = (
+            db.session.execute(
+                insert(Estate.__table__).values(name=name, company_id=company)
+            ).inserted_primary_key[0]
+            for name in ("旧花园", "有项目的花园")
+        )
+        db.session.execute(
+            insert(FeeItem.__table__).values(
+                estate_id=kept, code="own", name="自定项目", basis="one_off"
+            )
+        )
+        db.session.commit()
+        upgrade()
+        assert codes_of(bare) == STANDARD_CODES
+        assert codes_of(kept) == {"own"}  # an estate with items keeps exactly those
+        rates = db.session.execute(
+            select(FeeItem.code, FeeRate.effective_on, FeeRate.rate_fen)
+            .join(FeeRate, FeeRate.fee_item_id == FeeItem.id)
+            .where(FeeItem.estate_id == bare)
+        ).all()
+        assert {(c, d, r) for c, d, r in rates} == {
+            (code, STANDARD_RATES_FROM, rate) for code, _n, _b, _k, rate in STANDARD_ITEMS
+        }
