@@ -38,7 +38,7 @@ $(MO): $(PO) | $(VENV)/.installed
 translations: $(MO)
 
 extract-messages: | $(VENV)/.installed
-	$(VENV)/bin/pybabel extract --ignore-dirs '.* venv' -F babel.cfg -k _l -k lazy_gettext -o messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel extract --ignore-dirs '.* venv' -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o messages.pot --no-location --sort-output .
 	$(VENV)/bin/pybabel update -i messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 	rm messages.pot
 

@@ -58,3 +58,13 @@ def test_the_counter_shows_the_same_words(client, world, login_as, due_bill):
     row = html.split(f'data-bill="{due_bill.id}"')[1].split("</tr>")[0]
     assert "欠费" in row and "text-bg-danger" in row and "待缴" not in row
     assert "text-danger" in owed_tile(html) and 'data-testid="arrears"' in html
+
+
+def test_the_resident_home_says_the_same(client, world, login_as, due_bill):
+    login_as("resident")
+    clock.freeze(BEFORE)
+    card = client.get("/", headers=ZH).get_data(as_text=True).split('data-testid="my-bills"')[1]
+    assert "待缴 50.00" in card and "欠费" not in card and 'data-testid="home-arrears"' not in card
+    clock.freeze(AFTER)
+    card = client.get("/", headers=ZH).get_data(as_text=True).split('data-testid="my-bills"')[1]
+    assert 'data-testid="home-arrears">欠费 50.00' in card and "待缴" not in card

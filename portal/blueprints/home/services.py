@@ -61,24 +61,33 @@ def my_units(actor):
             "building": building,
             "zone": zone,
             "balance": Balance(int(owed), int(credit)),
+            "past_due_fen": int(past_due),
         }
-        for unit, relation, building, zone, owed, credit in rows
+        for unit, relation, building, zone, owed, credit, past_due in rows
     ]
 
 
 @functools.cache
 def _my_units_statement():
     """my_units' statement, built once (the person and the day are bind parameters)."""
-    from portal.blueprints.fees.ledger import balance_columns
+    from portal.blueprints.fees.ledger import balance_columns, past_due_column
 
+    today = bindparam("today", type_=Date)
     return (
-        select(Unit, Residency.relation, Building.name, Zone.name, *balance_columns())
+        select(
+            Unit,
+            Residency.relation,
+            Building.name,
+            Zone.name,
+            *balance_columns(),
+            past_due_column(today),
+        )
         .join(Residency, Residency.unit_id == Unit.id)
         .join(Building, Building.id == Unit.building_id)
         .join(Zone, Zone.id == Building.zone_id)
         .where(
             Residency.user_id == bindparam("user"),
-            current_residency_clause(bindparam("today", type_=Date)),
+            current_residency_clause(today),
         )
         .order_by(Unit.id)
     )

@@ -206,6 +206,19 @@ class Balance:
     credit_fen: int = 0
 
 
+def past_due_column(today, unit=Unit):
+    """SQL: what the unit of the enclosing query owes on bills due before `today` (a date or
+    a bind parameter): arrears (欠费), as against what is only to pay (待缴) until its due
+    date."""
+    return (
+        select(func.coalesce(func.sum(owed_fen()), 0))
+        .where(Bill.unit_id == unit.id, not_reversed(), Bill.due_on < today)
+        .correlate(unit)
+        .scalar_subquery()
+        .label("past_due_fen")
+    )
+
+
 def balance_columns(unit=Unit):
     """SQL: what the unit of the enclosing query owes and its credit, as two columns (four
     sums on indexed columns), so a page's unit query brings its balances along."""
