@@ -136,3 +136,16 @@ def test_the_command_line_imports_fee_items(app, world, tmp_path):
     result = runner.invoke(args=["import", "fee_items", str(bad), "--estate", ESTATE])
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.output and "nothing was imported" in result.output
+
+
+def test_staff_import_fee_items_only_into_their_estates(world):
+    """The import page passes the manager as the actor: another estate is not theirs."""
+    mine = run_import("fee_items", "f.csv", GOOD.encode(), estate_name=ESTATE, actor=world.manager)
+    assert mine.ok and mine.created == 2
+    other = run_import(
+        "fee_items",
+        "f.csv",
+        b"estate," + HEADER.encode() + "别的花园,x,某费用,one_off,,1.00,2026-01-01\n".encode(),
+        actor=world.manager,
+    )
+    assert [(e.line, "别的花园" in e.message) for e in other.errors] == [(2, True)]
