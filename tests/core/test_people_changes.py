@@ -64,6 +64,10 @@ def test_add_a_resident_from_the_page(client, world, login_as):
     assert (entry.entity_type, entry.entity_id) == ("units", world.unit2.id)
     audit_page = login_as("manager").get("/admin/audit", headers=EN).get_data(as_text=True)
     assert "Added a resident to a unit" in audit_page and "A区 1栋 2单元101" in audit_page
+    # The details in words: the labelled fields and the relation's label, not their codes.
+    details = audit_page.split('data-testid="audit-log"', 1)[1]
+    assert "First day" in details and "Tenant" in details
+    assert "start_on" not in details and ">tenant<" not in details
 
 
 def test_another_persons_phone_is_a_message_beside_the_field(client, world, login_as):

@@ -167,7 +167,7 @@ def test_front_desk_takes_cash_and_prints_the_receipt(open_tab, locale):
     credit_before = fen_of(page.get_by_test_id("credit"))
     assert owed_before > cash, owed_before
     open_bills = page.get_by_test_id("bills").locator("tbody tr[data-status=open]")
-    bills_owed = sum(fen_of(row.locator("td").nth(5)) for row in open_bills.all())
+    bills_owed = sum(fen_of(row.get_by_test_id("bill-owed")) for row in open_bills.all())
     assert bills_owed == owed_before, (
         f"the open bills add up to {yuan(bills_owed)}, the account says {yuan(owed_before)}"
     )

@@ -29,7 +29,7 @@ from portal.core import settings
 from portal.core.access import as_id, estate_ids_for, may_open, visible
 from portal.core.audit import ACTION_LABELS, AuditEntry
 from portal.core.money import yuan
-from portal.core.people import ROLE_LABELS, StaffRole, User
+from portal.core.people import RELATION_LABELS, ROLE_LABELS, StaffRole, User
 from portal.core.places import (
     OCCUPANCY_LABELS,
     UNIT_KIND_LABELS,
@@ -69,6 +69,12 @@ FIELD_LABELS = {
     "kind": _l("Kind"),
     "area_m2": _l("Area (m²)"),
     "name": lazy_pgettext("organisation", "Name"),
+    "person": lazy_pgettext("person", "Name"),
+    "phone": _l("Phone"),
+    "relation": _l("Relation"),
+    "start_on": _l("First day"),
+    "end_on": _l("Last day"),
+    "zones": _l("Zones"),
 }
 STATUS_LABELS = {
     "pending": _l("Waiting to be sent"),
@@ -81,6 +87,7 @@ VALUE_LABELS = {
     "occupancy": OCCUPANCY_LABELS,
     "kind": UNIT_KIND_LABELS,
     "role": ROLE_LABELS,
+    "relation": RELATION_LABELS,
     "channel": RECORD_CHANNEL_LABELS,
     "outcome": OUTCOME_LABELS,
     "status": STATUS_LABELS,
