@@ -100,9 +100,9 @@ class Complete(BaseModel):
         try:
             fen = parse_yuan(value, field="charge")
         except ServiceError as exc:
+            if exc.fields.get("charge") == "too large":  # e.g. "1e400"
+                raise Invalid(_l("A charge is less than 100,000.00 yuan.")) from None
             raise Invalid(exc.message) from None
-        except ArithmeticError:  # "1e400": beyond what a Decimal quantizes (core.money)
-            raise Invalid(_l("A charge is less than 100,000.00 yuan.")) from None
         if fen >= MAX_CHARGE_FEN:
             raise Invalid(_l("A charge is less than 100,000.00 yuan."))
         return yuan(fen)
