@@ -29,7 +29,7 @@ CSP = (
 
 @functools.cache
 def _actor_by_id():
-    return actor_query(User.id == bindparam("user_id"))
+    return actor_query(User.id == bindparam("user_id"), figures=True)
 
 
 @login_manager.user_loader

@@ -240,13 +240,8 @@ def page_figure(name: str, build: Callable) -> None:
 
 def known_figure(user, name: str):
     """The figure read with `user` at the start of the request, or None when it was not
-    read (a token request) or was forgotten since (`forget_figure`)."""
+    read (a token request). Its owner knows when a request has changed it since."""
     return user.__dict__.get("page_figures", {}).get(name)
-
-
-def forget_figure(user, name: str) -> None:
-    """The request changed what `name` counts: the next reader counts again."""
-    user.__dict__.get("page_figures", {}).pop(name, None)
 
 
 def actor_query(condition, *, figures: bool = False):

@@ -49,3 +49,10 @@ def test_the_bar_shows_each_role_its_menus(client, world, login_as):
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert dropdowns(page) == ["fees", "reports", "admin"]
     assert "Staff accounts" in page.split('data-testid="menu-admin"')[1]
+
+
+def test_staff_find_two_step_sign_in_under_their_name(client, world, login_as):
+    login_as("frontdesk")
+    assert 'data-testid="menu-second-factor"' in client.get("/").get_data(as_text=True)
+    login_as("resident")
+    assert 'data-testid="menu-second-factor"' not in client.get("/").get_data(as_text=True)

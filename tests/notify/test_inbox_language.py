@@ -161,3 +161,28 @@ def test_a_message_made_of_lines_reads_line_by_line_in_the_reader_s_language(app
     assert item.sent_body == "已收到报修 BX2\n第二行"  # the resident's language at sending
     with app.test_request_context(), force_locale("en"):
         assert item.body == "Repair BX2 received\n第二行"
+
+
+def test_the_bell_is_read_with_the_person_and_counts_again_after_a_page_reads_one(
+    client, world, login_as, count_queries
+):
+    import re
+
+    for description in ("灯", "门"):
+        submit_repair(world.resident, category="civil", location="unit", description=description)
+    db.session.commit()
+    relay_due()
+    login_as("resident")
+
+    def bell(page):
+        return int(re.search(r'data-testid="unread-count">(\d+)<', page).group(1))
+
+    with count_queries() as counted:
+        assert bell(client.get("/notices/").get_data(as_text=True)) == 2
+    unread_sql = [s for s in counted.statements if "read_at IS NULL" in s]
+    assert len(unread_sql) == 1 and "staff_roles" in unread_sql[0]  # in the person's statement
+    item = db.session.scalar(
+        select(InboxMessage).where(InboxMessage.user_id == world.resident.id).limit(1)
+    )
+    # The message page marks it read before it renders: the bell already says one.
+    assert bell(client.get(f"/notices/inbox/{item.id}").get_data(as_text=True)) == 1
