@@ -10,10 +10,10 @@ The API other lines call (services: they flush, never commit):
 - `issue(user, purpose, *, valid_for=CODE_VALIDITY) -> str` — a new code for `user`
   (purpose `ACTIVATE` or `RESET`); the plain code is returned once and never stored.
   Activation letters call it with a longer `valid_for`.
-- `request_code(phone, purpose) -> bool` — the public "send me a code" step: when the phone
-  names someone to send to (activate: a person without a password who holds a current
-  residency; reset: a resident's account with a password) a code goes out by SMS through the
-  outbox as an urgent message (quiet hours never hold it). False when nothing was sent.
+- `recipient(phone, purpose) -> (User, Estate) | None` — whom a code for the phone goes to
+  (activate: a person without a password who holds a current residency; reset: a
+  resident's account with a password). Sending it by SMS is the auth line's
+  (`portal.blueprints.auth.services.request_code`): core does not speak to the outbox.
 - `redeem(phone, purpose, code) -> User` — the person a live code of that phone and purpose
   belongs to; the code is used up. A wrong, used, expired or dead code raises `CodeRefused`
   (a ServiceError with `fields={"code": ...}`) after counting the try in the session: the
@@ -150,48 +150,15 @@ def _to_reset(phone: str) -> tuple[User, Estate] | None:
     return (user, db.session.get(Estate, estate_id)) if estate_id else None
 
 
-def request_code(phone, purpose: str) -> bool:
-    """Send a code by SMS when the phone names someone for this purpose; else do nothing."""
-    from portal.notify.outbox import tell
-
+def recipient(phone, purpose: str) -> tuple[User, Estate] | None:
+    """Whom a code for this phone and purpose goes to, with the estate that sends it:
+    activate, a person without a password who holds a current residency; reset, a
+    resident's account with a password. None: nobody (the caller answers the same)."""
     _check_purpose(purpose)
     phone = normalize_phone(phone)
     if not phone:
-        return False
-    found = _to_activate(phone) if purpose == ACTIVATE else _to_reset(phone)
-    if found is None:
-        return False
-    user, estate = found
-    code = issue(user, purpose)
-    minutes = int(CODE_VALIDITY.total_seconds() // 60)
-
-    def render():
-        if purpose == ACTIVATE:
-            body = _l(
-                "Your activation code is %(code)s, valid for %(n)d minutes. "
-                "Do not share it with anyone.",
-                code=code,
-                n=minutes,
-            )
-        else:
-            body = _l(
-                "Your password reset code is %(code)s, valid for %(n)d minutes. "
-                "Do not share it with anyone.",
-                code=code,
-                n=minutes,
-            )
-        return _l("Property service centre"), body
-
-    # An account code is urgent: the person is waiting for it, whatever the hour.
-    tell(
-        user,
-        kind=f"account_code_{purpose}",
-        estate=estate,
-        render=render,
-        channels=("sms",),
-        urgent=True,
-    )
-    return True
+        return None
+    return _to_activate(phone) if purpose == ACTIVATE else _to_reset(phone)
 
 
 def _refuse() -> CodeRefused:

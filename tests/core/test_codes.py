@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal.blueprints.auth.services import request_code
 from portal.core import accounts, clock, codes, staff_accounts
 from portal.core.errors import ServiceError
 from portal.core.people import Relation, Residency, User
@@ -80,21 +81,21 @@ def test_five_wrong_tries_kill_the_code(world, newcomer):
 
 
 def test_unknown_phone_sends_nothing(world):
-    assert codes.request_code("13999999999", codes.ACTIVATE) is False
-    assert codes.request_code("13999999999", codes.RESET) is False
-    assert codes.request_code("", codes.ACTIVATE) is False
+    assert request_code("13999999999", codes.ACTIVATE) is False
+    assert request_code("13999999999", codes.RESET) is False
+    assert request_code("", codes.ACTIVATE) is False
     assert sms_rows() == []
     assert db.session.scalar(select(func.count(codes.AccountCode.id))) == 0
 
 
 def test_who_gets_a_code(world, newcomer):
     # activate: a current resident; reset: an account with a password
-    assert codes.request_code("13700000001", codes.RESET) is False  # no password yet
+    assert request_code("13700000001", codes.RESET) is False  # no password yet
     moved_out = make_resident(world.unit2, phone="13700000005", end_on=date(2025, 1, 1))
-    assert codes.request_code(moved_out.phone, codes.ACTIVATE) is False
-    assert codes.request_code(world.frontdesk.phone, codes.RESET) is False  # staff: by admin
-    assert codes.request_code("13700000001", codes.ACTIVATE) is True
-    assert codes.request_code(world.resident.phone, codes.RESET) is True
+    assert request_code(moved_out.phone, codes.ACTIVATE) is False
+    assert request_code(world.frontdesk.phone, codes.RESET) is False  # staff: by admin
+    assert request_code("13700000001", codes.ACTIVATE) is True
+    assert request_code(world.resident.phone, codes.RESET) is True
     assert [r.recipient_id for r in sms_rows()] == [newcomer.id, world.resident.id]
 
 
@@ -102,7 +103,7 @@ def test_the_code_goes_out_by_sms_at_once_even_in_quiet_hours(world, newcomer, a
     app.config["SMS_GATEWAY_URL"] = sms_gateway.url
     clock.freeze(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai
     try:
-        assert codes.request_code("13700000001", codes.ACTIVATE)
+        assert request_code("13700000001", codes.ACTIVATE)
         db.session.commit()
         from portal.jobs import run_committed
 
@@ -198,7 +199,7 @@ def test_the_import_keeps_one_person_per_phone_in_an_estate(world):
     db.session.commit()
     people = db.session.scalars(select(User).where(User.phone == "13700000009")).all()
     assert len(people) == 1 and people[0].name == "新住户"
-    assert codes.request_code("13700000009", codes.ACTIVATE)
+    assert request_code("13700000009", codes.ACTIVATE)
     code = re.search(r"(?<!\d)\d{6}(?!\d)", sms_rows(people[0])[0].body).group()
     user = codes.activate("13700000009", code, PASSWORD)
     db.session.commit()

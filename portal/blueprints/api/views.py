@@ -11,6 +11,7 @@ from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import Unauthorized, openapi_document, route
 from portal.blueprints.api.tickets import user_ref
+from portal.blueprints.auth import services as auth_services
 from portal.blueprints.auth.activation import code_request_limits
 from portal.core import accounts, codes, staff_accounts
 from portal.core import second_factor as two_step
@@ -87,7 +88,7 @@ def create_token(body):
 def send_account_code(body):
     """Send a code when the phone is on record for the purpose; the answer is the same
     whether or not it is, so that no one learns which numbers are known."""
-    codes.request_code(body.phone, body.purpose)
+    auth_services.request_code(body.phone, body.purpose)
     db.session.commit()
     return s.CodeSent(sent=True)
 

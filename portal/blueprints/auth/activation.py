@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from portal.blueprints.auth import services
 from portal.blueprints.auth.views import bp, too_many_attempts
 from portal.core import codes
 from portal.core.accounts import MIN_PASSWORD
@@ -172,7 +173,7 @@ def _ask_phone(purpose: str):
     if form.validate_on_submit():
         phone = codes.normalize_phone(form.phone.data)
         if not getattr(form, "have_code", None) or not form.have_code.data:
-            codes.request_code(phone, purpose)
+            services.request_code(phone, purpose)
             db.session.commit()
             flash(_code_sent_message(), "info")
         session[SENT_TO] = {**session.get(SENT_TO, {}), purpose: phone}
