@@ -182,7 +182,6 @@ def generate(units: int, estates: int, months: int) -> None:
     from portal.blueprints.fees.rules import (
         VACANT_OCCUPANCIES,
         VACANT_PAY_PERCENT,
-        create_standard_items,
     )
     from portal.core import settings
     from portal.core.people import User
@@ -200,7 +199,6 @@ def generate(units: int, estates: int, months: int) -> None:
         db.session.add(estate)
         db.session.flush()
         estate_ids.append(estate.id)
-        create_standard_items(estate.id, actor=None, effective_on=date(2019, 1, 1))
         if e % 10 == 3:  # a few estates have their own vacant-unit policy
             settings.set_value(VACANT_PAY_PERCENT.key, 60, actor=admin, estate_id=estate.id)
             settings.set_value(

@@ -89,6 +89,40 @@ def create_user(username, role, estate_name, name, phone, password):
     click.echo(f"Created {user.username} ({role}, {where}).")
 
 
+@users_cli.command("zones")
+@click.argument("username")
+@click.argument("zones", nargs=-1)
+def set_zones(username, zones):
+    """Set the zones a zone butler looks after, by name (none: no zone)."""
+    from sqlalchemy import select
+
+    from portal.core.butler_zones import set_butler_zones
+    from portal.core.people import User
+    from portal.core.places import Zone
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.staff_role is None:
+        click.echo(f"Error: there is no staff account {username}.", err=True)
+        sys.exit(1)
+    staff, ids = user.staff_role, []
+    for name in zones:
+        zone_id = db.session.scalar(
+            select(Zone.id).where(Zone.estate_id == staff.estate_id, Zone.name == name)
+        )
+        if zone_id is None:
+            click.echo(f"Error: the estate has no zone {name}.", err=True)
+            sys.exit(1)
+        ids.append(zone_id)
+    try:
+        set_butler_zones(staff, ids, actor=None)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"{username} looks after: {', '.join(zones) or 'no zone'}.")
+
+
 @click.command("demo")
 def demo_command():
     """Load the demo estate and logins once; running it again changes nothing."""

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from portal.blueprints.fees.rules import create_standard_items
 from portal.core import accounts, clock
 from portal.core.butler_zones import set_butler_zones
 from portal.core.imports import run_import
@@ -187,7 +186,6 @@ def _load(say) -> None:
             key: db.session.scalar(select(User).where(User.username == username))
             for key, username in STAFF_KEYS.items()
         }
-        create_standard_items(estate.id, actor=staff["mgr"], effective_on=date(2021, 1, 1))
     say("Planning three months of bills, payments, repairs, complaints and notices …")
     demo_units = _demo_units(estate)
     schedule_fees(

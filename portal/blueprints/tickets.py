@@ -198,22 +198,27 @@ def fill_intake_choices(form, actor, unit_id) -> None:
     from portal.core.units import labels_for, residents_of
 
     if actor.is_staff:
-        if unit_id:  # a unit the person may not see (another estate or zone) is no choice
+        # A unit the person may not see (another estate's or zone's) stays a choice, so that
+        # the service refuses it in words, but shows neither its place nor its residents.
+        seen = unit_id
+        if unit_id:
             from sqlalchemy import select
 
             from portal.core.access import visible
             from portal.core.places import Unit
             from portal.extensions import db
 
-            unit_id = db.session.scalar(
+            seen = db.session.scalar(
                 select(Unit.id).where(Unit.id == unit_id, visible(Unit, actor))
             )
         form.unit.choices = (
-            [SelectChoice(unit_id, labels_for([unit_id]).get(unit_id, ""))] if unit_id else []
+            [SelectChoice(unit_id, labels_for([seen]).get(seen, "") if seen else "")]
+            if unit_id
+            else []
         )
         form.reporter.choices = [SelectChoice(actor.id, _("Myself (staff)"))] + [
             SelectChoice(r.user.id, f"{r.user.name} · {r.relation_enum.label}")
-            for r in (residents_of([unit_id]) if unit_id else [])
+            for r in (residents_of([seen]) if seen else [])
         ]
     else:
         form.unit.choices = [

@@ -6,11 +6,12 @@ import secrets
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.core import audit
 from portal.core.access import estate_ids_for
 from portal.core.accounts import check_password_rules, hash_password, revoke_sessions
+from portal.core.butler_zones import StaffRoleZone
 from portal.core.errors import ServiceError
 from portal.core.people import STAFF_ROLES, Role, StaffRole, User
 from portal.core.places import Estate
@@ -82,7 +83,8 @@ def change_staff_role(user: User, role, *, estate: Estate | None, actor) -> bool
     if staff.estate_id != (estate.id if estate else None):
         staff.estate_id = estate.id if estate else None
         staff.estate = estate
-        staff.zone_id = None  # a zone belongs to the estate left behind
+        staff.zone_id = None  # zones belong to the estate left behind
+        db.session.execute(delete(StaffRoleZone).where(StaffRoleZone.staff_role_id == staff.id))
     revoke_sessions(user)
     db.session.flush()
     audit.record(

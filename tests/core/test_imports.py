@@ -357,3 +357,23 @@ def test_upload_page_stays_in_the_admins_company(client, world, login_as):
     assert done.status_code == 302
     estate = db.session.scalar(select(Estate).where(Estate.name == "远山二期"))
     assert estate.company_id == far.company.id
+
+
+def test_the_upload_page_takes_fee_items(client, world, login_as):
+    from portal.blueprints.fees.models import FeeItem
+
+    login_as("manager")
+    assert "code, name, basis, unit_kind, rate, effective_on" in client.get(
+        "/admin/imports"
+    ).get_data(as_text=True)
+    csv = (
+        "code,name,basis,unit_kind,rate,effective_on\n"
+        "elevator,电梯费,fixed_month,,20.00,2026-01-01\n"
+    )
+    done = client.post(
+        "/admin/imports",
+        data={"kind": "fee_items", "submit": "1", "file": (io.BytesIO(csv.encode()), "f.csv")},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert db.session.scalar(select(FeeItem.name).where(FeeItem.code == "elevator")) == "电梯费"

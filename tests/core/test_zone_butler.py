@@ -217,3 +217,18 @@ def test_a_butler_of_two_zones_sees_both(client, world, login_as, overdue):
     assert client.get(f"/units/{extra.id}").status_code == 404
     assert households(page(client, "/reports/arrears")) == {*A_HOUSEHOLDS, B_HOUSEHOLD}
     assert households(page(client, "/fees/calls")) == {*A_HOUSEHOLDS, B_HOUSEHOLD}
+
+
+def test_the_command_line_sets_a_butler_s_zones(app, world):
+    from portal.core.access import zone_ids_of
+    from tests.factories import make_staff
+
+    butler = make_staff("zone_butler", world.estate, username="louguan")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["users", "zones", "louguan", "A区", "B区"])
+    assert done.exit_code == 0, done.output
+    assert "A区, B区" in done.output
+    assert len(zone_ids_of(db.session.get(type(butler), butler.id))) == 2
+    assert runner.invoke(args=["users", "zones", "louguan", "Z区"]).exit_code == 1
+    assert runner.invoke(args=["users", "zones", "nobody", "A区"]).exit_code == 1

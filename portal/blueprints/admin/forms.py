@@ -37,6 +37,7 @@ class ImportForm(FlaskForm):
             SelectChoice("residents", _l("Residents")),
             SelectChoice("bills", _l("Bills")),
             SelectChoice("payments", _l("Payments")),
+            SelectChoice("fee_items", _l("Fee items")),
         ],
     )
     file = FileField(_l("File (.csv in UTF-8 or .xlsx)"), validators=[FileRequired()])
