@@ -1,6 +1,7 @@
 """Units: finding them, creating the places they stand in, and recording occupancy."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -387,8 +388,15 @@ def residents_of(unit_ids, *, current_only=True):
     return db.session.scalars(stmt).all()
 
 
+# Called as hook(unit, effective_on, actor) after a change of a unit's occupancy is stored,
+# in the same transaction: features above core register here (fees re-prices the months
+# its billing runs already billed).
+OCCUPANCY_CHANGED: list[Callable[[Unit, date, object], None]] = []
+
+
 def set_occupancy(unit: Unit, occupancy: Occupancy, effective_on: date, *, actor=None):
-    """Change a unit's occupancy category from a date on, keeping the history."""
+    """Change a unit's occupancy category from a date on, keeping the history; then the
+    OCCUPANCY_CHANGED hooks run."""
     occupancy = Occupancy(occupancy)
     if unit.occupancy == occupancy:
         return False
@@ -411,6 +419,8 @@ def set_occupancy(unit: Unit, occupancy: Occupancy, effective_on: date, *, actor
         before={"occupancy": before},
         after={"occupancy": occupancy.value, "effective_on": effective_on},
     )
+    for hook in OCCUPANCY_CHANGED:
+        hook(unit, effective_on, actor)
     return True
 
 

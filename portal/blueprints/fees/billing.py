@@ -22,7 +22,7 @@ from portal.extensions import db
 
 from .ledger import allocate_many, issue_bill, unspent_fen
 from .models import Bill, BillingRun, FeeItem, Payment
-from .pricing import month_charge, month_charge_sql, segments
+from .pricing import month_charge_sql, price_unit_month
 from .rules import (
     DUE_DAYS,
     NOT_BILLED,
@@ -234,57 +234,45 @@ def _bill_changed_units(run, item, rates, pay_percent, vacant, start, end, due_o
     ).all()
     if not units:
         return 0
-    history: dict[int, list] = {}
-    for unit_id, occupancy, since in db.session.execute(
-        select(UnitOccupancy.unit_id, UnitOccupancy.occupancy, UnitOccupancy.effective_on)
-        .where(UnitOccupancy.unit_id.in_([u.id for u in units]), UnitOccupancy.effective_on <= end)
-        .order_by(UnitOccupancy.unit_id, UnitOccupancy.effective_on, UnitOccupancy.id)
-    ):
-        entries = history.setdefault(unit_id, [])
-        if entries and entries[-1][1] == since:
-            entries[-1] = (occupancy, since)  # a correction on the same day replaces it
-        else:
-            entries.append((occupancy, since))
-    days_in_month = (end - start).days + 1
+    history = occupancy_history([u.id for u in units], end)
     billed = 0
     for unit in units:
-        parts = segments(history.get(unit.id, []), start, end)
-        area = int(unit.area_m2 * 100)
-        gross, amount, vacant_days = month_charge(
-            item,
-            area,
-            lambda occupancy: rates.rate(item.id, occupancy),
-            pay_percent,
-            vacant,
-            parts,
-            days_in_month,
+        charge = price_unit_month(
+            item, unit, history.get(unit.id, []), rates, pay_percent, vacant, start, end
         )
-        if gross <= 0:
+        if charge is None:
             continue
-        days = sum(d for o, d in parts if o not in NOT_BILLED)
-        notes = []
-        if days < days_in_month:
-            notes.append(f"按 {days}/{days_in_month} 天计")
-        if vacant_days:
-            notes.append(f"未入住 {vacant_days} 天按 {pay_percent}% 收取")
         issue_bill(
             unit,
             item,
-            amount_fen=amount,
-            discount_fen=gross - amount,
-            discount_rule="vacant" if gross > amount else None,
-            discount_note="；".join(notes) or None,
+            **charge,
             period_start=start,
             period_end=end,
             due_on=due_on,
             source="run",
             source_key=key,
-            occupancy=parts[-1][0] if parts else unit.occupancy,
             run_id=run.id,
             allocate_now=False,
         )
         billed += 1
     return billed
+
+
+def occupancy_history(unit_ids, end: date) -> dict[int, list]:
+    """unit id → [(occupancy, since), …] up to `end`, oldest first (a correction on the
+    same day replaces the entry it corrects)."""
+    history: dict[int, list] = {}
+    for unit_id, occupancy, since in db.session.execute(
+        select(UnitOccupancy.unit_id, UnitOccupancy.occupancy, UnitOccupancy.effective_on)
+        .where(UnitOccupancy.unit_id.in_(unit_ids), UnitOccupancy.effective_on <= end)
+        .order_by(UnitOccupancy.unit_id, UnitOccupancy.effective_on, UnitOccupancy.id)
+    ):
+        entries = history.setdefault(unit_id, [])
+        if entries and entries[-1][1] == since:
+            entries[-1] = (occupancy, since)
+        else:
+            entries.append((occupancy, since))
+    return history
 
 
 def _bill_paid_services(run, due_on) -> dict:

@@ -80,3 +80,35 @@ def month_charge_sql(item, priced: dict[str, int], pay_percent: int, vacant):
     rule = case((is_vacant, literal("vacant")), else_=literal(None, String))
     note = case((is_vacant, literal(f"未入住按 {pay_percent}% 收取")), else_=literal(None, String))
     return gross, amount, rule, note
+
+
+def price_unit_month(item, unit, history, rates, pay_percent, vacant, start, end):
+    """What a unit's month of a recurring item costs day by day over its occupancy history,
+    as issue_bill's amount, discount and occupancy arguments; None when it costs nothing.
+    Billing runs and re-pricing after a late occupancy change both price with it."""
+    days_in_month = (end - start).days + 1
+    parts = segments(history, start, end)
+    gross, amount, vacant_days = month_charge(
+        item,
+        int(unit.area_m2 * 100),
+        lambda occupancy: rates.rate(item.id, occupancy),
+        pay_percent,
+        vacant,
+        parts,
+        days_in_month,
+    )
+    if gross <= 0:
+        return None
+    days = sum(d for o, d in parts if o not in NOT_BILLED)
+    notes = []
+    if days < days_in_month:
+        notes.append(f"按 {days}/{days_in_month} 天计")
+    if vacant_days:
+        notes.append(f"未入住 {vacant_days} 天按 {pay_percent}% 收取")
+    return {
+        "amount_fen": amount,
+        "discount_fen": gross - amount,
+        "discount_rule": "vacant" if gross > amount else None,
+        "discount_note": "；".join(notes) or None,
+        "occupancy": parts[-1][0] if parts else unit.occupancy,
+    }
