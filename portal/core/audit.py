@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "user.deactivate": _l("Deactivated an account"),
     "user.reactivate": _l("Reactivated an account"),
     "user.second_factor_on": _l("Turned on two-step sign-in"),
+    "user.second_factor_reset": _l("Removed a lost second factor"),
     "user.second_factor_off": _l("Turned off two-step sign-in"),
     "user.recovery_code_use": _l("Signed in with a recovery code"),
     "resident.letter": _l("Printed an activation letter"),

@@ -193,6 +193,21 @@ def disable(user: User, code: str, *, actor: User) -> None:
     )
 
 
+def reset_by_administrator(user: User, *, actor: User) -> bool:
+    """The phone and the recovery codes are lost: an administrator removes the person's
+    second factor (they set it up again at their next sign-in where it is required); every
+    session and token ends. Audited. False when there was none."""
+    from portal.core.accounts import revoke_sessions
+
+    factor = factor_of(user, lock=True)
+    if factor is None:
+        return False
+    db.session.delete(factor)
+    revoke_sessions(user)
+    audit.record("user.second_factor_reset", user, actor=actor, estate_id=_estate_id(user))
+    return True
+
+
 def new_recovery_codes() -> list[str]:
     """Ten random recovery codes like "k3pzq-8mwra" (about 50 bits each)."""
 

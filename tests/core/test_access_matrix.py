@@ -113,6 +113,7 @@ EXPECT = {
     ("admin.deactivate_user", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
     ("admin.reactivate_user", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
     ("admin.reset_password", "POST"): row(302, 403, 403, 403, manager=403, admin=200),
+    ("admin.reset_second_factor", "POST"): row(302, 403, 403, 403, manager=403, admin=302),
     ("notices.index", "GET"): SIGNED_IN,
     # A company-wide admin composes for the estate chosen in the header (or the first).
     ("notices.new", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 200),

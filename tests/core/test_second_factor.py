@@ -356,3 +356,22 @@ def test_the_api_gives_a_token_only_with_the_code(client, world, login_as):
     assert wrong.status_code == 401 and wrong.get_json()["error"]["fields"] == {"otp": "wrong"}
     right = client.post("/api/v1/auth/token", json={**asked, "otp": code_now(secret)})
     assert right.status_code == 200 and right.get_json()["token"]
+
+
+def test_an_administrator_removes_a_lost_second_factor(app, client, world, login_as):
+    desk = app.test_client()
+    login_as("frontdesk", c=desk)
+    turn_on(desk)
+    tick()
+    login_as("admin")
+    page = client.get(f"/admin/users/{world.frontdesk.id}").get_data(as_text=True)
+    assert f"/admin/users/{world.frontdesk.id}/second-factor" in page
+    done = client.post(f"/admin/users/{world.frontdesk.id}/second-factor")
+    assert done.status_code == 302
+    assert not two_step.is_enabled(db.session.get(User, world.frontdesk.id))
+    assert desk.get("/").status_code == 302  # signed out everywhere
+    assert audited("user.second_factor_reset", world.frontdesk)
+    # Not one's own (another administrator does it), and not for a manager.
+    assert client.post(f"/admin/users/{world.admin.id}/second-factor").status_code == 400
+    login_as("manager")
+    assert client.post(f"/admin/users/{world.frontdesk.id}/second-factor").status_code == 403

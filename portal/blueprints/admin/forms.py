@@ -93,6 +93,12 @@ class DeactivateForm(FlaskForm):
     deactivate = SubmitField(_l("Deactivate account"))
 
 
+class SecondFactorResetForm(FlaskForm):
+    """Remove a staff member's lost second factor (a POST with its CSRF token)."""
+
+    remove_second_factor = SubmitField(_l("Remove their two-step sign-in"))
+
+
 class ReactivateForm(FlaskForm):
     """Open a closed staff account again."""
 

@@ -14,10 +14,12 @@ from portal.blueprints.admin.forms import (
     ResetPasswordForm,
     RetryForm,
     RoleForm,
+    SecondFactorResetForm,
     SettingForm,
     StaffForm,
 )
 from portal.core import accounts, settings, staff_accounts
+from portal.core import second_factor as two_step
 from portal.core.access import admins_only, estates_for, get_or_404, managers_only, visible
 from portal.core.audit import ACTION_LABELS
 from portal.core.errors import ServiceError
@@ -133,6 +135,8 @@ def render_account(user, *, role_form=None, reset_form=None, password=None, stat
         if user.is_active
         else ReactivateForm(formdata=None),
         temporary_password=password,
+        second_factor_on=two_step.is_enabled(user),
+        second_factor_form=SecondFactorResetForm(formdata=None),
     )
     return page, status
 
@@ -210,6 +214,23 @@ def _account_change(user, change, done: str):
         db.session.commit()
         flash(done, "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/second-factor", methods=["POST"])
+@admins_only
+def reset_second_factor(user_id):
+    """Remove a lost second factor: the phone and the recovery codes are gone (audited)."""
+    user = staff_accounts.staff_account_or_404(user_id, current_user)
+    if user.id == current_user.id or not SecondFactorResetForm().validate_on_submit():
+        abort(400)
+    return _account_change(
+        user,
+        two_step.reset_by_administrator,
+        _(
+            "%(name)s's two-step sign-in is removed; they are signed out everywhere.",
+            name=user.name,
+        ),
+    )
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
