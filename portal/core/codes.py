@@ -234,17 +234,34 @@ def redeem(phone, purpose: str, code) -> User:
 
 def _gather_residencies(user: User, phone: str) -> None:
     """Bring the residencies of other password-less records under the same phone (people
-    imported twice under different names) onto the activated account, and retire them."""
-    others = db.session.scalars(
-        select(User).where(
-            User.phone == phone,
-            User.id != user.id,
-            User.is_active,
-            User.password_hash.is_(None),
-            User.username.is_(None),
-            _not_staff(),
+    imported twice under different names) onto the activated account, and retire them.
+
+    Only records of the estates where the account already holds a unit: another estate's
+    staff, who may register a person with any phone there, must not be able to attach a
+    record they keep (and whose phone they may correct) to someone else's account."""
+    estates_of = (
+        select(Residency.user_id, Unit.estate_id)
+        .join(Unit, Unit.id == Residency.unit_id)
+        .where(Residency.user_id.in_(select(User.id).where(User.phone == phone)))
+    )
+    held: dict[int, set[int]] = {}
+    for user_id, estate_id in db.session.execute(estates_of):
+        held.setdefault(user_id, set()).add(estate_id)
+    mine = held.get(user.id, set())
+    others = [
+        other
+        for other in db.session.scalars(
+            select(User).where(
+                User.phone == phone,
+                User.id != user.id,
+                User.is_active,
+                User.password_hash.is_(None),
+                User.username.is_(None),
+                _not_staff(),
+            )
         )
-    ).all()
+        if held.get(other.id, set()) <= mine
+    ]
     for other in others:
         moved = db.session.execute(
             update(Residency)
@@ -271,6 +288,17 @@ def activate(phone, code, password) -> User:
     """Give an imported resident their own password with a code sent to their phone."""
     check_password_rules(password if isinstance(password, str) else "")
     user = redeem(phone, ACTIVATE, code)
+    account = _account_of(user.phone) if user.password_hash is None else None
+    if account is not None and account.id != user.id:
+        # The phone signs in to one account: a second one (a letter printed for a record of
+        # another estate) would leave neither reachable by phone.
+        raise ServiceError(
+            _l(
+                "This phone number already has an account: sign in with it, and ask the "
+                "service centre to add this unit to it."
+            ),
+            fields={"phone": "has_account"},
+        )
     if user.password_hash is None:
         user.password_hash = hash_password(password)
         audit.record("user.password_change", user, actor=user, after={"via": "activation code"})

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.core import audit, clock
-from portal.core.errors import Conflict, ServiceError
+from portal.core.errors import Conflict, NotAllowed, ServiceError
 from portal.core.people import Relation, Residency, User
 from portal.core.places import Occupancy, Unit, UnitOccupancy
 from portal.core.units import set_occupancy
@@ -183,10 +183,25 @@ def person_estates(person: User) -> list[int]:
 
 def correct_phone(person: User, phone, *, actor, estate_id: int) -> bool:
     """Correct a person's phone number; the old one stays in the audit entry. A number
-    another person of their estates holds is refused (409). False when nothing changed."""
+    another person of their estates holds is refused (409). The phone is the resident's
+    login (and where a reset code goes), so only staff who see every estate where the
+    person holds or held a unit may change it (403), never a staff member's, and it ends
+    the person's sessions and tokens. False when nothing changed."""
+    from portal.core.access import estates_for
+    from portal.core.accounts import revoke_sessions
+
     phone = normalize_phone(phone)
     if phone == person.phone:
         return False
+    reach = {e.id for e in estates_for(actor)}
+    if person.staff_roles or not set(person_estates(person)) <= reach:
+        raise NotAllowed(
+            _l(
+                "Only staff who see every estate where this person lives or lived may "
+                "correct their phone."
+            ),
+            fields={"phone": "elsewhere"},
+        )
     others = db.session.scalars(
         estate_people_with(phone, person_estates(person)).where(User.id != person.id)
     ).first()
@@ -194,6 +209,7 @@ def correct_phone(person: User, phone, *, actor, estate_id: int) -> bool:
         raise _phone_taken(others)
     before = person.phone
     person.phone = phone
+    revoke_sessions(person)
     db.session.flush()
     audit.record(
         "person.phone",

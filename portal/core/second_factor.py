@@ -30,7 +30,7 @@ RECOVERY_CODES = 10
 RECOVERY_CHARACTERS = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o or 1/l to misread
 RECOVERY_HALF = 5  # a recovery code reads like "k3pzq-8mwra"
 DRIFT_STEPS = 1  # a code of the 30 seconds before or after still counts (a phone's clock drifts)
-CODE_RE = re.compile(r"\d{6}")
+CODE_RE = re.compile(r"[0-9]{6}")  # ASCII digits only: compare_digest refuses others
 REQUIRED_ROLES = frozenset({Role.manager, Role.admin})
 
 REQUIRED = settings.declare(

@@ -79,11 +79,16 @@ def change_staff_role(user: User, role, *, estate: Estate | None, actor) -> bool
     if role != Role.admin and user.is_active:
         _keep_an_administrator(user, _l("The last active administrator keeps that role."))
     before = {"role": Role(staff.role).value, "estate": staff.estate.name if staff.estate else None}
+    was_butler = staff.role == Role.zone_butler
     staff.role = role
-    if staff.estate_id != (estate.id if estate else None):
+    moved = staff.estate_id != (estate.id if estate else None)
+    if moved:
         staff.estate_id = estate.id if estate else None
         staff.estate = estate
-        staff.zone_id = None  # zones belong to the estate left behind
+    if moved or (was_butler and role != Role.zone_butler):
+        # Zones belong to the estate left behind, and to the butler's role: a butler again
+        # later is given their zones anew (audited), not the old ones back.
+        staff.zone_id = None
         db.session.execute(delete(StaffRoleZone).where(StaffRoleZone.staff_role_id == staff.id))
     revoke_sessions(user)
     db.session.flush()

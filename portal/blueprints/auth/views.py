@@ -1,7 +1,7 @@
 """Sign-in (with its second step for staff who turned it on), sign-out, password change and
 two-step sign-in."""
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
@@ -162,11 +162,13 @@ def require_own_password():
     person has chosen their own password (changing it starts a new session without the mark)."""
     if not session.get(CHANGE_DUE) or request.endpoint in OPEN_WHILE_CHANGING:
         return None
-    if g.get("api_token_auth") or request.path.startswith("/api/"):
-        return None
     if not current_user.is_authenticated:
         session.pop(CHANGE_DUE, None)
         return None
+    if g.get("api_token_auth"):
+        return None  # a bearer token (none is issued for a temporary password)
+    if request.path.startswith("/api/"):
+        abort(403)  # the browser's session reaches no data through the API either
     flash(_("Choose your own password to go on: an administrator set a temporary one."), "warning")
     return redirect(url_for("auth.password"))
 
@@ -178,11 +180,15 @@ def require_second_factor():
     password has been replaced)."""
     if not session.get(SETUP_DUE) or request.endpoint in OPEN_WHILE_SETTING_UP:
         return None
-    if session.get(CHANGE_DUE) or g.get("api_token_auth") or request.path.startswith("/api/"):
+    if session.get(CHANGE_DUE):
         return None
     if not current_user.is_authenticated:
         session.pop(SETUP_DUE, None)
         return None
+    if g.get("api_token_auth"):
+        return None  # a bearer token (none is issued until it is on)
+    if request.path.startswith("/api/"):
+        abort(403)  # the browser's session reaches no data through the API either
     flash(_("Turn on two-step sign-in to go on: an administrator requires it."), "warning")
     return redirect(url_for("auth.second_factor"))
 
