@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import clock
@@ -160,8 +160,6 @@ def files_of(entity, purpose: str | None = None) -> list[StoredFile]:
 def first_photo(model, purpose: str = "report"):
     """The record's first file of `purpose`, as a scalar subquery correlated to `model`: a
     list reads each row's thumbnail with its rows (`with_expression` on `first_photo_id`)."""
-    from sqlalchemy import func
-
     return (
         select(func.min(StoredFile.id))
         .where(
@@ -175,8 +173,6 @@ def first_photo(model, purpose: str = "report"):
 
 
 def count_of(entity, purpose: str) -> int:
-    from sqlalchemy import func
-
     return (
         db.session.scalar(
             select(func.count(StoredFile.id)).where(
