@@ -63,7 +63,7 @@ def import_command(kind, file, estate_name, company_name, check):
 @click.option(
     "--role",
     required=True,
-    help="frontdesk, zone_butler, technician, supervisor, manager, inspector or admin.",
+    help="frontdesk, zone_butler, technician, supervisor, manager, inspector, guard or admin.",
 )
 @click.option("--estate", "estate_name", help="The estate; leave out for company-wide roles.")
 @click.option("--name", help="The person's name (defaults to the username).")

@@ -35,6 +35,7 @@ DEMO_LOGINS = [
     "manager",
     "admin",
     "butler",
+    "guard",
 ]
 STAFF = [  # username, name, role, company-wide
     ("frontdesk", "王丽", "frontdesk", False),
@@ -43,6 +44,7 @@ STAFF = [  # username, name, role, company-wide
     ("manager", "孙志强", "manager", False),
     ("admin", "周明", "admin", True),
     ("butler", "钱芳", "zone_butler", False),  # looks after A区 (contracts §2)
+    ("guard", "陈刚", "guard", False),  # checks passes at the gate (contracts §2, §8)
 ]
 STAFF_KEYS = {"desk": "frontdesk", "tech": "technician", "sup": "supervisor", "mgr": "manager"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"

@@ -26,7 +26,9 @@ from portal.core.places import Building, Estate, Unit, Zone
 from portal.extensions import db
 
 # The named role sets: every gate, navigation entry and transition says who with these.
-STAFF = frozenset(STAFF_ROLES)
+# Staff who work with residents' records. The gate guard is staff of an estate but sees
+# only what the gate needs (GATE): no staff page opens to them unless it names them.
+STAFF = frozenset(STAFF_ROLES) - {Role.guard}
 RESIDENTS = frozenset({Role.resident})
 ADMINS = frozenset({Role.admin})
 MANAGERS = frozenset({Role.manager, Role.admin})
@@ -40,6 +42,8 @@ READERS = DESK | {Role.inspector}
 # Who carries out work orders.
 WORKERS = frozenset({Role.technician, Role.supervisor, Role.manager})
 EVERYONE = STAFF | RESIDENTS
+# Who checks passes at the gate: the guards and the desk of the estate (contracts §8).
+GATE = DESK | {Role.guard}
 
 # The session key of the estate chosen in the header's switcher.
 ESTATE_KEY = "acting_estate_id"

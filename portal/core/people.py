@@ -38,6 +38,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     manager = "manager"
     inspector = "inspector"
+    guard = "guard"
     admin = "admin"
 
     @property
@@ -53,6 +54,7 @@ ROLE_LABELS = {
     Role.supervisor: _l("Supervisor"),
     Role.manager: _l("Centre manager"),
     Role.inspector: _l("Quality inspector"),
+    Role.guard: _l("Gate guard"),
     Role.admin: _l("Administrator"),
 }
 

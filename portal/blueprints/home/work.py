@@ -39,6 +39,8 @@ def home_kind(role) -> str:
         return "orders"
     if role == Role.supervisor:
         return "oversight"
+    if role == Role.guard:
+        return "gate"
     return "month"
 
 

@@ -1,0 +1,22 @@
+"""cards, meter readings and keys in custody
+
+Revision ID: b15a0000a002
+Revises: b15a0000a001
+Create Date: 2026-12-08 00:02:00
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "b15a0000a002"
+down_revision = "b15a0000a001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
