@@ -155,12 +155,18 @@ def visible(model, actor):
 
     Staff see the rows of their estate (company-wide staff: of their company's estates), a
     zone butler only the zones, units and unit records of their zones (`_zone_scope`);
-    residents see the rows of their current units. `model` is Estate, Zone, Unit, a model
+    residents see the rows of their current units; a gate guard only the rows of models that
+    declare `__gate_visible__` (passes), of their estate. `model` is Estate, Zone, Unit, a model
     with `estate_id` and `unit_id`, or an estate-level model with `estate_id` only
     (residents see none of those).
     """
     if model is Estate:
         return estate_ids_for(actor) if actor.is_staff else Estate.id == actor.estate_id
+    if actor.role == Role.guard:
+        # The gate sees the records made for it (passes and their checks), nothing else.
+        if getattr(model, "__gate_visible__", False):
+            return model.estate_id == actor.estate_id
+        return false()
     if actor.is_company_wide:
         company_estates = select(Estate.id).where(Estate.company_id == actor.staff_role.company_id)
         return model.estate_id.in_(company_estates)
