@@ -246,7 +246,9 @@ def return_cards(unit, numbers, on, *, actor) -> list[Card]:
 
 
 def _locked_card(card: Card) -> Card:
-    db.session.refresh(card, with_for_update=True)
+    """Hold the card's row until the transaction ends, and read its state afresh."""
+    db.session.execute(select(Card.id).where(Card.id == card.id).with_for_update())
+    db.session.expire(card, ["status", "returned_on", "lost_on", "replaced_by_id"])
     return card
 
 
@@ -578,7 +580,8 @@ def _move(keyset: KeySet, action: KeyAction, actor, **values) -> KeyMovement:
 
 
 def _locked_keys(keyset: KeySet, *allowed: KeyStatus) -> KeySet:
-    db.session.refresh(keyset, with_for_update=True)
+    db.session.execute(select(KeySet.id).where(KeySet.id == keyset.id).with_for_update())
+    db.session.expire(keyset, ["status", "lent_to", "due_back_at"])
     if keyset.status not in allowed:
         raise Conflict(
             _l(
@@ -708,6 +711,17 @@ def held_key_sets(unit_id: int) -> list[KeySet]:
             select(KeySet)
             .where(KeySet.unit_id == unit_id, KeySet.status != KeyStatus.handed_over)
             .order_by(KeySet.id)
+        )
+    )
+
+
+def key_sets_of(unit_id: int) -> list[KeySet]:
+    """Every key set of the unit, those in custody first, the newest first."""
+    return list(
+        db.session.scalars(
+            select(KeySet)
+            .where(KeySet.unit_id == unit_id)
+            .order_by(KeySet.status == KeyStatus.handed_over, KeySet.id.desc())
         )
     )
 
