@@ -18,6 +18,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.core.inputs import coerce_id
@@ -34,7 +35,7 @@ class PassForm(FlaskForm):
 
     kind = RadioField(
         _l("Kind of pass"),
-        choices=[(k.value, KIND_LABELS[k]) for k in Kind],
+        choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in Kind],
         default=Kind.goods.value,
         validators=[InputRequired(_l("Choose the kind of pass."))],
     )

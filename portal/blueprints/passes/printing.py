@@ -17,6 +17,17 @@ def qr_data_uri(pass_: Pass, scale: int = 6) -> str:
     return segno.make(pass_.code, error="m").svg_data_uri(scale=scale, border=2)
 
 
+# The PDF's QR code is a PNG of this many pixels a module (a printer's crisp squares) with
+# the quiet zone of this many modules around it.
+PDF_QR_SCALE = 8
+PDF_QR_BORDER = 4
+
+
+def qr_png_data_uri(pass_: Pass) -> str:
+    """The QR code of the pass's code as a PNG data: URL (the PDF's image)."""
+    return segno.make(pass_.code, error="m").png_data_uri(scale=PDF_QR_SCALE, border=PDF_QR_BORDER)
+
+
 def estate_of(pass_: Pass) -> Estate:
     return db.session.scalar(select(Estate).where(Estate.id == pass_.estate_id))
 
@@ -29,6 +40,6 @@ def pass_pdf(pass_: Pass) -> bytes:
         pass_=pass_,
         estate=estate,
         unit_label=labels_for([pass_.unit_id]).get(pass_.unit_id, ""),
-        qr=qr_data_uri(pass_),
+        qr=qr_png_data_uri(pass_),
         printed_at=clock.now(),
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal.core import clock
 from portal.core.access import DESK, GATE, RESIDENTS, as_id, get_or_404, roles_required
@@ -95,7 +96,7 @@ def index():
 def _prepare(form: PassForm, fixed_unit: Unit | None) -> None:
     staff = current_user.is_staff
     kinds = list(Kind) if staff else [Kind.goods, Kind.visitor]
-    form.kind.choices = [(k.value, KIND_LABELS[k]) for k in kinds]
+    form.kind.choices = [SelectChoice(k.value, KIND_LABELS[k]) for k in kinds]
     if staff:
         del form.unit
         if fixed_unit is not None and not form.is_submitted():
@@ -103,7 +104,10 @@ def _prepare(form: PassForm, fixed_unit: Unit | None) -> None:
         form.submit.label.text = _("Issue the pass")
     else:
         del form.room
-        form.unit.choices = list(labels_for(current_user.current_unit_ids).items())
+        form.unit.choices = [
+            SelectChoice(uid, label)
+            for uid, label in labels_for(current_user.current_unit_ids).items()
+        ]
     if not form.is_submitted():
         now = clock.now().astimezone(ZoneInfo(_tz())).replace(second=0, microsecond=0)
         form.valid_from.data = now.replace(tzinfo=None)
@@ -242,7 +246,7 @@ def revoke(pass_id):
     pass_ = get_pass_or_404(pass_id)
     form = RevokeForm()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "danger")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
         return redirect(url_for("passes.detail", pass_id=pass_id), 303)
     try:
         services.revoke_pass(pass_, actor=current_user, reason=form.reason.data)
