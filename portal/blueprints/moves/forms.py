@@ -51,6 +51,7 @@ class PersonRow(Form):
     relation = SelectField(
         _l("Relation"),
         choices=[SelectChoice(r.value, label) for r, label in RELATION_LABELS.items()],
+        validate_choice=False,
     )
 
 
@@ -71,6 +72,7 @@ class MoveInForm(PlaceMixin, FlaskForm):
         _l("Occupancy from that day"),
         choices=OCCUPANCY_CHOICES,
         default=Occupancy.occupied_unrenovated.value,
+        validate_choice=False,
     )
     people = FieldList(FormField(PersonRow), min_entries=3, max_entries=10)
     submit = SubmitField(lazy_pgettext("register a ticket", "Register"))
@@ -81,7 +83,10 @@ class MoveOutForm(PlaceMixin, FlaskForm):
 
     on = DateField(lazy_pgettext("move", "Moving out on"), validators=[DataRequired()])
     occupancy = SelectField(
-        _l("Occupancy from that day"), choices=OCCUPANCY_CHOICES, default=Occupancy.vacant.value
+        _l("Occupancy from that day"),
+        choices=OCCUPANCY_CHOICES,
+        default=Occupancy.vacant.value,
+        validate_choice=False,
     )
     submit = SubmitField(lazy_pgettext("register a ticket", "Register"))
 
@@ -113,7 +118,9 @@ class InspectForm(FlaskForm):
 class CardRow(Form):
     number = StringField(_l("Card number"), validators=[Optional(), Length(max=40)])
     kind = SelectField(
-        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in CARD_KIND_LABELS.items()]
+        _l("Kind"),
+        choices=[SelectChoice(k.value, label) for k, label in CARD_KIND_LABELS.items()],
+        validate_choice=False,
     )
 
 

@@ -419,7 +419,7 @@ def complete_move_out(move: MoveOut, data, actor) -> None:
     if not data["readings"]:
         unmet["readings"] = "missing"
         words.append(str(_l("no final meter reading")))
-    if data["keys_returned"] is False or data["keys_returned"] == 0:
+    if not data["keys_returned"]:
         unmet["keys"] = "not_returned"
         words.append(str(_l("keys not returned")))
     if unmet:

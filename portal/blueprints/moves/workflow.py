@@ -179,7 +179,14 @@ class Complete(Strict):
     cards_returned: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=50
     )
-    keys_returned: bool | Annotated[int, Field(ge=0, le=100)] = False
+    keys_returned: bool = Field(False, description="The keys are back (true, or their count)")
+
+    @field_validator("keys_returned", mode="before")
+    @classmethod
+    def count_of_keys(cls, value):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100:
+            return value > 0
+        return value
 
     @model_validator(mode="after")
     def distinct(self):
