@@ -41,12 +41,12 @@ class PassForm(FlaskForm):
     )
     unit = SelectField(_l("Unit"), coerce=coerce_id, validate_choice=False)
     room = StringField(
-        _l("Room"),
+        lazy_pgettext("pass", "Room"),
         validators=[Optional(), Length(max=100)],
         render_kw={"placeholder": "1-1-101"},
     )
     valid_from = DateTimeLocalField(
-        _l("Valid from"),
+        lazy_pgettext("pass", "Valid from"),
         format=DATETIME_FORMAT,
         validators=[InputRequired(_l("Enter a date and time."))],
     )
@@ -65,24 +65,26 @@ class PassForm(FlaskForm):
         validators=[Optional(), Length(max=3000)],
         render_kw={"rows": 3},
     )
-    plate = StringField(_l("Vehicle plate"), validators=[Optional(), Length(max=20)])
+    plate = StringField(
+        lazy_pgettext("pass", "Vehicle plate"), validators=[Optional(), Length(max=20)]
+    )
     submit = SubmitField(_l("Ask for the pass"))
 
 
 class ApproveForm(FlaskForm):
     """Approve a tenant's goods pass (a button with its CSRF token)."""
 
-    submit = SubmitField(_l("Approve"))
+    submit = SubmitField(lazy_pgettext("pass", "Approve"))
 
 
 class RevokeForm(FlaskForm):
     """Revoke a pass, saying why."""
 
     reason = StringField(
-        _l("Reason"),
-        validators=[InputRequired(_l("Say why.")), Length(max=200)],
+        lazy_pgettext("pass", "Reason"),
+        validators=[InputRequired(_l("Say why the pass is revoked.")), Length(max=200)],
     )
-    submit = SubmitField(_l("Revoke the pass"))
+    submit = SubmitField(lazy_pgettext("pass", "Revoke the pass"))
 
 
 class CheckForm(FlaskForm):
@@ -99,7 +101,7 @@ class CheckForm(FlaskForm):
             "enterkeyhint": "go",
         },
     )
-    submit = SubmitField(_l("Check"))
+    submit = SubmitField(lazy_pgettext("pass", "Check"))
 
 
 def parse_items(text: str) -> list[dict]:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,10 +53,10 @@ class Status(StrEnum):
 
 
 STATUS_LABELS = {
-    Status.pending: _l("Awaiting approval"),
-    Status.active: _l("Active"),
-    Status.used: _l("Used"),
-    Status.revoked: _l("Revoked"),
+    Status.pending: lazy_pgettext("pass", "Awaiting approval"),
+    Status.active: lazy_pgettext("pass", "Active"),
+    Status.used: lazy_pgettext("pass", "Used"),
+    Status.revoked: lazy_pgettext("pass", "Revoked"),
 }
 LIVE_STATUSES = frozenset({Status.pending, Status.active})
 
@@ -76,11 +77,11 @@ class Result(StrEnum):
 
 
 RESULT_LABELS = {
-    Result.valid: _l("Valid"),
-    Result.used: _l("Already used"),
+    Result.valid: lazy_pgettext("pass", "Valid"),
+    Result.used: lazy_pgettext("pass", "Already used"),
     Result.outside_window: _l("Outside its validity window"),
-    Result.pending: _l("Awaiting approval"),
-    Result.revoked: _l("Revoked"),
+    Result.pending: lazy_pgettext("pass", "Awaiting approval"),
+    Result.revoked: lazy_pgettext("pass", "Revoked"),
     Result.unknown: _l("No such pass"),
 }
 

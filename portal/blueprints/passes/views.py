@@ -120,7 +120,7 @@ def _unit_of(form: PassForm, fixed_unit: Unit | None) -> Unit:
         return fixed_unit
     if not current_user.is_staff:
         if not form.unit.data:
-            raise ServiceError(_("Choose a unit."), fields={"unit_id": "required"})
+            raise ServiceError(_("Choose the unit of the pass."), fields={"unit_id": "required"})
         return get_or_404(Unit, form.unit.data)
     room = (form.room.data or "").strip()
     if not room:
