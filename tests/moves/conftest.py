@@ -12,12 +12,13 @@ def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     import portal.blueprints.api.moves  # noqa: F401 - its routes join the API blueprint
-    from portal.blueprints import moves
+    from portal.blueprints import custody, moves, passes
     from portal.extensions import db
 
     app = make_test_app(database_url)
-    if "moves" not in app.blueprints:
-        moves.init_app(app)
+    for line in (custody, passes, moves):
+        if line.__name__.rsplit(".", 1)[1] not in app.blueprints:
+            line.init_app(app)
     app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
         upgrade()

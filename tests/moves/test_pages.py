@@ -33,7 +33,9 @@ PERSON = {
 def register_in(client, unit_id, **extra):
     data = {"unit": unit_id, "on": "2026-11-23", "occupancy": "occupied_renovated", **PERSON}
     response = client.post(f"/moves/in/new?unit={unit_id}", data={**data, **extra})
-    assert response.status_code == 302, re.findall(r"(?:invalid-feedback[^>]*>|alert-danger[^>]*>)([^<]*)<", response.get_data(as_text=True))
+    assert response.status_code == 302, re.findall(
+        r"(?:invalid-feedback[^>]*>|alert-danger[^>]*>)([^<]*)<", response.get_data(as_text=True)
+    )
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
 

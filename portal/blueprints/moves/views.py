@@ -378,10 +378,11 @@ def goods_lines(text: str) -> list[dict]:
     return items
 
 
-@bp.route("/out/<int:move_id>/goods-pass", methods=["POST"])
+@bp.route("/out/<int:move_out_id>/goods-pass", methods=["POST"])
 @roles_required(DESK)
-def goods_pass(move_id):
+def goods_pass(move_out_id):
     """Issue the goods release pass (物品放行条) for what leaves with the move-out."""
+    move_id = move_out_id
     move = get_or_404(MoveOut, move_id)
     form = GoodsPassForm()
     if form.validate_on_submit():
