@@ -128,7 +128,7 @@ def test_move_out_input_scope_and_state(client, world, api_token):
     )
     got = client.get(f"/api/v1/move-outs/{move['id']}", headers=desk).get_json()
     assert [e["action"] for e in got["events"]] == ["submit"]
-    assert client.get(f"/api/v1/move-outs?status=submitted", headers=desk).get_json()["total"] == 1
+    assert client.get("/api/v1/move-outs?status=submitted", headers=desk).get_json()["total"] == 1
     assert (
         client.post(
             f"/api/v1/move-outs/{move['id']}/cancel", json={"reason": "不搬了"}, headers=desk
