@@ -104,6 +104,17 @@ def test_a_nul_byte_in_the_number_is_refused(client, api_token, world, cards):
     assert r.status_code in (400, 404)
 
 
+def test_the_matrix_call_with_a_form_body_is_a_clear_answer(client, api_token, world, cards):
+    headers = api_token("frontdesk")
+    url = f"/api/v1/units/{world.unit.id}/cards/P1/lost"
+    assert client.post(url, data={"on": "x"}, headers=headers).status_code == 400
+    assert (
+        client.post(url, data="[1]", content_type="application/json", headers=headers).status_code
+        == 400
+    )
+    assert client.post(url, headers=headers).status_code == 200
+
+
 def test_the_openapi_document_names_the_card_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/units/{unit_id}/cards" in paths

@@ -301,3 +301,24 @@ def test_pages_statements_do_not_grow(client, login_as, world, count_queries):
     clock.freeze(clock.now() + timedelta(hours=2))
     big = [counted(u) for u in urls]
     assert small == big, (small, big)
+
+
+def test_the_gate_guard_opens_none_of_it(client, login_as, api_token, world):
+    from tests.factories import make_staff
+
+    make_staff("guard", world.estate, username="guard")
+    keyset = services.take_keys(world.unit, count=1, label="K", actor=world.frontdesk)
+    db.session.commit()
+    login_as("guard")
+    for url in (
+        f"/custody/units/{world.unit.id}",
+        "/custody/keys",
+        f"/custody/keys/{keyset.id}",
+        f"/custody/keys/{keyset.id}/slip.pdf",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert client.post(f"/custody/units/{world.unit.id}/cards", data={}).status_code == 403
+    headers = api_token("guard")
+    assert client.get(f"/api/v1/units/{world.unit.id}/cards", headers=headers).status_code == 403
+    r = client.post(f"/api/v1/units/{world.unit.id}/cards/A1/lost", json={}, headers=headers)
+    assert r.status_code == 403

@@ -504,6 +504,8 @@ def test_overdue_keys_follow_the_butlers_zones(world):
     assert services.overdue_keys_count(world.admin, world.other.id) == 0
     assert db.session.scalars(services.overdue_keys(butler)).all() == [a_keys]
     assert services.overdue_keys_count(world.resident) == 0
+    one_statement = select(services.overdue_keys_count_sql(world.frontdesk).label("overdue"))
+    assert db.session.execute(one_statement).one().overdue == 2
 
 
 # --- The unit panel ------------------------------------------------------------------------

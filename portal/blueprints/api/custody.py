@@ -4,12 +4,13 @@ pages (portal.blueprints.custody.services). Another resident's unit answers 404.
 from datetime import date
 from typing import Literal
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict
 
 from portal.blueprints.api.blueprint import bp
-from portal.blueprints.api.spec import route
+from portal.blueprints.api.spec import parse, route
 from portal.blueprints.custody import services
 from portal.blueprints.custody.models import Card
 from portal.core import clock
@@ -60,22 +61,26 @@ def unit_cards(unit_id):
     bp,
     "/units/<int:unit_id>/cards/<number>/lost",
     method="POST",
-    summary="Report one of the unit's live cards lost (its residents or the desk)",
-    body=LostIn,
+    summary="Report one of the unit's live cards lost (its residents or the desk);"
+    ' optional body {"on": "YYYY-MM-DD"} (default today)',
     response=CardOut,
     roles=DESK | RESIDENTS,
-    errors=(404, 409),
+    errors=(400, 404, 409),
     tags=("units",),
 )
-def report_card_lost(unit_id, number, body):
-    """The card stops being live on `on` (default today); a card not live → 409."""
+def report_card_lost(unit_id, number):
+    """The card stops being live on `on` (default today); a card not live → 409. The unit
+    and the card are found first, so another's unit is 404 whatever the body."""
     unit = get_or_404(Unit, unit_id)
     card = services.find_card(unit.id, number)
     if card is None:
         raise ServiceError(
             _l("No such card in this unit."), fields={"number": "unknown"}, status=404
         )
-    on = body.on or clock.local_today()
-    services.report_lost(card, on, actor=current_user)
+    data = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(data, dict):
+        raise ServiceError(_l("Send a JSON object."), fields={"body": "not a JSON object"})
+    body = parse(LostIn, data)
+    services.report_lost(card, body.on or clock.local_today(), actor=current_user)
     db.session.commit()
     return card_out(card)

@@ -745,6 +745,13 @@ def overdue_keys_count(actor, estate_id: int | None = None) -> int:
     return db.session.scalar(select(func.count()).select_from(inner)) or 0
 
 
+def overdue_keys_count_sql(actor, estate_id: int | None = None):
+    """The same count as a scalar subquery, for a page that reads all its figures in one
+    statement (the desk home's `desk_day`)."""
+    inner = overdue_keys(actor, estate_id).order_by(None).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
 def register(actor, estate_id: int | None = None, *, status: str | None = None):
     """SELECT of the key sets in custody the actor may see (held and lent; `status` picks
     one, `handed_over` the finished ones), the overdue first, then by unit."""
