@@ -296,3 +296,43 @@ def test_the_list_reads_a_flat_number_of_statements(
     assert statements() == few
     page = client.get("/moves/?kind=in&status=cancelled").get_data(as_text=True)
     assert len(re.findall(r'data-testid="move-row"', page)) == 8
+
+
+def test_a_meter_photo_goes_with_its_first_reading(app, client, world, login_as, tmp_path):
+    """The hand-over form takes a photo of each meter beside its reading; a file that is no
+    image is refused with the page again and nothing stored."""
+    from portal.core.uploads import StoredFile
+    from tests.factories import png_upload
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    login_as("frontdesk")
+    move_id = register_in(client, world.vacant.id)
+    documents = ["id_card", "purchase_contract", "maintenance_fund", "deed_tax"]
+    act(client, "in", move_id, "check-documents", {"documents": documents})
+    act(client, "in", move_id, "inspect", {"result": "ok"})
+    form = {"keys_count": "1", "readings-0-meter": "water", "readings-0-value": "3.5"}
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    text = FileStorage(io.BytesIO(b"not an image"), filename="m.png", content_type="image/png")
+    refused = client.post(
+        f"/moves/in/{move_id}/act/hand-over",
+        data={**form, "readings-0-photo": text},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400
+    assert db.session.get(MoveIn, move_id).status == "inspected"
+    done = client.post(
+        f"/moves/in/{move_id}/act/hand-over",
+        data={**form, "readings-0-photo": png_upload()},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 303
+    reading = db.session.scalar(select(MeterReading).where(MeterReading.unit_id == world.vacant.id))
+    stored = db.session.scalars(
+        select(StoredFile).where(
+            StoredFile.entity_type == "meter_readings", StoredFile.entity_id == reading.id
+        )
+    ).all()
+    assert [f.purpose for f in stored] == ["meter"]

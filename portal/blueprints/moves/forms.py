@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
+    FileField,
     Form,
     FormField,
     HiddenField,
@@ -129,6 +130,7 @@ class ReadingRow(Form):
     value = StringField(
         _l("Reading"), validators=[Optional(), Length(max=20)], render_kw={"inputmode": "decimal"}
     )
+    photo = FileField(_l("Photo of the meter (optional)"), render_kw={"accept": "image/*"})
 
 
 def meter_rows(form_list) -> None:

@@ -478,6 +478,26 @@ def issue_goods_pass(move: MoveOut, *, items, day: date | None = None, actor):
     )
 
 
+def store_meter_photos(move, photos: dict, *, actor) -> None:
+    """Keep each checked photo with the reading of its meter that the move recorded."""
+    if not photos:
+        return
+    from portal.blueprints.custody.models import MeterReading
+    from portal.core import uploads
+
+    readings = db.session.scalars(
+        select(MeterReading).where(
+            MeterReading.source_kind == move.__workflow__,
+            MeterReading.source_id == move.id,
+            MeterReading.meter.in_(list(photos)),
+        )
+    ).all()
+    for reading in readings:
+        uploads.store(
+            photos[reading.meter], entity=reading, purpose=custody.PHOTO_PURPOSE, actor=actor
+        )
+
+
 # ---- lists -------------------------------------------------------------------------------
 
 

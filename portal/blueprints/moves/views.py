@@ -40,7 +40,7 @@ from portal.blueprints.moves.models import (
 )
 from portal.blueprints.moves.workflow import MOVE_IN, MOVE_OUT, required_documents
 from portal.blueprints.tickets import ActionForm, Refusal
-from portal.core import workflow
+from portal.core import uploads, workflow
 from portal.core.access import DESK, as_id, get_or_404, roles_required, visible
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
@@ -327,6 +327,17 @@ def action_input(action: str) -> dict:
     return {k: v for k, v in form.items() if k not in ("csrf_token", "submit") and v}
 
 
+def meter_photos() -> dict:
+    """The photos of the meters sent with their readings, checked (by meter)."""
+    photos = {}
+    for n in range(3):
+        meter = request.form.get(f"readings-{n}-meter")
+        upload = request.files.get(f"readings-{n}-photo")
+        if meter and upload is not None and upload.filename:
+            photos[meter] = uploads.check_images([upload], limit=1, field="readings")
+    return photos
+
+
 def _refused(exc: ServiceError, kind: str, move_id: int, action: str):
     """Input at fault: the page again with the action's form as typed and each message
     beside its field (400); anything else (state, role, the checklist): a message."""
@@ -349,7 +360,9 @@ def act(kind, move_id, action):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
+        photos = meter_photos() if action in ("hand-over", "complete") else {}
         services.act(move, action, actor=current_user, data=action_input(action))
+        services.store_meter_photos(move, photos, actor=current_user)
     except ServiceError as exc:
         db.session.rollback()
         return _refused(exc, kind, move_id, action)
