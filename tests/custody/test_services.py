@@ -547,3 +547,33 @@ def test_unit_panel_statements_do_not_grow_with_history(world, count_queries):
         "readings": [],
         "key_sets": [],
     }
+
+
+def test_figures_for_the_reports(world, count_queries):
+    issue(world, world.unit, "A1", on=date(2026, 1, 5))
+    issue(world, world.unit, "P1", kind="parking", on=date(2026, 11, 1))
+    issue(world, world.other_unit, "X1")  # another estate
+    issue(world, world.unit, "OLD", on=date(2025, 12, 31))
+    held = take(world)
+    lent = take(world, world.unit)
+    services.lend_keys(
+        lent,
+        name="李",
+        phone="13700000000",
+        reason="x",
+        due_back_at=clock.now() + timedelta(hours=1),
+        actor=world.frontdesk,
+    )
+    done = take(world, world.unit2)
+    services.hand_over_keys(done, name="林", actor=world.frontdesk)
+    clock.freeze(clock.now() + timedelta(hours=2))
+    db.session.commit()
+    estate_id = world.estate.id
+    with count_queries() as counter:
+        got = services.figures(estate_id, date(2026, 1, 1), date(2026, 12, 31))
+    assert counter.count == 1
+    assert got == {
+        "cards": {"issued": 2, "access": 1, "parking": 1},
+        "keys": {"in_custody": 2, "lent": 1, "overdue": 1},
+    }
+    assert held.status == "held"

@@ -765,6 +765,55 @@ def register(actor, estate_id: int | None = None, *, status: str | None = None):
     return stmt.order_by(KeySet.due_back_at.is_(None), KeySet.due_back_at, KeySet.id.desc())
 
 
+# --- Figures for the reports ---------------------------------------------------------------
+
+
+def figures(estate_id: int, start: date, end: date) -> dict:
+    """The custody figures of an estate for a period (the annual summary's `cards.issued`):
+    cards issued in [start, end] (replacements included), by kind; key sets in custody now,
+    and how many of them are lent and overdue. One statement."""
+    now = clock.now()
+    issued = (
+        select(func.count(Card.id))
+        .where(Card.estate_id == estate_id, Card.issued_on >= start, Card.issued_on <= end)
+        .scalar_subquery()
+    )
+
+    def issued_of(kind):
+        return (
+            select(func.count(Card.id))
+            .where(
+                Card.estate_id == estate_id,
+                Card.kind == kind,
+                Card.issued_on >= start,
+                Card.issued_on <= end,
+            )
+            .scalar_subquery()
+        )
+
+    def key_sets(*where):
+        return (
+            select(func.count(KeySet.id))
+            .where(KeySet.estate_id == estate_id, *where)
+            .scalar_subquery()
+        )
+
+    row = db.session.execute(
+        select(
+            issued.label("issued"),
+            issued_of(CardKind.access).label("access"),
+            issued_of(CardKind.parking).label("parking"),
+            key_sets(KeySet.status != KeyStatus.handed_over).label("in_custody"),
+            key_sets(KeySet.status == KeyStatus.lent).label("lent"),
+            key_sets(KeySet.status == KeyStatus.lent, KeySet.due_back_at < now).label("overdue"),
+        )
+    ).one()
+    return {
+        "cards": {"issued": row.issued, "access": row.access, "parking": row.parking},
+        "keys": {"in_custody": row.in_custody, "lent": row.lent, "overdue": row.overdue},
+    }
+
+
 # --- The unit page's panel -------------------------------------------------------------------
 
 
