@@ -135,7 +135,7 @@ def _common(move, flow, labels) -> dict:
 
 
 def move_in_out(move: MoveIn, cls=MoveInOut, **extra):
-    from portal.blueprints.moves.workflow import required_documents
+    from portal.blueprints.moves.rules import required_documents
 
     inspection = (
         {"result": move.inspection_result, "defects": move.defects, "repair_ids": move.repair_ids}

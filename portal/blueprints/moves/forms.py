@@ -5,6 +5,9 @@ drawn from a schema cannot express: these actions have small forms of their own,
 the same action route as every other action.
 """
 
+import re
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
@@ -30,6 +33,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.blueprints.custody.models import CARD_KIND_LABELS, METER_LABELS
 from portal.blueprints.moves.models import DOCUMENT_LABELS
+from portal.core import uploads
 from portal.core.inputs import coerce_id
 from portal.core.people import RELATION_LABELS
 from portal.core.places import OCCUPANCY_LABELS, Occupancy
@@ -162,3 +166,75 @@ class GoodsPassForm(FlaskForm):
         render_kw={"rows": 3},
     )
     day = DateField(_l("Leaves on"), validators=[Optional()])
+
+
+# ---- what a page posted, as the services read it ------------------------------------------
+
+
+def _rows(prefix: str, fields: tuple, limit: int) -> list[dict]:
+    """The filled rows of a repeated group of the form (`cards-0-number` …)."""
+    rows = []
+    for n in range(limit):
+        row = {f: (request.form.get(f"{prefix}-{n}-{f}") or "").strip() for f in fields}
+        if row[fields[-1 if prefix == "readings" else 0]]:
+            rows.append(row)
+    return rows
+
+
+def action_input(action: str) -> dict:
+    """What the page posted for an action, shaped as the action's schema reads it."""
+    form = request.form
+    if action == "check-documents":
+        return {"documents": form.getlist("documents")}
+    if action == "inspect":
+        defects = [line.strip() for line in (form.get("defects") or "").splitlines()]
+        return {"result": form.get("result") or None, "defects": [d for d in defects if d]}
+    if action == "hand-over":
+        count = (form.get("keys_count") or "").strip() or "0"
+        label = (form.get("keys_label") or "").strip() or None
+        return {
+            "keys": {
+                "count": int(count) if count.isdecimal() and len(count) < 6 else count,
+                "label": label,
+            },
+            "cards": _rows("cards", ("number", "kind"), 20),
+            "readings": _rows("readings", ("meter", "value"), 3),
+        }
+    if action == "complete":
+        return {
+            "readings": _rows("readings", ("meter", "value"), 3),
+            "cards_returned": form.getlist("cards_returned"),
+            "keys_returned": "keys_returned" in form,
+        }
+    return {k: v for k, v in form.items() if k not in ("csrf_token", "submit") and v}
+
+
+def meter_photos() -> dict:
+    """The photos of the meters sent with their readings, checked (by meter)."""
+    photos = {}
+    for n in range(3):
+        meter = request.form.get(f"readings-{n}-meter")
+        upload = request.files.get(f"readings-{n}-photo")
+        if meter and upload is not None and upload.filename:
+            photos[meter] = uploads.check_images([upload], limit=1, field="readings")
+    return photos
+
+
+ITEM_LINE = re.compile(r"^(?P<name>.*?)[\s×xX*]*(?P<quantity>\d{1,4})$")
+
+
+def goods_lines(text: str) -> list[dict]:
+    """ "沙发 2" per line → [{name, quantity}] (a line without a number is one piece)."""
+    items = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        found = ITEM_LINE.match(line)
+        if found and found.group("name").strip():
+            items.append(
+                {"name": found.group("name").strip(), "quantity": int(found.group("quantity"))}
+            )
+        else:
+            items.append({"name": line, "quantity": 1})
+    return items

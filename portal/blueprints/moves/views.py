@@ -1,6 +1,5 @@
 """Moves: the desk registers move-ins and move-outs and takes them through their steps."""
 
-import re
 from typing import NamedTuple
 
 from flask import (
@@ -29,6 +28,9 @@ from portal.blueprints.moves.forms import (
     InspectForm,
     MoveInForm,
     MoveOutForm,
+    action_input,
+    goods_lines,
+    meter_photos,
     meter_rows,
 )
 from portal.blueprints.moves.models import (
@@ -38,9 +40,10 @@ from portal.blueprints.moves.models import (
     MoveIn,
     MoveOut,
 )
-from portal.blueprints.moves.workflow import MOVE_IN, MOVE_OUT, required_documents
+from portal.blueprints.moves.rules import required_documents
+from portal.blueprints.moves.workflow import MOVE_IN, MOVE_OUT
 from portal.blueprints.tickets import ActionForm, Refusal
-from portal.core import uploads, workflow
+from portal.core import workflow
 from portal.core.access import DESK, as_id, get_or_404, roles_required, visible
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
@@ -289,55 +292,6 @@ def detail(kind, move_id):
     )
 
 
-def _rows(prefix: str, fields: tuple, limit: int) -> list[dict]:
-    """The filled rows of a repeated group of the form (`cards-0-number` …)."""
-    rows = []
-    for n in range(limit):
-        row = {f: (request.form.get(f"{prefix}-{n}-{f}") or "").strip() for f in fields}
-        if row[fields[-1 if prefix == "readings" else 0]]:
-            rows.append(row)
-    return rows
-
-
-def action_input(action: str) -> dict:
-    """What the page posted for an action, shaped as the action's schema reads it."""
-    form = request.form
-    if action == "check-documents":
-        return {"documents": form.getlist("documents")}
-    if action == "inspect":
-        defects = [line.strip() for line in (form.get("defects") or "").splitlines()]
-        return {"result": form.get("result") or None, "defects": [d for d in defects if d]}
-    if action == "hand-over":
-        count = (form.get("keys_count") or "").strip() or "0"
-        label = (form.get("keys_label") or "").strip() or None
-        return {
-            "keys": {
-                "count": int(count) if count.isdecimal() and len(count) < 6 else count,
-                "label": label,
-            },
-            "cards": _rows("cards", ("number", "kind"), 20),
-            "readings": _rows("readings", ("meter", "value"), 3),
-        }
-    if action == "complete":
-        return {
-            "readings": _rows("readings", ("meter", "value"), 3),
-            "cards_returned": form.getlist("cards_returned"),
-            "keys_returned": "keys_returned" in form,
-        }
-    return {k: v for k, v in form.items() if k not in ("csrf_token", "submit") and v}
-
-
-def meter_photos() -> dict:
-    """The photos of the meters sent with their readings, checked (by meter)."""
-    photos = {}
-    for n in range(3):
-        meter = request.form.get(f"readings-{n}-meter")
-        upload = request.files.get(f"readings-{n}-photo")
-        if meter and upload is not None and upload.filename:
-            photos[meter] = uploads.check_images([upload], limit=1, field="readings")
-    return photos
-
-
 def _refused(exc: ServiceError, kind: str, move_id: int, action: str):
     """Input at fault: the page again with the action's form as typed and each message
     beside its field (400); anything else (state, role, the checklist): a message."""
@@ -369,26 +323,6 @@ def act(kind, move_id, action):
     db.session.commit()
     flash(DONE_MESSAGES.get(action, _("Done.")), "success")
     return redirect(url_for(".detail", kind=kind, move_id=move_id), 303)
-
-
-ITEM_LINE = re.compile(r"^(?P<name>.*?)[\s×xX*]*(?P<quantity>\d{1,4})$")
-
-
-def goods_lines(text: str) -> list[dict]:
-    """ "沙发 2" per line → [{name, quantity}] (a line without a number is one piece)."""
-    items = []
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        found = ITEM_LINE.match(line)
-        if found and found.group("name").strip():
-            items.append(
-                {"name": found.group("name").strip(), "quantity": int(found.group("quantity"))}
-            )
-        else:
-            items.append({"name": line, "quantity": 1})
-    return items
 
 
 @bp.route("/out/<int:move_out_id>/goods-pass", methods=["POST"])

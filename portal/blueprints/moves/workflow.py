@@ -2,8 +2,8 @@
 
 Move-in: submitted —check-documents→ documents_checked —inspect→ inspected —hand-over→
 completed; cancel before that. Move-out: submitted —complete→ completed (the clearance
-checklist first); cancel before that. The effects of a hand-over and of a completion live
-in services.py; this module declares the kinds, their inputs and their settings.
+checklist first); cancel before that. This module declares the kinds and their inputs;
+what each step does is in effects.py, what an estate sets in rules.py.
 """
 
 from datetime import datetime, time, timedelta
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from portal.blueprints.moves import effects
 from portal.blueprints.moves.models import (
     MOVE_IN_OPEN,
     MOVE_OUT_OPEN,
@@ -23,74 +24,11 @@ from portal.blueprints.moves.models import (
     MoveOut,
     MoveOutState,
 )
-from portal.core import settings
 from portal.core.access import DESK
-from portal.core.errors import ServiceError
 from portal.core.inputs import Invalid
 from portal.core.places import Estate
 from portal.core.workflow import Transition, Workflow, register
 from portal.extensions import db
-
-
-def _document_list(raw: str) -> None:
-    codes = [c.strip() for c in raw.split(",") if c.strip()]
-    unknown = [c for c in codes if c not in Document.__members__]
-    if unknown or not codes:
-        raise ServiceError(
-            _l("Unknown document codes: %(codes)s.", codes=", ".join(unknown) or "—"),
-            fields={"value": "unknown"},
-        )
-
-
-OWNER_DOCUMENTS = settings.declare(
-    "moves.documents_owner",
-    _l("Move-in: documents an owner brings"),
-    str,
-    "id_card,purchase_contract,maintenance_fund,deed_tax",
-    help=_l(
-        "Comma-separated codes: id_card, purchase_contract, maintenance_fund, deed_tax, lease."
-    ),
-    validate=_document_list,
-)
-TENANT_DOCUMENTS = settings.declare(
-    "moves.documents_tenant",
-    _l("Move-in: documents a tenant brings"),
-    str,
-    "id_card,lease",
-    help=_l(
-        "Comma-separated codes: id_card, purchase_contract, maintenance_fund, deed_tax, lease."
-    ),
-    validate=_document_list,
-)
-MOVE_IN_FEES = settings.declare(
-    "moves.move_in_fee_items",
-    _l("Move-in: one-off fee items billed at the hand-over"),
-    str,
-    "-",
-    help=_l("Comma-separated fee item codes of the estate (one-off items); - for none."),
-)
-
-
-def _codes(key: str, estate_id: int) -> list[str]:
-    raw = settings.get(key, estate_id) or ""
-    return [c.strip() for c in raw.split(",") if c.strip() and c.strip() != "-"]
-
-
-def required_documents(move: MoveIn) -> list[str]:
-    """The documents a move-in needs, from its people's relations and the settings: an
-    owner's papers when an owner moves in, a tenant's (the lease) when a tenant does."""
-    relations = {p.get("relation") for p in move.people or []}
-    needed: list[str] = []
-    if "owner" in relations or not relations - {"family"}:
-        needed += _codes(OWNER_DOCUMENTS.key, move.estate_id)
-    if "tenant" in relations:
-        needed += _codes(TENANT_DOCUMENTS.key, move.estate_id)
-    return list(dict.fromkeys(needed))
-
-
-def move_in_fee_codes(estate_id: int) -> list[str]:
-    return _codes(MOVE_IN_FEES.key, estate_id)
-
 
 # ---- inputs ------------------------------------------------------------------------------
 
@@ -214,26 +152,6 @@ def due_on_the_day(ticket) -> timedelta:
 # ---- the kinds ---------------------------------------------------------------------------
 
 
-def _effect(name):
-    """An effect written in services.py (which imports this module), looked up when run."""
-
-    def run(ticket, data, actor):
-        from portal.blueprints.moves import services
-
-        return getattr(services, name)(ticket, data, actor)
-
-    return run
-
-
-def _notify(name):
-    def run(ticket, data, actor):
-        from portal.blueprints.moves import services
-
-        return getattr(services, name)(ticket, data, actor)
-
-    return run
-
-
 MOVE_IN = register(
     Workflow(
         kind="move_in",
@@ -251,7 +169,7 @@ for _t in (
         MoveInState.documents_checked,
         DESK,
         CheckDocuments,
-        _effect("check_documents"),
+        effects.check_documents,
     ),
     Transition(
         "inspect",
@@ -259,7 +177,7 @@ for _t in (
         MoveInState.inspected,
         DESK,
         Inspect,
-        _effect("inspect_unit"),
+        effects.inspect_unit,
     ),
     Transition(
         "hand-over",
@@ -267,8 +185,8 @@ for _t in (
         MoveInState.completed,
         DESK,
         HandOver,
-        _effect("hand_over"),
-        notify=_notify("welcome"),
+        effects.hand_over,
+        notify=effects.welcome,
     ),
     Transition("cancel", tuple(MOVE_IN_OPEN), MoveInState.cancelled, DESK, Reason),
 ):
@@ -291,7 +209,7 @@ for _t in (
         MoveOutState.completed,
         DESK,
         Complete,
-        _effect("complete_move_out"),
+        effects.complete_move_out,
     ),
     Transition("cancel", tuple(MOVE_OUT_OPEN), MoveOutState.cancelled, DESK, Reason),
 ):
