@@ -293,11 +293,17 @@ def detail(kind, move_id):
 
 
 def _refused(exc: ServiceError, kind: str, move_id: int, action: str):
-    """Input at fault: the page again with the action's form as typed and each message
-    beside its field (400); anything else (state, role, the checklist): a message."""
+    """A refusal about what was sent (bad input: 400; a card number already live, the
+    checklist not met: 409): the page again with the action's form as typed and the
+    messages beside the fields. A refusal of the step itself (its state, the role): a
+    message, back to the move."""
     flash(str(exc.message), "danger")
-    if exc.status in (400, 413) and exc.fields:
-        errors = {k: _message(exc, v) for k, v in exc.fields.items() if k != "allowed"}
+    fields = {k: v for k, v in exc.fields.items() if k != "allowed"}
+    if exc.status in (400, 409, 413) and fields and "allowed" not in exc.fields:
+        if isinstance(exc, InvalidInput):
+            errors = {k: _message(exc, v) for k, v in fields.items()}
+        else:  # one rule, one message: at the first field it names
+            errors = {next(iter(fields)): str(exc.message)}
         g.action_refusal = Refusal(action, errors)
         response = make_response(detail(kind=kind, move_id=move_id))
         response.status_code = exc.status
