@@ -238,3 +238,21 @@ def test_the_gate_home_counts_today(world, issue, guard):
     assert home["passes_today"] == {"goods": 1, "visitor": 1, "worker": 0}
     assert [row["check"].result for row in home["latest"]] == ["unknown", "used", "valid"]
     assert home["latest"][1]["unit"] and home["latest"][1]["by"] == world.frontdesk.name
+
+
+def test_the_owner_hears_of_a_tenant_s_request_and_the_tenant_of_the_approval(world, issue, tenant):
+    from portal.notify.models import OutboxMessage
+
+    goods = issue("goods", actor=tenant)
+    asked = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "pass_pending"))
+    assert [m.recipient_id for m in asked] == [world.resident2.id]
+    services.approve_pass(goods, actor=world.resident2)
+    told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "pass_approved"))
+    assert [(m.recipient_id, m.channel) for m in told] == [(tenant.id, "app")]
+    assert goods.number in next(
+        iter(
+            db.session.scalars(
+                select(OutboxMessage.subject).where(OutboxMessage.kind == "pass_approved")
+            )
+        )
+    )

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.blueprint import bp
-from portal.blueprints.api.paging import page_of
 from portal.blueprints.api.spec import route
 from portal.blueprints.passes import services
 from portal.blueprints.passes.models import Pass, Result
@@ -17,7 +16,9 @@ from portal.blueprints.passes.printing import pass_pdf
 from portal.core.access import DESK, GATE, RESIDENTS, get_or_404
 from portal.core.downloads import pdf_response
 from portal.core.inputs import Id
+from portal.core.paging import paginate
 from portal.core.places import Unit
+from portal.core.units import labels_for
 from portal.errors import api_error
 from portal.extensions import db
 
@@ -171,8 +172,6 @@ def create_pass(body):
 )
 def list_passes(query):
     """A resident's units' passes; the desk's estate's, with filters."""
-    from portal.core.units import labels_for
-
     stmt = services.passes_for(
         current_user,
         kind=query.kind,
@@ -181,14 +180,14 @@ def list_passes(query):
         day=query.day,
         tz=_tz(),
     )
-    labels: dict = {}
-
-    def convert(pass_):
-        if not labels:
-            labels.update(labels_for(stmt.with_only_columns(Pass.unit_id).order_by(None)))
-        return pass_out(pass_, labels)
-
-    return page_of(stmt, query, convert)
+    page = paginate(stmt, page=query.page, per_page=query.per_page)
+    labels = labels_for({p.unit_id for p in page.items}) if page.items else {}
+    return {
+        "items": [pass_out(p, labels).model_dump(mode="json") for p in page.items],
+        "page": query.page,
+        "per_page": query.per_page,
+        "total": page.total,
+    }
 
 
 def _tz() -> str:

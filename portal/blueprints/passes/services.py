@@ -252,7 +252,70 @@ def issue_pass(
         actor=actor,
         after={"number": pass_.number, "kind": kind.value, "status": status.value},
     )
+    if status == Status.pending:
+        _ask_owners(pass_)
     return pass_
+
+
+# --- Notices (through the outbox, after the commit) -----------------------------------------
+
+
+def _tell(users, pass_: Pass, kind: str, subject, body) -> None:
+    from portal.core.places import Estate
+    from portal.notify.outbox import tell
+
+    estate = db.session.get(Estate, pass_.estate_id)
+    for user in users:
+        tell(
+            user,
+            kind=kind,
+            estate=estate,
+            unit_id=pass_.unit_id,
+            render=lambda: (subject, body),
+        )
+
+
+def _owners_of(unit_id: int):
+    from portal.core.people import User
+
+    return db.session.scalars(
+        select(User)
+        .join(Residency, Residency.user_id == User.id)
+        .where(
+            Residency.unit_id == unit_id,
+            Residency.relation == Relation.owner.value,
+            current_residency_clause(),
+        )
+        .order_by(User.id)
+    ).all()
+
+
+def _ask_owners(pass_: Pass) -> None:
+    """The owners of the unit hear that a tenant's goods pass waits for them."""
+    _tell(
+        _owners_of(pass_.unit_id),
+        pass_,
+        "pass_pending",
+        _l("Goods release pass %(n)s awaits your approval", n=pass_.number),
+        _l(
+            "Your tenant asks to take goods out of the estate. Approve it under My passes, "
+            "or ask the service centre."
+        ),
+    )
+
+
+def _tell_approved(pass_: Pass, actor) -> None:
+    if pass_.requested_by_id == actor.id:
+        return
+    from portal.core.people import User
+
+    _tell(
+        [db.session.get(User, pass_.requested_by_id)],
+        pass_,
+        "pass_approved",
+        _l("Goods release pass %(n)s approved", n=pass_.number),
+        _l("Show its QR code or its number at the gate."),
+    )
 
 
 def can_approve(actor, pass_: Pass) -> bool:
@@ -288,6 +351,7 @@ def approve_pass(pass_: Pass, *, actor) -> Pass:
     pass_.approved_at = clock.now()
     db.session.flush()
     audit.record("pass.approve", pass_, actor=actor, after={"number": pass_.number})
+    _tell_approved(pass_, actor)
     return pass_
 
 
