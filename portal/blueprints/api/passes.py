@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.blueprint import bp
 from portal.blueprints.api.spec import route
-from portal.blueprints.passes import services
+from portal.blueprints.passes import rules, services
 from portal.blueprints.passes.models import Pass, Result
 from portal.blueprints.passes.printing import pass_pdf
 from portal.core.access import DESK, GATE, RESIDENTS, get_or_404
@@ -28,14 +28,14 @@ StatusCode = Literal["pending", "active", "used", "revoked"]
 
 class PassItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=services.MAX_NAME)
-    quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
+    name: str = Field(min_length=1, max_length=rules.MAX_NAME)
+    quantity: int = Field(1, ge=1, le=rules.MAX_QUANTITY)
 
 
 class PassPerson(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=services.MAX_NAME)
-    id_number: str | None = Field(None, max_length=services.MAX_ID_NUMBER)
+    name: str = Field(min_length=1, max_length=rules.MAX_NAME)
+    id_number: str | None = Field(None, max_length=rules.MAX_ID_NUMBER)
     phone: str | None = Field(None, max_length=32)
 
 
@@ -45,11 +45,11 @@ class PassIn(BaseModel):
     unit_id: Id
     valid_from: datetime = Field(description="ISO 8601 with offset")
     valid_until: datetime = Field(description="ISO 8601 with offset; after valid_from")
-    items: list[PassItem] = Field([], max_length=services.MAX_ITEMS, description="Goods")
+    items: list[PassItem] = Field([], max_length=rules.MAX_ITEMS, description="Goods")
     people: list[PassPerson] = Field(
-        [], max_length=services.MAX_PEOPLE, description="Visitors, workers"
+        [], max_length=rules.MAX_PEOPLE, description="Visitors, workers"
     )
-    plate: str | None = Field(None, max_length=services.MAX_PLATE)
+    plate: str | None = Field(None, max_length=rules.MAX_PLATE)
 
 
 class PassOut(BaseModel):
@@ -89,7 +89,7 @@ class PassQuery(s.PageQuery):
 
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=services.MAX_REASON)
+    reason: str = Field(min_length=1, max_length=rules.MAX_REASON)
 
 
 class CheckIn(BaseModel):
