@@ -27,6 +27,8 @@ def upgrade():
         sa.Column("repair_ids", sa.JSON(), nullable=True),
         sa.Column("handover", sa.JSON(), nullable=True),
         sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("due_at", sa.DateTime(), nullable=True),
@@ -49,6 +51,9 @@ def upgrade():
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_move_ins_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_move_ins")),
         sa.UniqueConstraint("estate_id", "number", name=op.f("uq_move_ins_estate_id_number")),
+        sa.UniqueConstraint(
+            "estate_id", "idempotency_key", name=op.f("uq_move_ins_estate_id_idempotency_key")
+        ),
     )
     with op.batch_alter_table("move_ins", schema=None) as batch_op:
         for column in ("due_at", "estate_id", "status", "unit_id", "visit_due_at"):
@@ -60,6 +65,8 @@ def upgrade():
         sa.Column("occupancy", sa.String(length=32), nullable=False),
         sa.Column("clearance", sa.JSON(), nullable=True),
         sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("due_at", sa.DateTime(), nullable=True),
@@ -82,6 +89,9 @@ def upgrade():
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_move_outs_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_move_outs")),
         sa.UniqueConstraint("estate_id", "number", name=op.f("uq_move_outs_estate_id_number")),
+        sa.UniqueConstraint(
+            "estate_id", "idempotency_key", name=op.f("uq_move_outs_estate_id_idempotency_key")
+        ),
     )
     with op.batch_alter_table("move_outs", schema=None) as batch_op:
         for column in ("due_at", "estate_id", "status", "unit_id", "visit_due_at"):

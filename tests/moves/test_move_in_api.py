@@ -273,3 +273,21 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, world, api_token):
         refused = take(client, desk, move["id"], "hand-over", body, 400)
         assert field in refused["error"]["fields"], (field, refused)
     assert db.session.get(MoveIn, move["id"]).status == "inspected"
+
+
+def test_a_create_with_a_one_time_key_is_made_once(client, world, api_token):
+    """The same key again answers with the first move (a retry on a slow network); the
+    same key with other values is a conflict; a move-out keeps the same rule."""
+    desk = api_token("frontdesk")
+    body = {"unit_id": world.vacant.id, "on": ON, "people": PEOPLE, "idempotency_key": "k-1"}
+    first = client.post("/api/v1/move-ins", json=body, headers=desk)
+    again = client.post("/api/v1/move-ins", json=body, headers=desk)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = client.post("/api/v1/move-ins", json={**body, "on": "2026-11-24"}, headers=desk)
+    assert other.status_code == 409
+    assert other.get_json()["error"]["fields"] == {"idempotency_key": "reused"}
+    assert len(db.session.scalars(select(MoveIn)).all()) == 1
+    out = {"unit_id": world.unit.id, "on": ON, "idempotency_key": "k-2"}
+    ids = {client.post("/api/v1/move-outs", json=out, headers=desk).get_json()["id"] for _ in "ab"}
+    assert len(ids) == 1

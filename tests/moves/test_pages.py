@@ -340,3 +340,15 @@ def test_a_meter_photo_goes_with_its_first_reading(app, client, world, login_as,
         )
     ).all()
     assert [f.purpose for f in stored] == ["meter"]
+
+
+def test_the_register_form_sent_twice_makes_one_move(client, world, login_as):
+    login_as("frontdesk")
+    page = client.get(f"/moves/in/new?unit={world.vacant.id}").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    data = {"unit": world.vacant.id, "on": "2026-11-23", "idempotency_key": key, **PERSON}
+    first = client.post(f"/moves/in/new?unit={world.vacant.id}", data=data)
+    again = client.post(f"/moves/in/new?unit={world.vacant.id}", data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    assert len(db.session.scalars(select(MoveIn)).all()) == 1

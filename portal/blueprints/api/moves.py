@@ -41,6 +41,7 @@ class MoveInIn(BaseModel):
     on: date = Field(description="The day the household moves in")
     people: list[PersonIn] = Field(min_length=1, max_length=10)
     occupancy: s.one_of(Occupancy) = Occupancy.occupied_unrenovated.value
+    idempotency_key: str | None = Field(None, min_length=1, max_length=80, description=s.ONCE)
 
 
 class MoveOutIn(BaseModel):
@@ -48,6 +49,7 @@ class MoveOutIn(BaseModel):
     unit_id: Id
     on: date = Field(description="The day the household moves out (the residencies' last)")
     occupancy: s.one_of(Occupancy) = Occupancy.vacant.value
+    idempotency_key: str | None = Field(None, min_length=1, max_length=80, description=s.ONCE)
 
 
 class MoveQuery(s.PageQuery):
@@ -186,7 +188,8 @@ def move_out_detail(move: MoveOut):
     tags=TAGS,
 )
 def create_move_in(body):
-    """Register a move-in; the people become residents at its hand-over."""
+    """Register a move-in; the people become residents at its hand-over. The same
+    idempotency key again answers with the first move-in; with other values, 409."""
     data = body.model_dump()
     move = services.register_move_in(
         current_user,
@@ -194,6 +197,7 @@ def create_move_in(body):
         on=data["on"],
         people=data["people"],
         occupancy=data["occupancy"],
+        idempotency_key=data["idempotency_key"],
     )
     db.session.commit()
     return move_in_out(move, MoveInDetailOut, events=events_out(move))
@@ -263,9 +267,14 @@ def move_in_action(move_in_id, action):
     tags=TAGS,
 )
 def create_move_out(body):
-    """Register a move-out; its completion waits for the clearance checklist."""
+    """Register a move-out; its completion waits for the clearance checklist. The same
+    idempotency key again answers with the first move-out; with other values, 409."""
     move = services.register_move_out(
-        current_user, unit_id=body.unit_id, on=body.on, occupancy=body.occupancy
+        current_user,
+        unit_id=body.unit_id,
+        on=body.on,
+        occupancy=body.occupancy,
+        idempotency_key=body.idempotency_key,
     )
     db.session.commit()
     return move_out_detail(move)

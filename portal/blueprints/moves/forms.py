@@ -34,6 +34,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.blueprints.custody.models import CARD_KIND_LABELS, METER_LABELS
 from portal.blueprints.moves.models import DOCUMENT_LABELS
 from portal.core import uploads
+from portal.core.idempotency import KEY_MAX
 from portal.core.inputs import coerce_id
 from portal.core.people import RELATION_LABELS
 from portal.core.places import OCCUPANCY_LABELS, Occupancy
@@ -61,6 +62,8 @@ class PersonRow(Form):
 
 
 class PlaceMixin:
+    # One key per form shown: the same form sent again shows the move it made.
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=KEY_MAX)])
     unit = SelectField(_l("Unit"), coerce=coerce_id, validate_choice=False, validators=[Optional()])
     place = StringField(
         _l("Room (e.g. 1-1-101)"),

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.places import Unit
@@ -75,6 +75,11 @@ class MoveIn(Ticket, db.Model):
     """A household's arrival: people, documents, the inspection (验房) and the hand-over."""
 
     __tablename__ = "move_ins"
+    # The ticket's number (as Ticket declares it) and the client's key: unique per estate.
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("estate_id", "idempotency_key"),
+    )
     __workflow__ = "move_in"
     id: Mapped[int] = mapped_column(primary_key=True)
     move_on: Mapped[date]
@@ -90,6 +95,11 @@ class MoveIn(Ticket, db.Model):
     # {keys: {count, label}, cards: [...], readings: [...]} as handed over.
     handover: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The client's one-time key (core/idempotency.py) and the values it was sent with.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Set on the record a repeated create answers with; not stored.
+    replayed = False
 
     unit: Mapped[Unit] = relationship()
 
@@ -106,6 +116,11 @@ class MoveOut(Ticket, db.Model):
     """A household's departure: the clearance checklist, then residencies and cards end."""
 
     __tablename__ = "move_outs"
+    # The ticket's number (as Ticket declares it) and the client's key: unique per estate.
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("estate_id", "idempotency_key"),
+    )
     __workflow__ = "move_out"
     id: Mapped[int] = mapped_column(primary_key=True)
     move_on: Mapped[date]
@@ -114,6 +129,11 @@ class MoveOut(Ticket, db.Model):
     # {readings, cards_returned, keys_returned, ended: [residency ids]} at completion.
     clearance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The client's one-time key (core/idempotency.py) and the values it was sent with.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Set on the record a repeated create answers with; not stored.
+    replayed = False
 
     unit: Mapped[Unit] = relationship()
 

@@ -21,7 +21,7 @@ from portal.blueprints.moves.models import (
     MoveOut,
 )
 from portal.blueprints.moves.workflow import MOVE_IN, MOVE_OUT
-from portal.core import clock, workflow
+from portal.core import clock, idempotency, workflow
 from portal.core.access import visible
 from portal.core.errors import Conflict, ServiceError
 from portal.core.money import yuan
@@ -128,48 +128,59 @@ def _person(n: int, person: dict, earlier: list[dict], estate_id: int) -> dict:
     return {"name": name, "phone": phone, "relation": relation}
 
 
-def register_move_in(actor, *, unit_id, on, people, occupancy=None) -> MoveIn:
-    """The desk registers a household's move-in for a unit of its estate (RZ…)."""
+def register_move_in(actor, *, unit_id, on, people, occupancy=None, idempotency_key=None) -> MoveIn:
+    """The desk registers a household's move-in for a unit of its estate (RZ…). With a
+    one-time key, the same request again returns the first move-in (`replayed`)."""
     unit = _unit_of(actor, unit_id)
     on = _day(on, "on")
     occupancy = _occupancy(occupancy, Occupancy.occupied_unrenovated)
     clean = clean_people(people, unit.estate_id)
-    _refuse_second(
-        MoveIn,
-        unit,
-        MOVE_IN_OPEN,
-        lambda n: _l("This unit has a move-in in progress (%(n)s).", n=n),
-    )
     move = MoveIn(
         estate_id=unit.estate_id, unit_id=unit.id, move_on=on, occupancy=occupancy, people=clean
     )
-    return workflow.open_ticket(
-        MOVE_IN,
-        move,
-        actor=actor,
-        data={"on": on.isoformat(), "occupancy": occupancy, "people": len(clean)},
+
+    def make():
+        _refuse_second(
+            MoveIn,
+            unit,
+            MOVE_IN_OPEN,
+            lambda n: _l("This unit has a move-in in progress (%(n)s).", n=n),
+        )
+        data = {"on": on.isoformat(), "occupancy": occupancy, "people": len(clean)}
+        return workflow.open_ticket(MOVE_IN, move, actor=actor, data=data)
+
+    fingerprint = idempotency.digest(unit_id=unit.id, on=on, occupancy=occupancy, people=clean)
+    return idempotency.create_once(
+        MoveIn, move, idempotency.scoped(actor, idempotency_key), fingerprint, make
     )
 
 
-def register_move_out(actor, *, unit_id, on, occupancy=None) -> MoveOut:
-    """The desk registers a household's move-out (QC…); the unit must have residents."""
+def register_move_out(actor, *, unit_id, on, occupancy=None, idempotency_key=None) -> MoveOut:
+    """The desk registers a household's move-out (QC…); the unit must have residents. With
+    a one-time key, the same request again returns the first move-out (`replayed`)."""
     unit = _unit_of(actor, unit_id)
     on = _day(on, "on")
     occupancy = _occupancy(occupancy, Occupancy.vacant)
-    _refuse_second(
-        MoveOut,
-        unit,
-        MOVE_OUT_OPEN,
-        lambda n: _l("This unit has a move-out in progress (%(n)s).", n=n),
-    )
-    if not current_residencies(unit.id, on):
-        raise Conflict(
-            _l("Nobody lives in this unit on that day: there is nobody to move out."),
-            fields={"unit_id": "no_residents"},
-        )
     move = MoveOut(estate_id=unit.estate_id, unit_id=unit.id, move_on=on, occupancy=occupancy)
-    return workflow.open_ticket(
-        MOVE_OUT, move, actor=actor, data={"on": on.isoformat(), "occupancy": occupancy}
+
+    def make():
+        _refuse_second(
+            MoveOut,
+            unit,
+            MOVE_OUT_OPEN,
+            lambda n: _l("This unit has a move-out in progress (%(n)s).", n=n),
+        )
+        if not current_residencies(unit.id, on):
+            raise Conflict(
+                _l("Nobody lives in this unit on that day: there is nobody to move out."),
+                fields={"unit_id": "no_residents"},
+            )
+        data = {"on": on.isoformat(), "occupancy": occupancy}
+        return workflow.open_ticket(MOVE_OUT, move, actor=actor, data=data)
+
+    fingerprint = idempotency.digest(unit_id=unit.id, on=on, occupancy=occupancy)
+    return idempotency.create_once(
+        MoveOut, move, idempotency.scoped(actor, idempotency_key), fingerprint, make
     )
 
 

@@ -43,7 +43,7 @@ from portal.blueprints.moves.models import (
 from portal.blueprints.moves.rules import required_documents
 from portal.blueprints.moves.workflow import MOVE_IN, MOVE_OUT
 from portal.blueprints.tickets import ActionForm, Refusal
-from portal.core import workflow
+from portal.core import idempotency, workflow
 from portal.core.access import DESK, as_id, get_or_404, roles_required, visible
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
@@ -170,43 +170,55 @@ def _show_errors(form, errors: dict) -> list[tuple[str, str]]:
 
 
 def _register(kind: str):
+    model = MoveIn if kind == "in" else MoveOut
     form = MoveInForm() if kind == "in" else MoveOutForm()
     _fill_unit(form, request.args.get("unit", type=as_id) or form.unit.data)
+    if not form.is_submitted():
+        form.idempotency_key.data = idempotency.new_key()
     template, loose = f"moves/new_{kind}.html", []
     if form.validate_on_submit():
-        try:
-            unit_id = _chosen_unit(form)
-            if kind == "in":
-                people = [
-                    {
-                        "name": r.form.name.data,
-                        "phone": r.form.phone.data,
-                        "relation": r.form.relation.data,
-                    }
-                    for r in form.people
-                    if (r.form.name.data or "").strip() or (r.form.phone.data or "").strip()
-                ]
-                move = services.register_move_in(
-                    current_user,
-                    unit_id=unit_id,
-                    on=form.on.data,
-                    people=people,
-                    occupancy=form.occupancy.data,
-                )
-            else:
-                move = services.register_move_out(
-                    current_user, unit_id=unit_id, on=form.on.data, occupancy=form.occupancy.data
-                )
-        except ServiceError as exc:
-            db.session.rollback()
-            errors = {k: _message(exc, v) for k, v in exc.fields.items()} or {"form": exc.message}
-            loose = _show_errors(form, errors)
-            status = 400 if exc.status == 404 else exc.status
-            return render_template(template, form=form, loose=loose), status
-        db.session.commit()
-        flash(_("Move %(n)s registered.", n=move.number), "success")
+        key = form.idempotency_key.data or None
+        earlier = idempotency.find(model, current_user, key)
+        if earlier is None:
+            try:
+                move = _register_move(kind, form, key)
+            except ServiceError as exc:
+                db.session.rollback()
+                errors = {k: _message(exc, v) for k, v in exc.fields.items()}
+                loose = _show_errors(form, errors or {"form": exc.message})
+                status = 400 if exc.status == 404 else exc.status
+                return render_template(template, form=form, loose=loose), status
+            db.session.commit()
+            flash(_("Move %(n)s registered.", n=move.number), "success")
+        else:  # the form sent again (a double tap, Back): the move it made the first time
+            move = earlier
         return redirect(url_for(".detail", kind=kind, move_id=move.id))
     return render_template(template, form=form, loose=loose), 400 if form.errors else 200
+
+
+def _register_move(kind: str, form, key):
+    unit_id = _chosen_unit(form)
+    if kind == "out":
+        return services.register_move_out(
+            current_user,
+            unit_id=unit_id,
+            on=form.on.data,
+            occupancy=form.occupancy.data,
+            idempotency_key=key,
+        )
+    people = [
+        {"name": r.form.name.data, "phone": r.form.phone.data, "relation": r.form.relation.data}
+        for r in form.people
+        if (r.form.name.data or "").strip() or (r.form.phone.data or "").strip()
+    ]
+    return services.register_move_in(
+        current_user,
+        unit_id=unit_id,
+        on=form.on.data,
+        people=people,
+        occupancy=form.occupancy.data,
+        idempotency_key=key,
+    )
 
 
 @bp.route("/in/new", methods=["GET", "POST"])
