@@ -352,3 +352,36 @@ def test_the_register_form_sent_twice_makes_one_move(client, world, login_as):
     assert first.status_code == again.status_code == 302
     assert first.headers["Location"] == again.headers["Location"]
     assert len(db.session.scalars(select(MoveIn)).all()) == 1
+
+
+def test_a_move_page_reads_a_flat_number_of_statements(client, world, login_as, count_queries):
+    """The move-out's page with two residents and a card, then with six and four."""
+    from tests.factories import make_resident
+
+    login_as("frontdesk")
+    response = client.post(
+        f"/moves/out/new?unit={world.unit.id}",
+        data={"unit": world.unit.id, "on": "2026-11-23", "occupancy": "vacant"},
+    )
+    url = response.headers["Location"]
+    custody.issue_cards(
+        world.unit, [{"number": "C0", "kind": "access"}], date(2025, 1, 1), actor=None
+    )
+    db.session.commit()
+
+    def statements():
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    few = statements()
+    for n in range(4):
+        make_resident(world.unit, name=f"住户{n}", phone=f"1391111000{n}")
+    custody.issue_cards(
+        world.unit,
+        [{"number": f"C{n}", "kind": "parking"} for n in range(1, 4)],
+        date(2025, 1, 1),
+        actor=None,
+    )
+    db.session.commit()
+    assert statements() == few

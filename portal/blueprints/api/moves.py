@@ -237,7 +237,11 @@ def get_move_in(move_in_id):
     bp,
     "/move-ins/<int:move_in_id>/<action>",
     method="POST",
-    summary="Take an action: check-documents, inspect, hand-over, cancel",
+    summary="Take an action: check-documents {documents: [code]} (400 naming what is missing);"
+    " inspect {result: ok|defects, defects?: [text]} (each defect opens a repair);"
+    " hand-over {keys: {count, label?} or a count, cards: [{number, kind}],"
+    " readings: [{meter, value}]} (409 naming a card number live in the estate;"
+    " from the move-in day on); cancel {reason}",
     response=MoveInDetailOut,
     roles=DESK,
     errors=(404, 409),
@@ -313,7 +317,9 @@ def get_move_out(move_out_id):
     bp,
     "/move-outs/<int:move_out_id>/<action>",
     method="POST",
-    summary="Take an action: complete (409 naming each unmet item), cancel",
+    summary="Take an action: complete {readings: [{meter, value}], cards_returned: [number],"
+    " keys_returned: true} — 409 naming each unmet item (arrears, cards, readings, keys);"
+    " cancel {reason}",
     response=MoveOutDetailOut,
     roles=DESK,
     errors=(404, 409),

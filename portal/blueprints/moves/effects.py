@@ -11,6 +11,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.blueprints.custody import services as custody
 from portal.blueprints.custody.models import KeySet, KeyStatus
@@ -222,7 +223,11 @@ def welcome(move: MoveIn, data, actor) -> None:
 def current_residencies(unit_id: int, on: date, *, open_ended=False) -> list[Residency]:
     """The unit's residencies that hold on `on` (with `open_ended`: those with no last day
     yet, which a move-out ends)."""
-    stmt = select(Residency).where(Residency.unit_id == unit_id, current_residency_clause(on))
+    stmt = (
+        select(Residency)
+        .where(Residency.unit_id == unit_id, current_residency_clause(on))
+        .options(joinedload(Residency.user).lazyload(User.staff_roles))
+    )
     if open_ended:
         stmt = stmt.where(Residency.end_on.is_(None))
     return list(db.session.scalars(stmt.order_by(Residency.id)))
