@@ -385,3 +385,15 @@ def test_a_move_page_reads_a_flat_number_of_statements(client, world, login_as, 
     )
     db.session.commit()
     assert statements() == few
+
+
+def test_nul_bytes_and_huge_ids_on_the_pages(client, world, login_as):
+    login_as("frontdesk")
+    data = {"unit": world.vacant.id, "on": "2026-11-23", **PERSON, "people-0-name": "赵\x00"}
+    assert client.post(f"/moves/in/new?unit={world.vacant.id}", data=data).status_code == 400
+    assert client.get(f"/moves/in/new?unit={2**31}").status_code == 200  # no such unit: no choice
+    move_id = register_in(client, world.vacant.id)
+    assert act(client, "in", move_id, "cancel", {"reason": "x\x00"}).status_code == 400
+    assert act(client, "in", 2**31, "cancel", {"reason": "x"}).status_code == 404
+    assert client.post(f"/moves/out/{2**31}/goods-pass", data={"items": "a"}).status_code == 404
+    assert not db.session.scalars(select(MoveIn).where(MoveIn.status != "submitted")).all()
