@@ -155,7 +155,10 @@ def test_the_guard_checks_on_the_gate_page(client, world, login_as, issue, guard
     made = issue("goods")
     db.session.commit()
     login_as("guard")
-    assert client.get("/passes/check").status_code == 200
+    page = client.get("/passes/check")
+    assert page.status_code == 200
+    assert page.headers["Permissions-Policy"] == "camera=(self), microphone=(), geolocation=()"
+    assert "camera=()" in client.get("/").headers["Permissions-Policy"]
     for path in ("/passes/", "/passes/new", f"/passes/{made.id}", f"/passes/{made.id}.pdf"):
         assert client.get(path).status_code == 403, path
     first = client.post("/passes/check", data={"code": f"  {made.code} "}).get_data(as_text=True)

@@ -4,7 +4,7 @@ pass; the desk lists, issues, approves and revokes; the guard checks at the gate
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from .printing import pass_pdf, qr_data_uri
 bp = Blueprint("passes", __name__)
 PER_PAGE = 30
 ASKERS = RESIDENTS | DESK
+CAMERA_HERE = "camera=(self), microphone=(), geolocation=()"
 FORM_FIELDS = {
     "valid_from": "valid_from",
     "valid_until": "valid_until",
@@ -288,16 +289,23 @@ def check():
             10
         )
     )
-    return render_template(
-        "passes/check.html",
-        form=form,
-        result=result,
-        pass_=pass_,
-        unit_label=labels_for([pass_.unit_id]).get(pass_.unit_id, "") if pass_ else "",
-        result_labels=RESULT_LABELS,
-        latest=latest,
-        Result=Result,
-    ), 400 if form.errors else 200
+    response = make_response(
+        render_template(
+            "passes/check.html",
+            form=form,
+            result=result,
+            pass_=pass_,
+            unit_label=labels_for([pass_.unit_id]).get(pass_.unit_id, "") if pass_ else "",
+            result_labels=RESULT_LABELS,
+            latest=latest,
+            Result=Result,
+        ),
+        400 if form.errors else 200,
+    )
+    # The one page that may open the camera (to scan a QR code); every other page keeps the
+    # portal's camera=() (security.add_security_headers only fills in what a view left out).
+    response.headers["Permissions-Policy"] = CAMERA_HERE
+    return response
 
 
 @bp.route("/checks")
