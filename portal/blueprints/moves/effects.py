@@ -18,6 +18,7 @@ from portal.blueprints.custody.models import KeySet, KeyStatus
 from portal.blueprints.fees import ledger
 from portal.blueprints.moves.models import DOCUMENT_LABELS, Document, MoveIn, MoveOut
 from portal.blueprints.moves.rules import move_in_fee_codes, required_documents
+from portal.blueprints.repairs.services import submit_repair
 from portal.core import clock, settings
 from portal.core.errors import Conflict, ServiceError
 from portal.core.money import yuan
@@ -45,8 +46,6 @@ def check_documents(move: MoveIn, data, actor) -> None:
 
 def inspect_unit(move: MoveIn, data, actor) -> None:
     """The hand-over inspection (验房): each defect opens a repair on the unit."""
-    from portal.blueprints.repairs.services import submit_repair
-
     repair_ids = []
     for defect in data["defects"]:
         repair = submit_repair(

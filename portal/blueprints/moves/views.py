@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.blueprints.custody import services as custody
 from portal.blueprints.custody.models import CARD_KIND_LABELS, METER_LABELS
 from portal.blueprints.moves import services
 from portal.blueprints.moves.forms import (
@@ -269,7 +270,7 @@ def _out_forms(move):
         "clearance": clearance,
         "complete_form": complete,
         "pass_form": g.get("goods_pass_form") or GoodsPassForm(formdata=None, day=move.move_on),
-        "last_readings": services.custody.last_readings(move.unit_id),
+        "last_readings": custody.last_readings(move.unit_id),
     }
 
 
