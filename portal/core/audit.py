@@ -42,6 +42,19 @@ ACTION_LABELS = {
     "user.second_factor_off": _l("Turned off two-step sign-in"),
     "user.recovery_code_use": _l("Signed in with a recovery code"),
     "resident.letter": _l("Printed an activation letter"),
+    "pass.issue": _l("Issued a pass"),
+    "pass.approve": _l("Approved a pass"),
+    "pass.revoke": _l("Revoked a pass"),
+    "pass.extend": _l("Extended a pass"),
+    "card.issue": _l("Issued cards to a unit"),
+    "card.return": _l("Took cards back"),
+    "card.lost": _l("Reported a card lost"),
+    "card.replace": _l("Issued a replacement card"),
+    "meter.read": _l("Recorded meter readings"),
+    "keys.take": _l("Took keys into custody"),
+    "keys.lend": _l("Lent out keys in custody"),
+    "keys.return": _l("Took lent keys back"),
+    "keys.hand_over": _l("Handed kept keys to the owner"),
 }
 
 

@@ -28,7 +28,7 @@ PAGES = {
     "/?staff-orders": ("technician", 4),  # the orders, where they are
     "/?staff-oversight": ("supervisor", 4),  # the figures, the plans to approve
     "/units/?q=101": ("frontdesk", 4),
-    "/units/{unit}": ("frontdesk", 4),
+    "/units/{unit}": ("frontdesk", 7),
     "/repairs/?staff": ("frontdesk", 3),
     "/reports/fees?from=2026-10-01&to=2026-11-30": ("manager", 3),
 }
@@ -89,9 +89,7 @@ def test_each_hot_page_keeps_its_statement_budget(client, world, login_as, count
 
 
 @pytest.mark.parametrize("template", list(API))
-def test_api_lists_keep_their_statement_budget(
-    client, world, api_token, count_queries, template
-):
+def test_api_lists_keep_their_statement_budget(client, world, api_token, count_queries, template):
     who, budget = API[template]
     headers = api_token(who)
     path = _path(template, world)

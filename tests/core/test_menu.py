@@ -40,14 +40,14 @@ def dropdowns(page):
 def test_the_bar_shows_each_role_its_menus(client, world, login_as):
     login_as("frontdesk")
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert dropdowns(page) == ["fees", "reports"]
+    assert dropdowns(page) == ["desk", "fees", "reports"]
     assert "dropdown-item" in page and "Billing runs" not in page
     login_as("technician")
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert dropdowns(page) == []
     login_as("admin")
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert dropdowns(page) == ["fees", "reports", "admin"]
+    assert dropdowns(page) == ["desk", "fees", "reports", "admin"]
     assert "Staff accounts" in page.split('data-testid="menu-admin"')[1]
 
 

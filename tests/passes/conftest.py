@@ -4,8 +4,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.passes import registration  # noqa: F401 - the pass pages and API in every app
-
 
 @pytest.fixture
 def tenant(world):

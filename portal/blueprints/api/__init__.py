@@ -4,15 +4,30 @@ The resource modules are imported here, at the top, so that importing `bp` regis
 route.
 """
 
-from . import complaints, fee_reports, fees, notices, repairs, reports, residents, views
+from . import (
+    complaints,
+    custody,
+    fee_reports,
+    fees,
+    moves,
+    notices,
+    passes,
+    repairs,
+    reports,
+    residents,
+    views,
+)
 from .blueprint import bp
 
 __all__ = [
     "bp",
     "complaints",
+    "custody",
     "fee_reports",
     "fees",
+    "moves",
     "notices",
+    "passes",
     "repairs",
     "reports",
     "residents",

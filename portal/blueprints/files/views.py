@@ -20,9 +20,10 @@ def _upload_limits(state):
 def owners():
     """Which model owns files of each entity type (one explicit list)."""
     from portal.blueprints.complaints.models import Complaint
+    from portal.blueprints.custody.models import MeterReading
     from portal.blueprints.repairs.models import Repair
 
-    return {"repairs": Repair, "complaints": Complaint}
+    return {"repairs": Repair, "complaints": Complaint, "meter_readings": MeterReading}
 
 
 def get_file_or_404(file_id) -> StoredFile:

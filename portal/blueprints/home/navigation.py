@@ -26,6 +26,7 @@ class NavEntry(NamedTuple):
 
 # The bar's menus, in the order they appear after the entries on the bar itself.
 GROUPS = {
+    "desk": _l("Front desk"),
     "fees": _l("Fees"),
     "reports": _l("Reports"),
     "admin": _l("Admin"),
@@ -56,12 +57,41 @@ STAFF_NAV = [
         "repairs.visits",
         _l("Return visits"),
         _l("Repairs and complaints waiting for a return visit."),
+        group="desk",
     ),
     NavEntry(
         "complaints.index",
         _l("Complaints"),
         _l("Complaints, inquiries and suggestions: the closed loop with return visits."),
     ),
+    NavEntry(
+        "moves.index",
+        _l("Move-ins and move-outs"),
+        _l(
+            "Register a household's move-in (documents, inspection, keys, cards and readings)"
+            " or move-out (the clearance checklist)."
+        ),
+        group="desk",
+    ),
+    NavEntry(
+        "custody.keys",
+        _l("Key custody"),
+        _l("Keys the centre holds for units: held, lent out, overdue, handed over."),
+        group="desk",
+    ),
+    NavEntry(
+        "passes.index",
+        _l("Passes"),
+        _l("Goods release, visitor and worker passes: issue, approve, revoke."),
+        group="desk",
+    ),
+    NavEntry(
+        "passes.check",
+        _l("Check a pass"),
+        _l("Check a pass at the gate: type its number or scan its code."),
+        group="desk",
+    ),
+    NavEntry("passes.checks", _l("The gate's log"), group="desk"),
     NavEntry("notices.index", _l("Notices"), _l("Send notices and see who has read them.")),
     NavEntry(
         "reports.cash",
@@ -132,6 +162,7 @@ RESIDENT_NAV = [
     NavEntry("repairs.index", _l("My repairs")),
     NavEntry("complaints.index", _l("Complaints & suggestions")),
     NavEntry("fees.mine", _l("My bills")),
+    NavEntry("passes.index", _l("My passes")),
     NavEntry("notices.index", _l("My notices")),
 ]
 

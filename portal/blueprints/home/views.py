@@ -7,6 +7,7 @@ from portal.blueprints.home import services, work
 from portal.blueprints.home.forms import EstateSwitchForm
 from portal.blueprints.home.navigation import can_open, menu_for
 from portal.blueprints.notices import services as notices
+from portal.blueprints.passes.services import gate_home
 from portal.core import access, settings
 from portal.core.people import Relation
 from portal.core.places import Occupancy
@@ -48,6 +49,8 @@ def staff_home(kind) -> dict:
         return work.my_orders(current_user)
     if kind == "oversight":
         return {"figures": work.oversight(current_user)}
+    if kind == "gate":
+        return {"gate": gate_home(current_user)}
     summary, breakdown = services.estate_figures(current_user)
     return {"month": work.month_figures(current_user), "summary": summary, "breakdown": breakdown}
 

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select
 from portal.blueprints.complaints.models import CATEGORY_LABELS, Complaint
 from portal.blueprints.complaints.models import OPEN_STATES as COMPLAINT_OPEN
 from portal.blueprints.complaints.models import State as ComplaintState
+from portal.blueprints.custody import services as custody
 from portal.blueprints.fees.models import Payment
 from portal.blueprints.repairs.models import OPEN_STATES as REPAIR_OPEN
 from portal.blueprints.repairs.models import Repair
@@ -86,6 +87,7 @@ def desk_day(actor) -> dict:
             _count(Complaint, actor, *_overdue(Complaint, COMPLAINT_OPEN, now)).label(
                 "complaints_overdue"
             ),
+            custody.overdue_keys_count_sql(actor).label("keys_overdue"),
         )
     ).one()
     return row._asdict()

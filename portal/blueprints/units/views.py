@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal.blueprints.custody import services as custody
 from portal.core import clock, residents
 from portal.core import units as unit_service
 from portal.core.access import (
@@ -137,6 +138,8 @@ def _detail_page(unit: Unit, status: int = 200, *, failed=None):
         can_print_letters=may_open(
             current_user, current_app.view_functions["units.household_letters"]
         ),
+        can_move=may_open(current_user, current_app.view_functions["moves.new_in"]),
+        custody=custody.unit_panel(unit.id),
         unit=unit,
         residencies=current,
         past=past,
