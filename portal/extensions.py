@@ -51,7 +51,8 @@ PING_AFTER_IDLE_SECONDS = 10
 
 
 def configure_engine(engine):
-    """Server databases: ping a connection that sat idle in the pool before handing it out.
+    """Server databases: ping a connection that sat idle in the pool before handing it out;
+    psycopg keeps its prepared statements across a read-only transaction (portal/prepared.py).
     SQLite: enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and keep
     a write-ahead log so that a long background job reading the database (the embedded
     mode's runner) never blocks the pages' writes."""
@@ -59,6 +60,10 @@ def configure_engine(engine):
 
     if engine.dialect.name != "sqlite":
         _ping_idle_connections(engine)
+        if engine.dialect.driver == "psycopg":
+            from portal.prepared import keep_prepared_statements
+
+            keep_prepared_statements(engine)
         return
 
     @event.listens_for(engine, "connect")

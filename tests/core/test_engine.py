@@ -44,3 +44,30 @@ def test_an_idle_dead_connection_is_replaced_before_use(pg_engine, monkeypatch):
     monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0)  # it has sat idle enough
     with pg_engine.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def _prepared_statements(conn) -> list[str]:
+    return list(conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars())
+
+
+def _read_in_transactions(engine, times: int, statement: str) -> None:
+    for _ in range(times):  # each its own transaction, rolled back at the end, as a page's
+        with engine.connect() as conn:
+            conn.execute(text(statement)).all()
+
+
+def test_reading_transactions_keep_their_prepared_statements(pg_engine):
+    # psycopg prepares a statement from its sixth run on a connection; a page's transaction
+    # ends in a rollback, which must not make it forget them when it only read.
+    _read_in_transactions(pg_engine, 8, "SELECT count(*) FROM pg_namespace WHERE oid > 0")
+    with pg_engine.connect() as conn:
+        assert "SELECT count(*) FROM pg_namespace WHERE oid > 0" in _prepared_statements(conn)
+
+
+def test_a_rolled_back_write_forgets_the_prepared_statements(pg_engine):
+    _read_in_transactions(pg_engine, 8, "SELECT count(*) FROM pg_namespace WHERE oid > 0")
+    with pg_engine.connect() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE scratch (id int)"))
+        conn.rollback()  # what the rollback undid may be what a prepared statement names
+        assert _prepared_statements(conn) == []
+        conn.execute(text("SELECT count(*) FROM pg_namespace WHERE oid > 0")).all()  # still runs

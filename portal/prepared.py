@@ -1,0 +1,87 @@
+"""PostgreSQL connections that keep their prepared statements across a read-only rollback.
+
+psycopg prepares a statement on the server once it has run it five times on a connection,
+so PostgreSQL plans it once instead of on every execution (planning the person's statement
+costs more than executing it). But psycopg forgets every prepared statement whenever the
+connection rolls back — a rolled-back transaction may have created or dropped what they
+refer to — and nearly every page ends in a rollback (reading pages commit nothing, and the
+session rolls back when the request ends). So no statement was ever prepared.
+
+A transaction that ran nothing but SELECTs created and dropped nothing: its rollback keeps
+the prepared statements. Any other statement (a write, DDL, a savepoint, COPY, anything not
+recognised) makes the rollback forget them, as psycopg does. The database sees the same
+ROLLBACK either way.
+"""
+
+import re
+
+import psycopg
+
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+
+
+def _is_read(query) -> bool:
+    if isinstance(query, bytes):
+        query = query.decode("utf-8", "replace")
+    return isinstance(query, str) and _READ.match(query) is not None
+
+
+class _Cursor(psycopg.Cursor):
+    """A cursor that tells its connection when it runs anything but a SELECT."""
+
+    def execute(self, query, params=None, **kwargs):
+        if not _is_read(query):
+            self.connection.only_reads = False
+        return super().execute(query, params, **kwargs)
+
+    def executemany(self, query, params_seq, **kwargs):
+        self.connection.only_reads = False
+        return super().executemany(query, params_seq, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        if not _is_read(query):
+            self.connection.only_reads = False
+        return super().stream(query, params, **kwargs)
+
+    def copy(self, statement, params=None, **kwargs):
+        self.connection.only_reads = False
+        return super().copy(statement, params, **kwargs)
+
+
+class KeepPreparedConnection(psycopg.Connection):
+    """A psycopg connection whose read-only transactions keep its prepared statements."""
+
+    only_reads = True  # nothing but SELECTs since the transaction began
+
+    @classmethod
+    def connect(cls, conninfo: str = "", **kwargs):
+        kwargs.setdefault("cursor_factory", _Cursor)
+        return super().connect(conninfo, **kwargs)
+
+    def commit(self) -> None:
+        super().commit()
+        self.only_reads = True
+
+    def rollback(self) -> None:
+        prepared = getattr(self, "_prepared", None)  # psycopg's cache of prepared statements
+        if not self.only_reads or prepared is None:
+            super().rollback()
+        else:
+            # psycopg clears the cache it finds on the connection: give it an empty one.
+            self._prepared = type(prepared)()
+            try:
+                super().rollback()
+            finally:
+                self._prepared = prepared
+        self.only_reads = True
+
+
+def keep_prepared_statements(engine) -> None:
+    """Connect `engine` (PostgreSQL through psycopg) with `KeepPreparedConnection`."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        if "cursor_factory" in cparams:
+            return None  # a cursor of the deployment's choosing: psycopg's own connection
+        return KeepPreparedConnection.connect(*cargs, **cparams)
