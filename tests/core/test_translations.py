@@ -59,3 +59,17 @@ def test_placeholders_match():
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         text = message.string if isinstance(message.string, str) else message.string[0]
         assert sorted(pattern.findall(msgid)) == sorted(pattern.findall(text)), msgid
+
+
+def test_templates_follow_a_forced_locale_within_a_request(app):
+    # The templates find the request's translations once; a forced locale (a receipt or a
+    # slip printed in Chinese from an English page) still switches them, and back.
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Home') }} {{ ngettext('%(num)d unread notice', '%(num)d unread notices', 2) }}"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page) == "Home 2 unread notices"
+        with force_locale("zh_CN"):
+            assert render_template_string(page).startswith("首页 ")
+        assert render_template_string(page) == "Home 2 unread notices"
