@@ -1,6 +1,5 @@
 """Bare extension instances, initialised in create_app()."""
 
-from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.babel_domain import RequestBabel
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -30,7 +31,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = RequestBabel()  # translations found once per request and locale (babel_domain.py)
 bootstrap = Bootstrap5()
 # With Redis away the limiter counts in this process's memory (and logs the switch) instead of
 # failing the request, and goes back to Redis once it answers again. Every limit is checked,

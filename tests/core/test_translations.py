@@ -61,15 +61,20 @@ def test_placeholders_match():
         assert sorted(pattern.findall(msgid)) == sorted(pattern.findall(text)), msgid
 
 
-def test_templates_follow_a_forced_locale_within_a_request(app):
-    # The templates find the request's translations once; a forced locale (a receipt or a
-    # slip printed in Chinese from an English page) still switches them, and back.
+def test_strings_follow_a_forced_locale_within_a_request(app):
+    # A request finds its translations once; a forced locale (a receipt or a slip printed
+    # in Chinese from an English page) still switches them, and back.
     from flask import render_template_string
     from flask_babel import force_locale
+
+    from portal.core.people import Role
 
     page = "{{ _('Home') }} {{ ngettext('%(num)d unread notice', '%(num)d unread notices', 2) }}"
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert render_template_string(page) == "Home 2 unread notices"
+        assert str(Role.frontdesk.label) == "Front desk"
         with force_locale("zh_CN"):
             assert render_template_string(page).startswith("首页 ")
+            assert str(Role.frontdesk.label) != "Front desk"
         assert render_template_string(page) == "Home 2 unread notices"
+        assert str(Role.frontdesk.label) == "Front desk"
