@@ -78,3 +78,23 @@ def test_strings_follow_a_forced_locale_within_a_request(app):
             assert str(Role.frontdesk.label) != "Front desk"
         assert render_template_string(page) == "Home 2 unread notices"
         assert str(Role.frontdesk.label) == "Front desk"
+
+
+def test_times_of_numbers_read_as_babel_writes_them(app):
+    from datetime import UTC, datetime
+
+    from flask_babel import format_datetime
+
+    from portal.i18n import NUMERIC_PATTERNS, local_datetime
+
+    moments = [
+        datetime(2026, 12, 31, 16, 5, tzinfo=UTC),  # the next day and year in Beijing
+        datetime(2026, 3, 1, 23, 59),  # naive: UTC
+        datetime(2027, 1, 9, 0, 0, tzinfo=UTC),
+    ]
+    with app.test_request_context():
+        for pattern in NUMERIC_PATTERNS:
+            for moment in moments:
+                assert local_datetime(moment, pattern) == format_datetime(moment, pattern)
+        assert local_datetime(moments[0]) == "2027-01-01 00:05"
+        assert local_datetime(None) == ""
