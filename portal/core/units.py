@@ -367,7 +367,7 @@ def current_residents(unit_ids) -> dict[int, list]:
             Residency.end_on,
         )
         .join(User, User.id == Residency.user_id)
-        .where(Residency.unit_id.in_(unit_ids), current_residency_clause())
+        .where(_among(Residency.unit_id, unit_ids), current_residency_clause())
         .order_by(Residency.unit_id, relation_order(), Residency.start_on, Residency.id)
     )
     for row in rows:
@@ -380,7 +380,7 @@ def residents_of(unit_ids, *, current_only=True):
     roles, which the lists never show, stay unloaded)."""
     stmt = (
         select(Residency)
-        .where(Residency.unit_id.in_(unit_ids))
+        .where(_among(Residency.unit_id, unit_ids))
         .options(joinedload(Residency.user).lazyload(User.staff_roles))
         .order_by(Residency.unit_id, relation_order(), Residency.start_on)
     )
