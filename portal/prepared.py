@@ -9,13 +9,14 @@ session rolls back when the request ends). So no statement was ever prepared.
 
 A transaction that ran nothing but SELECTs created and dropped nothing: its rollback keeps
 the prepared statements. Any other statement (a write, DDL, a savepoint, COPY, anything not
-recognised) makes the rollback forget them, as psycopg does. The database sees the same
-ROLLBACK either way.
+recognised), or a statement that failed, makes the rollback forget them, as psycopg does.
+The database sees the same ROLLBACK either way.
 """
 
 import re
 
 import psycopg
+from psycopg import pq
 
 _READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
@@ -64,7 +65,10 @@ class KeepPreparedConnection(psycopg.Connection):
 
     def rollback(self) -> None:
         prepared = getattr(self, "_prepared", None)  # psycopg's cache of prepared statements
-        if not self.only_reads or prepared is None:
+        failed = self.info.transaction_status != pq.TransactionStatus.INTRANS
+        if not self.only_reads or prepared is None or failed:
+            # A failed statement may be a prepared one gone stale (a column's type changed
+            # under a running worker): forgetting them all lets the next request recover.
             super().rollback()
         else:
             # psycopg clears the cache it finds on the connection: give it an empty one.

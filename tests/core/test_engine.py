@@ -2,7 +2,7 @@
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from portal import extensions
@@ -71,3 +71,14 @@ def test_a_rolled_back_write_forgets_the_prepared_statements(pg_engine):
         conn.rollback()  # what the rollback undid may be what a prepared statement names
         assert _prepared_statements(conn) == []
         conn.execute(text("SELECT count(*) FROM pg_namespace WHERE oid > 0")).all()  # still runs
+
+
+def test_a_failed_statement_forgets_the_prepared_statements(pg_engine):
+    # A prepared statement may fail for good (a column's type changed under it): the
+    # rollback after a failure forgets them, so the next request prepares them anew.
+    _read_in_transactions(pg_engine, 8, "SELECT count(*) FROM pg_namespace WHERE oid > 0")
+    with pg_engine.connect() as conn:
+        with pytest.raises(DataError):
+            conn.execute(text("SELECT 1 / (count(*) - count(*)) FROM pg_namespace")).all()
+        conn.rollback()
+        assert _prepared_statements(conn) == []
