@@ -54,7 +54,20 @@ def html_lang() -> str:
     return "zh-CN" if locale is not None and locale.language == "zh" else "en"
 
 
+def _translations():
+    return babel.domain_instance.get_translations()  # the one domain, without looking it up
+
+
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale)
+    # The templates' strings as Flask-Babel installs them, less its per-string lookup of the
+    # context's domain (a page translates a hundred or more).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.globals["html_lang"] = html_lang
