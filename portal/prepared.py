@@ -27,12 +27,35 @@ def _is_read(query) -> bool:
     return isinstance(query, str) and _READ.match(query) is not None
 
 
+_PATTERN = re.compile(r"\bI?LIKE\b", re.IGNORECASE)
+
+
+_PATTERN_SEEN: dict[str, bool] = {}  # statement → whether it matches a pattern
+
+
+def _matches_pattern(query) -> bool:
+    if isinstance(query, bytes):
+        query = query.decode("utf-8", "replace")
+    if not isinstance(query, str):
+        return True
+    found = _PATTERN_SEEN.get(query)
+    if found is None:
+        found = _PATTERN.search(query) is not None
+        if len(_PATTERN_SEEN) < 2000:  # a page's statements are the same strings each time
+            _PATTERN_SEEN[query] = found
+    return found
+
+
 class _Cursor(psycopg.Cursor):
-    """A cursor that tells its connection when it runs anything but a SELECT."""
+    """A cursor that tells its connection when it runs anything but a SELECT, and never
+    prepares a statement that matches a pattern: whether an index serves `LIKE` depends on
+    the pattern (a prefix, a fragment), which a plan made once for any pattern cannot know."""
 
     def execute(self, query, params=None, **kwargs):
         if not _is_read(query):
             self.connection.only_reads = False
+        if "prepare" not in kwargs and _matches_pattern(query):
+            kwargs["prepare"] = False
         return super().execute(query, params, **kwargs)
 
     def executemany(self, query, params_seq, **kwargs):
