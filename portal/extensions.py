@@ -1,6 +1,5 @@
 """Bare extension instances, initialised in create_app()."""
 
-from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.babel_domain import RequestBabel
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -30,7 +31,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = RequestBabel()  # translations found once per request and locale (babel_domain.py)
 bootstrap = Bootstrap5()
 # With Redis away the limiter counts in this process's memory (and logs the switch) instead of
 # failing the request, and goes back to Redis once it answers again. Every limit is checked,
@@ -51,7 +52,8 @@ PING_AFTER_IDLE_SECONDS = 10
 
 
 def configure_engine(engine):
-    """Server databases: ping a connection that sat idle in the pool before handing it out.
+    """Server databases: ping a connection that sat idle in the pool before handing it out;
+    psycopg keeps its prepared statements across a read-only transaction (portal/prepared.py).
     SQLite: enforce foreign keys, let SQLAlchemy own BEGIN so savepoints work, and keep
     a write-ahead log so that a long background job reading the database (the embedded
     mode's runner) never blocks the pages' writes."""
@@ -59,6 +61,10 @@ def configure_engine(engine):
 
     if engine.dialect.name != "sqlite":
         _ping_idle_connections(engine)
+        if engine.dialect.driver == "psycopg":
+            from portal.prepared import keep_prepared_statements
+
+            keep_prepared_statements(engine)
         return
 
     @event.listens_for(engine, "connect")

@@ -5,7 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, event, func, inspect, or_, select
+from sqlalchemy import Integer, Select, any_, bindparam, event, func, inspect, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -366,7 +367,7 @@ def current_residents(unit_ids) -> dict[int, list]:
             Residency.end_on,
         )
         .join(User, User.id == Residency.user_id)
-        .where(Residency.unit_id.in_(unit_ids), current_residency_clause())
+        .where(_among(Residency.unit_id, unit_ids), current_residency_clause())
         .order_by(Residency.unit_id, relation_order(), Residency.start_on, Residency.id)
     )
     for row in rows:
@@ -379,7 +380,7 @@ def residents_of(unit_ids, *, current_only=True):
     roles, which the lists never show, stay unloaded)."""
     stmt = (
         select(Residency)
-        .where(Residency.unit_id.in_(unit_ids))
+        .where(_among(Residency.unit_id, unit_ids))
         .options(joinedload(Residency.user).lazyload(User.staff_roles))
         .order_by(Residency.unit_id, relation_order(), Residency.start_on)
     )
@@ -424,13 +425,21 @@ def set_occupancy(unit: Unit, occupancy: Occupancy, effective_on: date, *, actor
     return True
 
 
+def _among(column, ids):
+    """`column IN (ids)`; on PostgreSQL a list is one array parameter (`= ANY`), so the
+    statement is the same however many ids a page lists and PostgreSQL plans it once."""
+    if isinstance(ids, Select) or db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(ids)
+    return column == any_(bindparam("among_ids", [int(i) for i in ids], type_=ARRAY(Integer)))
+
+
 def labels_for(unit_ids) -> dict[int, str]:
     """ "Zone building room" for some units (ids or a SELECT of ids), in one query."""
     rows = db.session.execute(
         select(Unit.id, Zone.name, Building.name, Unit.number)
         .join(Building, Building.id == Unit.building_id)
         .join(Zone, Zone.id == Building.zone_id)
-        .where(Unit.id.in_(unit_ids))
+        .where(_among(Unit.id, unit_ids))
     )
     ordered = sorted(rows, key=lambda r: (natural_key(r[1]), natural_key(r[2]), natural_key(r[3])))
     return {unit_id: f"{zone} {building} {number}" for unit_id, zone, building, number in ordered}

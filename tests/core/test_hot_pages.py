@@ -30,6 +30,7 @@ PAGES = {
     "/units/?q=101": ("frontdesk", 4),
     "/units/{unit}": ("frontdesk", 7),
     "/repairs/?staff": ("frontdesk", 3),
+    "/repairs/?staff-board": ("supervisor", 5),  # the list, its units, the board in two
     "/reports/fees?from=2026-10-01&to=2026-11-30": ("manager", 3),
 }
 API = {

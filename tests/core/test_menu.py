@@ -56,3 +56,20 @@ def test_staff_find_two_step_sign_in_under_their_name(client, world, login_as):
     assert 'data-testid="menu-second-factor"' in client.get("/").get_data(as_text=True)
     login_as("resident")
     assert 'data-testid="menu-second-factor"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_bar_follows_the_page_and_the_language(client, world, login_as):
+    # The bar is rendered once per role, language and page: each keeps its own.
+    login_as("frontdesk")
+    english = {"Accept-Language": "en"}
+    units = client.get("/units/", headers=english).get_data(as_text=True)
+    assert '<a class="nav-link active" href="/units/">Units & residents</a>' in units
+    home = client.get("/", headers=english).get_data(as_text=True)
+    assert '<a class="nav-link" href="/units/">Units & residents</a>' in home
+    assert '<a class="nav-link active" href="/">Home</a>' in home
+    chinese = client.get("/units/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<a class="nav-link active" href="/units/">房屋与住户</a>' in chinese
+    login_as("resident")
+    mine = client.get("/units/", headers=english)  # not a resident's page: no staff bar
+    assert "Units & residents" not in client.get("/", headers=english).get_data(as_text=True)
+    assert mine.status_code in (302, 403)

@@ -59,3 +59,42 @@ def test_placeholders_match():
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         text = message.string if isinstance(message.string, str) else message.string[0]
         assert sorted(pattern.findall(msgid)) == sorted(pattern.findall(text)), msgid
+
+
+def test_strings_follow_a_forced_locale_within_a_request(app):
+    # A request finds its translations once; a forced locale (a receipt or a slip printed
+    # in Chinese from an English page) still switches them, and back.
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from portal.core.people import Role
+
+    page = "{{ _('Home') }} {{ ngettext('%(num)d unread notice', '%(num)d unread notices', 2) }}"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page) == "Home 2 unread notices"
+        assert str(Role.frontdesk.label) == "Front desk"
+        with force_locale("zh_CN"):
+            assert render_template_string(page).startswith("首页 ")
+            assert str(Role.frontdesk.label) != "Front desk"
+        assert render_template_string(page) == "Home 2 unread notices"
+        assert str(Role.frontdesk.label) == "Front desk"
+
+
+def test_times_of_numbers_read_as_babel_writes_them(app):
+    from datetime import UTC, datetime
+
+    from flask_babel import format_datetime
+
+    from portal.i18n import NUMERIC_PATTERNS, local_datetime
+
+    moments = [
+        datetime(2026, 12, 31, 16, 5, tzinfo=UTC),  # the next day and year in Beijing
+        datetime(2026, 3, 1, 23, 59),  # naive: UTC
+        datetime(2027, 1, 9, 0, 0, tzinfo=UTC),
+    ]
+    with app.test_request_context():
+        for pattern in NUMERIC_PATTERNS:
+            for moment in moments:
+                assert local_datetime(moment, pattern) == format_datetime(moment, pattern)
+        assert local_datetime(moments[0]) == "2027-01-01 00:05"
+        assert local_datetime(None) == ""

@@ -2,7 +2,7 @@
 
 import io
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -269,6 +269,30 @@ def test_supervisor_board_shows_figures_per_technician_and_followups(client, wor
         follow_redirects=True,
     )
     assert "no dissatisfied return visit to review" in again.get_data(as_text=True)
+
+
+def test_a_review_of_one_repair_leaves_the_followup_of_another(world):
+    from portal.blueprints.repairs.services import act, board, submit_repair
+
+    repairs = []
+    for door in ("门", "窗"):
+        repair = submit_repair(world.resident, category="civil", location="unit", description=door)
+        act(repair, "assign", actor=world.frontdesk, data={"technician_id": world.technician.id})
+        act(repair, "start", actor=world.technician)
+        act(repair, "complete", actor=world.technician, data={"note": "修好"})
+        act(
+            repair,
+            "return-visit",
+            actor=world.frontdesk,
+            data={"result": "dissatisfied", "note": "等太久"},
+        )
+        repairs.append(repair)
+    db.session.commit()
+    assert board(world.supervisor)["followups"] == 2
+    clock.freeze(clock.now() + timedelta(hours=1))
+    act(repairs[1], "review", actor=world.supervisor, data={"note": "已当面致歉"})
+    db.session.commit()
+    assert board(world.supervisor)["followups"] == 1  # the first still waits for one
 
 
 def test_a_reporter_from_another_unit_is_a_form_error(client, world, login_as):

@@ -10,9 +10,11 @@ stays one line at 1024 px; a group shows only when its reader may open one of it
 
 from typing import NamedTuple
 
-from flask import current_app
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.core.access import may_open
 
@@ -190,3 +192,25 @@ def menu_for(user) -> list[NavEntry | NavGroup]:
     for entry in nav_for(user):
         (groups[entry.group].entries if entry.group else top).append(entry)
     return top + [group for group in groups.values() if group.entries]
+
+
+# Rendered bars kept per process: roles × languages × pages × application roots at most.
+MENU_HTML_LIMIT = 5000
+
+
+def menu_html(user) -> Markup:
+    """The bar's entries and menus as HTML (templates/_menu.html), rendered once per role,
+    language, page (which entry is active) and application root: the gates read only the
+    role (`may_open`), and each link is its endpoint's URL under that root."""
+    if not user.is_authenticated:
+        return Markup("")
+    key = (user.role, str(get_locale()), request.endpoint, request.script_root)
+    rendered = current_app.extensions.setdefault("portal.menu_html", {})
+    html = rendered.get(key)
+    if html is None:
+        template = current_app.jinja_env.get_template("_menu.html")
+        # The template escapes what it writes (autoescape, as every .html template).
+        html = Markup(template.render(menu=menu_for(user), endpoint=request.endpoint))  # noqa: S704
+        if len(rendered) < MENU_HTML_LIMIT:
+            rendered[key] = html
+    return html

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.home import services, work
 from portal.blueprints.home.forms import EstateSwitchForm
-from portal.blueprints.home.navigation import can_open, menu_for
+from portal.blueprints.home.navigation import can_open, menu_html
 from portal.blueprints.notices import services as notices
 from portal.blueprints.passes.services import gate_home
 from portal.core import access, settings
@@ -93,13 +93,14 @@ def switch_estate():
 def layout_context():
     """What the layout needs on every page: the navigation for the signed-in role and, for
     company-wide staff, the estate switcher."""
-    if not current_user or not current_user.is_authenticated:
-        return {"menu": []}
-    context = {"menu": menu_for(current_user)}
-    if current_user.is_company_wide:
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not user.is_authenticated:
+        return {"menu_html": ""}
+    context = {"menu_html": menu_html(user)}
+    if user.is_company_wide:
         context["estate_switch"] = {
-            "estates": access.estates_for(current_user),
-            "current": access.acting_estate_id(current_user),
+            "estates": access.estates_for(user),
+            "current": access.acting_estate_id(user),
         }
     return context
 

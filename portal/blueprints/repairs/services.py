@@ -164,38 +164,30 @@ def technicians_for(repair):
 def board(actor):
     """The supervisor's board: open per state, overdue, unassigned, visits due today."""
     now = clock.now()
-    by_state = dict(
-        db.session.execute(
-            select(Repair.status, func.count(Repair.id))
-            .where(visible(Repair, actor))
-            .group_by(Repair.status)
-        ).all()
-    )
-    overdue, unassigned = db.session.execute(
+    # One grouped statement: per state its repairs, those overdue, and those completed or
+    # closed with a dissatisfied visit nobody has acted on yet (not reopened, not reviewed).
+    followed_up = Repair.status.in_([State.completed, State.closed])
+    rows = db.session.execute(
         select(
+            Repair.status,
+            func.count(Repair.id),
             func.coalesce(func.sum(case((Repair.due_at < now, 1), else_=0)), 0),
             func.coalesce(
-                func.sum(case((Repair.status.in_([State.submitted, State.reopened]), 1), else_=0)),
-                0,
+                func.sum(case((followed_up & unreviewed_dissatisfied(Repair.id), 1), else_=0)), 0
             ),
-        ).where(visible(Repair, actor), Repair.status.in_(OPEN_STATES))
-    ).one()
+        )
+        .where(visible(Repair, actor))
+        .group_by(Repair.status)
+    ).all()
+    by_state = {status: count for status, count, _overdue, _followups in rows}
     due = workflow.visit_queue(actor, kinds={"repair"}, due_by=now + timedelta(days=1))
     visits_due = db.session.scalar(select(func.count()).select_from(due.order_by(None).subquery()))
-    # Dissatisfied visits that nobody has acted on yet (the repair was not reopened since).
-    followups = db.session.scalar(
-        select(func.count(Repair.id)).where(
-            visible(Repair, actor),
-            Repair.status.in_([State.completed, State.closed]),
-            unreviewed_dissatisfied(Repair.id),
-        )
-    )
     return {
         "by_state": by_state,
-        "overdue": int(overdue),
-        "unassigned": int(unassigned),
+        "overdue": sum(int(overdue) for status, _n, overdue, _f in rows if status in OPEN_STATES),
+        "unassigned": by_state.get(State.submitted, 0) + by_state.get(State.reopened, 0),
         "visits_due_today": visits_due or 0,
-        "followups": followups or 0,
+        "followups": sum(int(followups) for _s, _n, _o, followups in rows),
     }
 
 

@@ -185,12 +185,15 @@ def unreviewed_dissatisfied(repair_id_column):
             ReturnVisit.ticket_id == repair_id_column,
             ReturnVisit.result == "dissatisfied",
             ~exists(
-                select(TicketEvent.id).where(
+                select(TicketEvent.id)
+                .where(
                     TicketEvent.kind == "repair",
                     TicketEvent.ticket_id == repair_id_column,
                     TicketEvent.action == "review",
                     TicketEvent.at >= ReturnVisit.visited_at,
                 )
+                # the repair of the enclosing statement, not every repair
+                .correlate_except(TicketEvent)
             ),
         )
     )
