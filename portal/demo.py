@@ -18,6 +18,7 @@ from portal.core.imports import run_import
 from portal.core.people import Relation, Residency, User
 from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy, Zone
 from portal.demo_fees import first_days, schedule_fees
+from portal.demo_moves import schedule_moves
 from portal.demo_notices import demo_login_ids, read_inbox, schedule_notices
 from portal.demo_tickets import schedule_tickets
 from portal.demo_timeline import Timeline, fewer_collections
@@ -188,7 +189,7 @@ def _load(say) -> None:
             key: db.session.scalar(select(User).where(User.username == username))
             for key, username in STAFF_KEYS.items()
         }
-    say("Planning three months of bills, payments, repairs, complaints and notices …")
+    say("Planning three months of bills, payments, repairs, complaints, notices and moves …")
     demo_units = _demo_units(estate)
     schedule_fees(
         timeline,
@@ -200,6 +201,7 @@ def _load(say) -> None:
     )
     schedule_tickets(timeline, rng, estate, staff, demo_units)
     schedule_notices(timeline, estate, staff["desk"])
+    schedule_moves(timeline, estate, staff, skip_units={u for u, _user in demo_units.values()})
     say(f"Playing them through the portal's services: {len(timeline.events)} events …")
     timeline.play(say)
     with clock.at(timeline.now):
@@ -293,7 +295,10 @@ def _demo_logins(estate):
 def demo_summary() -> str:
     """What the demo estate holds, in words (what `flask demo` prints and the README says)."""
     from portal.blueprints.complaints.models import Complaint
+    from portal.blueprints.custody.models import KeySet, KeyStatus
     from portal.blueprints.fees.models import Bill, Payment
+    from portal.blueprints.moves.models import MoveIn, MoveOut
+    from portal.blueprints.passes.models import Pass
     from portal.blueprints.repairs.models import Repair
     from portal.notify.models import Notice
 
@@ -309,6 +314,14 @@ def demo_summary() -> str:
             ("repairs", Repair),
             ("complaints, inquiries and suggestions", Complaint),
             ("notices", Notice),
+            ("move-ins", MoveIn),
+            ("move-outs", MoveOut),
+            ("passes", Pass),
         )
     }
+    counts["key sets in custody"] = db.session.scalar(
+        select(func.count()).where(
+            KeySet.estate_id == estate_id, KeySet.status != KeyStatus.handed_over
+        )
+    )
     return ", ".join(f"{n:,} {label}" for label, n in counts.items())

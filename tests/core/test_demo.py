@@ -21,7 +21,7 @@ from portal.blueprints.repairs.models import OPEN_STATES, Repair
 from portal.blueprints.repairs.models import State as RepairState
 from portal.core import clock
 from portal.core.accounts import authenticate
-from portal.core.people import User
+from portal.core.people import Residency, User
 from portal.core.places import Estate, Unit
 from portal.core.visits import ReturnVisit
 from portal.core.workflow import TicketEvent
@@ -195,7 +195,11 @@ def test_notices_sent_delivered_and_partly_read(demo):
 def test_the_estate_was_set_up_before_its_history(demo):
     first_event = db.session.scalar(select(func.min(TicketEvent.at)))
     assert first_event >= FROZEN_AT - timedelta(days=100)
-    staff_since = db.session.scalar(select(func.max(User.created_at)))
+    # Those who moved in during these months became people of the estate at their move.
+    moved_in = select(Residency.user_id).where(Residency.start_on >= first_event.date())
+    staff_since = db.session.scalar(
+        select(func.max(User.created_at)).where(User.id.not_in(moved_in))
+    )
     assert staff_since < first_event  # the people existed before they did anything
     assert staff_since < db.session.scalar(select(func.min(Payment.created_at)))
 
@@ -221,3 +225,113 @@ def test_the_readme_describes_what_the_demo_loads(demo):
         assert f"{number} {label}" in readme, f"README should say {number} {label}"
     for login in DEMO_LOGINS:
         assert f"`{login}`" in readme
+
+
+# ---- moves, keys and passes (issue 15) ------------------------------------------------------
+
+
+def test_move_ins_at_every_step_two_handed_over_with_cards_and_readings(demo):
+    from portal.blueprints.custody.models import Card, MeterReading
+    from portal.blueprints.moves.models import MoveIn
+    from portal.core.people import current_residency_clause
+
+    states = Counter(db.session.scalars(select(MoveIn.status)))
+    assert states == {
+        "submitted": 1,
+        "documents_checked": 1,
+        "inspected": 1,
+        "completed": 2,
+    }, states
+    for move in db.session.scalars(select(MoveIn).where(MoveIn.status == "completed")):
+        cards = db.session.scalars(
+            select(Card).where(Card.source_kind == "move_in", Card.source_id == move.id)
+        ).all()
+        assert {c.kind for c in cards} == {"access", "parking"}
+        assert all(c.status == "issued" and c.unit_id == move.unit_id for c in cards)
+        readings = db.session.scalars(
+            select(MeterReading).where(
+                MeterReading.source_kind == "move_in", MeterReading.source_id == move.id
+            )
+        ).all()
+        assert {r.meter for r in readings} == {"water", "electricity", "gas"}
+        assert all(r.purpose == "first" and r.read_on == move.move_on for r in readings)
+        residents = db.session.scalars(
+            select(User.phone)
+            .join(Residency, Residency.user_id == User.id)
+            .where(Residency.unit_id == move.unit_id, current_residency_clause())
+        ).all()
+        assert sorted(residents) == sorted(p["phone"] for p in move.people)
+        assert move.unit.occupancy == move.occupancy
+        assert move.completed_at <= FROZEN_AT
+    for move in db.session.scalars(select(MoveIn).where(MoveIn.status != "completed")):
+        assert move.move_on > FROZEN_AT.date()  # still to come
+
+
+def test_a_move_out_held_up_by_what_the_unit_owes(demo):
+    from portal.blueprints.moves.models import MoveOut
+    from portal.blueprints.moves.services import act, clearance
+    from portal.core.errors import Conflict
+
+    (move,) = db.session.scalars(select(MoveOut)).all()
+    assert move.status == "submitted" and move.number.startswith("QC")
+    assert clearance(move)["owed_fen"] > 0 and clearance(move)["residents"]
+    desk = db.session.scalar(select(User).where(User.username == "frontdesk"))
+    body = {"readings": [{"meter": "water", "value": "999999.00"}], "keys_returned": True}
+    try:
+        with pytest.raises(Conflict) as refused:
+            act(move, "complete", actor=desk, data=body)
+        assert "arrears" in refused.value.fields
+    finally:
+        db.session.rollback()
+
+
+def test_keys_in_custody_one_set_lent_and_overdue(demo):
+    from portal.blueprints.custody.models import KeyMovement, KeySet
+    from portal.blueprints.custody.services import figures
+
+    estate = db.session.scalar(select(Estate).where(Estate.name == ESTATE))
+    keys = figures(estate.id, FROZEN_AT.date().replace(day=1), FROZEN_AT.date())["keys"]
+    assert keys == {"in_custody": 4, "lent": 1, "overdue": 1}
+    (lent,) = db.session.scalars(select(KeySet).where(KeySet.status == "lent")).all()
+    assert lent.due_back_at < FROZEN_AT and lent.lent_to
+    actions = Counter(db.session.scalars(select(KeyMovement.action)))
+    assert actions["returned"] == 1 and actions["handed_over"] == 2  # at the two hand-overs
+
+
+def test_passes_for_today_one_used_and_its_check_logged(demo):
+    from portal.blueprints.passes.models import Pass, PassCheck
+
+    passes = db.session.scalars(select(Pass).order_by(Pass.id)).all()
+    assert {(p.kind, p.status) for p in passes} == {
+        ("goods", "active"),
+        ("visitor", "active"),
+        ("goods", "pending"),
+        ("goods", "used"),
+    }
+    assert all(p.valid_from <= FROZEN_AT < p.valid_until for p in passes)
+    (used,) = [p for p in passes if p.status == "used"]
+    (check,) = db.session.scalars(select(PassCheck)).all()
+    assert check.pass_id == used.id and check.result == "valid" and check.at <= FROZEN_AT
+    (pending,) = [p for p in passes if p.status == "pending"]
+    requester = db.session.get(User, pending.requested_by_id)
+    assert not requester.is_staff
+
+
+def test_the_guard_signs_in_and_sees_the_gate(demo):
+    from flask import current_app
+
+    client = current_app.test_client()
+    response = client.post("/auth/login", data={"login": "guard", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    page = client.get("/", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-testid="gate-today"' in html
+    assert 'data-testid="gate-valid">1<' in html  # this morning's goods pass
+    db.session.rollback()
+
+
+def test_the_summary_counts_the_moves(demo):
+    summary = demo_summary()
+    for words in ("5 move-ins", "1 move-outs", "4 passes", "4 key sets in custody"):
+        assert words in summary, summary
