@@ -9,6 +9,7 @@ from . import (
     custody,
     fee_reports,
     fees,
+    move_reports,  # noqa: F401 - registers its route
     moves,
     notices,
     passes,
