@@ -12,8 +12,8 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.core.access import visible
-from portal.core.errors import ServiceError
+from portal.core.access import STAFF, visible
+from portal.core.errors import NotAllowed, ServiceError
 from portal.core.people import Residency, User, current_residency_clause
 from portal.core.places import Unit
 from portal.extensions import db
@@ -52,6 +52,8 @@ def take_in(actor, *, unit_id=None, channel=None, reporter_id=None) -> Intake:
         if unit_id not in actor.current_unit_ids:
             raise ServiceError(_l("Choose one of your units."), fields={"unit_id": "unknown"})
         return Intake(Source.online, actor.estate_id, unit_id, actor)
+    if actor.role not in STAFF:
+        raise NotAllowed(_l("Your role may not do this."))
     try:
         channel = Source(channel or Source.phone)
     except ValueError:

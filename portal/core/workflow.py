@@ -227,6 +227,7 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
     """
     workflow = workflow_of(ticket)
     transition = workflow.transitions.get(action)
+    _lock(ticket)
     allowed = workflow.allowed(ticket, actor)
     if transition is None:
         raise Conflict(
@@ -263,6 +264,14 @@ def apply(ticket, action: str, *, actor, data: dict | None = None):
     if transition.notify:
         transition.notify(ticket, clean, actor)
     return ticket
+
+
+def _lock(ticket) -> None:
+    """Hold the ticket's row until the transaction ends and read its state anew: two
+    actions sent at once (a double tap, two desks) are taken one after the other, and the
+    second is judged on the state the first left."""
+    db.session.flush()
+    db.session.refresh(ticket, with_for_update=True)
 
 
 def _follow_visit(workflow: Workflow, ticket, before) -> None:

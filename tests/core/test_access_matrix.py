@@ -232,6 +232,8 @@ EXPECT = {
     ("api.list_move_outs", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 200, 200),
     ("api.get_move_out", "GET"): (401, 403, 403, 200, 403, 200, 200, 200, 404, 200),
     ("api.move_out_action", "POST"): (401, 403, 403, 409, 403, 409, 409, 409, 404, 409),
+    # Moves and cards in figures (issue 15): the report readers; no period given → 400.
+    ("api.move_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
     # Passes (contracts §8): residents ask, the desk issues; the gate (desk and guard) checks.
     # The pass is resident2's visitor pass for their unit.
     ("passes.index", "GET"): (302, 200, 200, 200, 403, 200, 200, 200, 200, 200),
@@ -315,6 +317,15 @@ GUARD_EXPECT = {
     # A unit's cards are the desk's and the household's, not the gate's.
     ("api.unit_cards", "GET"): 403,
     ("api.report_card_lost", "POST"): 403,
+    # Repairs and complaints are for residents and the staff who serve them.
+    ("repairs.index", "GET"): 403,
+    ("complaints.index", "GET"): 403,
+    ("complaints.new", "GET"): 403,
+    ("complaints.new", "POST"): 403,
+    ("api.create_repair", "POST"): 403,
+    ("api.list_repairs", "GET"): 403,
+    ("api.create_complaint", "POST"): 403,
+    ("api.list_complaints", "GET"): 403,
     # The gate checks passes (contracts §8): the page, the check and the log.
     ("passes.check", "GET"): 200,
     ("passes.check", "POST"): 400,

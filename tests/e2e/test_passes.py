@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_sign_in import sign_in
-from tests.passes import registration  # noqa: F401 - the pass pages in the live portal
 
 pytestmark = pytest.mark.browser
 

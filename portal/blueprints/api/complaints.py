@@ -10,7 +10,7 @@ from portal.blueprints.api.tickets import action_data, events_out
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints.models import Complaint
 from portal.blueprints.complaints.workflow import COMPLAINT
-from portal.core.access import get_or_404
+from portal.core.access import EVERYONE, get_or_404
 from portal.extensions import db
 
 
@@ -50,6 +50,7 @@ def complaint_detail(c: Complaint):
     bp,
     "/complaints",
     method="POST",
+    roles=EVERYONE,
     summary="Register a complaint, inquiry or suggestion",
     body=s.ComplaintIn,
     response=s.ComplaintDetailOut,
@@ -68,6 +69,7 @@ def create_complaint(body):
 @route(
     bp,
     "/complaints",
+    roles=EVERYONE,
     summary="Complaints the caller may see, newest first",
     query=s.ComplaintQuery,
     response=s.ComplaintPage,

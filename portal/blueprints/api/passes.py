@@ -99,10 +99,52 @@ class CheckIn(BaseModel):
     )
 
 
+class GatePassOut(BaseModel):
+    """A pass as the gate sees it: what to compare with the people and goods at the gate,
+    without its code, phones or the last four characters of an ID number."""
+
+    id: int
+    number: str
+    kind: str
+    status: str
+    valid_from: datetime
+    valid_until: datetime
+    in_window: bool
+    unit_id: int
+    unit: str
+    items: list[dict]
+    people: list[dict]
+    plate: str | None
+    used_at: datetime | None
+
+
 class CheckOut(BaseModel):
     valid: bool
     result: str
-    pass_: PassOut = Field(serialization_alias="pass")
+    pass_: GatePassOut = Field(serialization_alias="pass")
+
+
+def gate_out(pass_: Pass) -> GatePassOut:
+    """What the check answers of a pass (the check page shows the same)."""
+    people = [
+        {"name": p.get("name"), "id_number_tail": (p.get("id_number") or "")[-4:] or None}
+        for p in pass_.people or []
+    ]
+    return GatePassOut(
+        id=pass_.id,
+        number=pass_.number,
+        kind=pass_.kind,
+        status=pass_.status,
+        valid_from=pass_.valid_from,
+        valid_until=pass_.valid_until,
+        in_window=pass_.in_window,
+        unit_id=pass_.unit_id,
+        unit=pass_.unit.label,
+        items=pass_.items or [],
+        people=people,
+        plate=pass_.plate,
+        used_at=pass_.used_at,
+    )
 
 
 def pass_out(pass_: Pass, labels=None) -> PassOut:
@@ -265,13 +307,13 @@ def check_pass(body):
     result, pass_ = services.check_pass(body.code, actor=current_user)
     db.session.commit()  # the check is logged whatever it found
     if result == Result.valid:
-        return CheckOut(valid=True, result=result.value, pass_=pass_out(pass_))
+        return CheckOut(valid=True, result=result.value, pass_=gate_out(pass_))
     if pass_ is None:
         return api_error(404, Result.unknown.label, {"code": Result.unknown.value})
     response, status = api_error(409, result.label, {"code": result.value})
     body = response.get_json()
     body.update(
-        valid=False, result=result.value, **{"pass": pass_out(pass_).model_dump(mode="json")}
+        valid=False, result=result.value, **{"pass": gate_out(pass_).model_dump(mode="json")}
     )
     return jsonify(body), status
 

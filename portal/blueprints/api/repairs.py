@@ -10,7 +10,7 @@ from portal.blueprints.api.tickets import action_data, events_out, user_ref
 from portal.blueprints.repairs import services
 from portal.blueprints.repairs.models import Repair
 from portal.blueprints.repairs.workflow import REPAIR
-from portal.core.access import get_or_404
+from portal.core.access import EVERYONE, get_or_404
 from portal.core.money import yuan
 from portal.extensions import db
 
@@ -50,6 +50,7 @@ def repair_detail(repair: Repair):
     bp,
     "/repairs",
     method="POST",
+    roles=EVERYONE,
     summary="Report a repair (residents) or register one for a caller, walk-in or patrol (staff)",
     body=s.RepairIn,
     response=s.RepairDetailOut,
@@ -68,6 +69,7 @@ def create_repair(body):
 @route(
     bp,
     "/repairs",
+    roles=EVERYONE,
     summary="Repairs the caller may see, newest first",
     query=s.RepairQuery,
     response=s.RepairPage,

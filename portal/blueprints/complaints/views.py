@@ -31,7 +31,7 @@ from portal.blueprints.tickets import (
     flash_refusal,
 )
 from portal.core import idempotency, uploads, workflow
-from portal.core.access import as_id, get_or_404, staff_of
+from portal.core.access import EVERYONE, as_id, get_or_404, roles_required, staff_of
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
 from portal.core.people import User
@@ -87,7 +87,7 @@ def recent_repairs(actor, unit_id, limit=10):
 
 
 @bp.route("/")
-@login_required
+@roles_required(EVERYONE)
 def index():
     """Residents: what I filed. Staff: the estate's complaints, with filters."""
     status, category = request.args.get("status") or None, request.args.get("category") or None
@@ -108,7 +108,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@roles_required(EVERYONE)
 def new():
     """File a complaint, inquiry or suggestion, or register one for a caller or walk-in."""
     form = ComplaintForm()

@@ -18,6 +18,7 @@ from portal.blueprints.custody.models import KeySet, KeyStatus
 from portal.blueprints.fees import ledger
 from portal.blueprints.moves.models import DOCUMENT_LABELS, Document, MoveIn, MoveOut
 from portal.blueprints.moves.rules import move_in_fee_codes, required_documents
+from portal.blueprints.passes import services as passes
 from portal.blueprints.repairs.services import submit_repair
 from portal.core import clock, settings
 from portal.core.errors import Conflict, ServiceError
@@ -286,6 +287,14 @@ def complete_move_out(move: MoveOut, data, actor) -> None:
         end_one_residency(residency, on, actor=actor)
         ended.append(residency.id)
     _occupancy_from_the_day(move, unit, actor)
+    # The household's passes end with its stay; the move-out's own goods pass still lets
+    # the furniture out.
+    data["passes_revoked"] = passes.revoke_unit_passes(
+        unit.id,
+        actor=actor,
+        reason=str(_l("The household has moved out.")),
+        keep=("move_out", move.id),
+    )
     data["ended"] = ended
     move.clearance = {
         "readings": data["readings"],

@@ -1,13 +1,13 @@
 """The gate: a check of a typed or scanned code or number (logged every time), the checks'
 log, the pass lists, and what the guard's home shows."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.core import clock
-from portal.core.access import GATE, visible
+from portal.core.access import GATE, acting_estate_id, visible, zone_ids_of
 from portal.core.errors import NotAllowed
 from portal.core.people import Relation, Residency, current_residency_clause
 from portal.extensions import db
@@ -27,8 +27,13 @@ def find_pass(text: str, actor) -> Pass | None:
         where = Pass.code == text
     else:
         return None
+    # Numbers are unique per estate: a company-wide checker checks for the estate they act
+    # for, never another estate's pass of the same number.
     return db.session.scalar(
-        select(Pass).where(where, visible(Pass, actor)).order_by(Pass.id).limit(1)
+        select(Pass)
+        .where(where, visible(Pass, actor), Pass.estate_id == acting_estate_id(actor))
+        .order_by(Pass.id)
+        .limit(1)
     )
 
 
@@ -60,7 +65,7 @@ def check_pass(code_or_number, *, actor) -> tuple[Result, Pass | None]:
             result = Result.used
     db.session.add(
         PassCheck(
-            estate_id=pass_.estate_id if pass_ is not None else actor.estate_id,
+            estate_id=pass_.estate_id if pass_ is not None else acting_estate_id(actor),
             pass_id=pass_.id if pass_ is not None else None,
             code=text[:MAX_TYPED],
             result=result.value,
@@ -91,11 +96,16 @@ def passes_for(actor, *, kind=None, status=None, day=None, unit_id=None, tz="Asi
     return stmt
 
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
 def day_span(day, tz: str) -> tuple[datetime, datetime]:
     """The start and end of a local day, as aware datetimes."""
     from datetime import time
     from zoneinfo import ZoneInfo
 
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise invalid(_l("Choose a day between 1900 and 9998."), "day")
     start = datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
     return start, start + timedelta(days=1)
 
@@ -127,6 +137,12 @@ def checks_for(actor, *, day=None, tz="Asia/Shanghai", mine=False):
         )
     else:
         stmt = stmt.where(PassCheck.estate_id == actor.estate_id)
+    if zone_ids_of(actor) is not None:
+        # A zone butler: the checks of the passes of their zones, and their own checks.
+        stmt = stmt.where(
+            PassCheck.pass_id.in_(select(Pass.id).where(visible(Pass, actor)))
+            | (PassCheck.pass_id.is_(None) & (PassCheck.checked_by_id == actor.id))
+        )
     if mine:
         stmt = stmt.where(PassCheck.checked_by_id == actor.id)
     if day is not None:

@@ -79,6 +79,22 @@ def relation_of(actor, unit_id: int) -> Relation | None:
     return Relation(relation) if relation else None
 
 
+def unit_is_let(unit_id: int) -> bool:
+    """Whether a tenant holds the unit today."""
+    return (
+        db.session.scalar(
+            select(Residency.id)
+            .where(
+                Residency.unit_id == unit_id,
+                Residency.relation == Relation.tenant.value,
+                current_residency_clause(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def check_kind(kind) -> Kind:
     try:
         return Kind(kind)

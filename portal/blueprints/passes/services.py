@@ -41,6 +41,7 @@ from .rules import (
     clean_text,
     invalid,
     relation_of,
+    unit_is_let,
 )
 
 
@@ -60,7 +61,9 @@ def _may_issue(actor, unit, kind: Kind) -> Status:
             _l("Worker passes come with a renovation application; ask the service centre."),
             fields={"kind": "staff_only"},
         )
-    if kind == Kind.goods and relation == Relation.tenant:
+    if kind == Kind.goods and relation != Relation.owner and unit_is_let(unit.id):
+        # Goods leaving a let unit are the owner's to release: the tenant's household
+        # asks, the owner (or the desk) approves.
         return Status.pending
     return Status.active
 
@@ -264,6 +267,20 @@ def revoke_passes(source_kind, source_id, *, actor, reason) -> int:
     """Revoke the live passes a ticket made (a renovation stopped or finished); how many."""
     reason = clean_text(reason, "reason", MAX_REASON)
     passes = db.session.scalars(_of_source(source_kind, source_id).order_by(Pass.id)).all()
+    for pass_ in passes:
+        _revoke(pass_, actor, reason)
+    return len(passes)
+
+
+def revoke_unit_passes(unit_id: int, *, actor, reason, keep=None) -> int:
+    """Revoke the live passes of a unit its household has left (a move-out), except those
+    the ticket `keep` = (source_kind, source_id) made (its goods release pass); how many."""
+    reason = clean_text(reason, "reason", MAX_REASON)
+    stmt = select(Pass).where(Pass.unit_id == unit_id, Pass.status.in_(list(LIVE_STATUSES)))
+    if keep is not None:
+        kept = (Pass.source_kind == keep[0]) & (Pass.source_id == keep[1])
+        stmt = stmt.where(~kept | Pass.source_kind.is_(None))
+    passes = db.session.scalars(stmt.order_by(Pass.id)).all()
     for pass_ in passes:
         _revoke(pass_, actor, reason)
     return len(passes)

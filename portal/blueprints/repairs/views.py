@@ -82,7 +82,7 @@ def get_repair_or_404(repair_id) -> Repair:
 
 
 @bp.route("/")
-@login_required
+@roles_required(EVERYONE)
 def index():
     """Residents: my repairs. Technicians: my orders by due time. Staff: all, with the board."""
     mine = current_user.role == Role.technician
