@@ -1,7 +1,8 @@
 """What a move's steps do (the effects its workflow transitions run): the inspection opens
 repairs; the hand-over makes the people residents, changes the occupancy, issues cards,
 records the first readings, hands over kept keys, bills the one-off fees and welcomes the
-newcomers; a move-out's completion checks the clearance checklist, then closes it all.
+newcomers; a move-out's completion checks the clearance checklist, then closes it all and
+bills the utilities the estate passes through (utilities.py).
 
 They run inside the one workflow action, in the request's one transaction, so a refusal
 anywhere stores nothing.
@@ -16,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from portal.blueprints.custody import services as custody
 from portal.blueprints.custody.models import KeySet, KeyStatus
 from portal.blueprints.fees import ledger
+from portal.blueprints.moves import utilities
 from portal.blueprints.moves.models import DOCUMENT_LABELS, Document, MoveIn, MoveOut
 from portal.blueprints.moves.rules import move_in_fee_codes, required_documents
 from portal.blueprints.passes import services as passes
@@ -233,9 +235,10 @@ def current_residencies(unit_id: int, on: date, *, open_ended=False) -> list[Res
     return list(db.session.scalars(stmt.order_by(Residency.id)))
 
 
-def _check_clearance(unit: Unit, data) -> list[str]:
+def _check_clearance(unit: Unit, data, on: date, utility_lines=()) -> list[str]:
     """The cards handed back (each a live card of the unit, else 400); 409 naming every
-    unmet item: what the unit owes, cards neither back nor lost, readings, keys."""
+    unmet item: what the unit owes, cards neither back nor lost, readings, keys, and what
+    keeps a billed meter from its bill (its fee item, rate, earlier or final reading)."""
     live = {c.number for c in custody.live_cards(unit.id)}
     returned = []
     for raw in data["cards_returned"]:
@@ -259,6 +262,10 @@ def _check_clearance(unit: Unit, data) -> list[str]:
     if not data["keys_returned"]:
         unmet["keys"] = "not_returned"
         words.append(str(_l("keys not returned")))
+    stuck = [line for line in utility_lines if line.problems]
+    if stuck:
+        unmet["utilities"] = {line.meter: line.problems for line in stuck}
+        words += [w for line in stuck for w in line.words(on)]
     if unmet:
         raise Conflict(_l("Not cleared yet: %(items)s.", items="; ".join(words)), fields=unmet)
     return returned
@@ -266,12 +273,16 @@ def _check_clearance(unit: Unit, data) -> list[str]:
 
 def complete_move_out(move: MoveOut, data, actor) -> None:
     """Close a move-out: 409 naming each unmet item of the checklist (arrears, cards not
-    returned nor lost, no final reading, keys not back); else the residencies end on the
-    day, the occupancy changes, the cards are returned and the final readings recorded."""
+    returned nor lost, no final reading, keys not back, a billed meter that cannot be
+    billed); else the residencies end on the day, the occupancy changes, the cards are
+    returned, the final readings recorded and the use of each billed meter billed, due
+    today (the household pays it at the counter)."""
     _not_before_the_day(move)
     unit = db.session.get(Unit, move.unit_id)
-    returned = _check_clearance(unit, data)
     on = move.move_on
+    # Priced before anything changes: the last earlier readings, the unit's occupancy.
+    lines = utilities.plan(unit, on, data["readings"], need_final=bool(data["readings"]))
+    returned = _check_clearance(unit, data, on, lines)
     custody.return_cards(unit, returned, on, actor=actor)
     custody.record_readings(
         unit,
@@ -282,6 +293,8 @@ def complete_move_out(move: MoveOut, data, actor) -> None:
         source_kind="move_out",
         source_id=move.id,
     )
+    today = clock.local_today(_estate(move).timezone)
+    data["utilities"] = utilities.bill_lines(unit, move, lines, due_on=today, actor=actor)
     ended = []
     for residency in current_residencies(unit.id, on, open_ended=True):
         end_one_residency(residency, on, actor=actor)
@@ -301,5 +314,6 @@ def complete_move_out(move: MoveOut, data, actor) -> None:
         "cards_returned": returned,
         "keys_returned": data["keys_returned"],
         "ended": ended,
+        **({"utilities": data["utilities"]} if data["utilities"] else {}),
     }
     move.completed_at = clock.now()

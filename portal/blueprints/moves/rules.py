@@ -1,8 +1,10 @@
-"""The rules of a move that an estate sets: the documents a move-in needs and the one-off
-fees billed at its hand-over (settings, edited by an administrator)."""
+"""The rules of a move that an estate sets: the documents a move-in needs, the one-off
+fees billed at its hand-over and the meters whose use a move-out bills (settings, edited by
+an administrator)."""
 
 from flask_babel import lazy_gettext as _l
 
+from portal.blueprints.custody.models import Meter
 from portal.blueprints.moves.models import Document, MoveIn
 from portal.core import settings
 from portal.core.errors import ServiceError
@@ -47,6 +49,30 @@ MOVE_IN_FEES = settings.declare(
 )
 
 
+def _meter_list(raw: str) -> None:
+    codes = [c.strip() for c in raw.split(",") if c.strip() and c.strip() != "-"]
+    unknown = [c for c in codes if c not in Meter.__members__]
+    if unknown:
+        raise ServiceError(
+            _l("Unknown meters: %(codes)s.", codes=", ".join(unknown)),
+            fields={"value": "unknown"},
+        )
+
+
+UTILITIES_BILLED = settings.declare(
+    "moves.utilities_billed",
+    _l("Move-out: meters whose use is billed at the completion"),
+    str,
+    "-",
+    help=_l(
+        "Comma-separated meters the estate passes through: water, electricity, gas; - for"
+        " none. Each needs a one-off fee item with the meter's code whose rate is the price"
+        " of one unit (m³ or kWh) in fen."
+    ),
+    validate=_meter_list,
+)
+
+
 def _codes(key: str, estate_id: int) -> list[str]:
     raw = settings.get(key, estate_id) or ""
     return [c.strip() for c in raw.split(",") if c.strip() and c.strip() != "-"]
@@ -66,3 +92,9 @@ def required_documents(move: MoveIn) -> list[str]:
 
 def move_in_fee_codes(estate_id: int) -> list[str]:
     return _codes(MOVE_IN_FEES.key, estate_id)
+
+
+def utilities_billed(estate_id: int) -> list[str]:
+    """The meters whose use since their last reading a move-out bills (none by default)."""
+    codes = _codes(UTILITIES_BILLED.key, estate_id)
+    return list(dict.fromkeys(c for c in codes if c in Meter.__members__))
