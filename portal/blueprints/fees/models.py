@@ -62,6 +62,9 @@ class Method(StrEnum):
     alipay = "alipay"
     transfer = "transfer"
     online = "online"
+    # A deduction kept from a deposit pays the bill it becomes (押金抵扣): no money moves,
+    # so it is never taken at the counter or through the API, nor counted as takings.
+    deposit = "deposit"
 
     @property
     def label(self):
@@ -75,8 +78,17 @@ METHOD_LABELS = {
     Method.alipay: _l("Alipay"),
     Method.transfer: _l("Bank transfer"),
     Method.online: _l("Online (portal)"),
+    Method.deposit: _l("From the deposit"),
 }
 COUNTER_METHODS = (Method.cash, Method.card, Method.wechat, Method.alipay, Method.transfer)
+
+
+# Fee items whose bills are deposits (押金): money held for the unit, not income. Their bills
+# are paid only by a payment that names them, are not fees owed or in the fee report, and
+# are settled by a DepositRefund (paid in less itemised deductions, which become income).
+DEPOSIT_CODES = frozenset({"renovation_deposit"})
+# The fee item a deduction from a deposit is billed under (made when first needed).
+DEDUCTION_CODE = "deposit_deduction"
 
 
 class FeeItem(db.Model):
@@ -101,6 +113,10 @@ class FeeItem(db.Model):
     @property
     def basis_enum(self) -> Basis:
         return Basis(self.basis)
+
+    @property
+    def is_deposit(self) -> bool:
+        return self.code in DEPOSIT_CODES
 
 
 class FeeRate(db.Model):
@@ -305,3 +321,62 @@ class CollectionRecord(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class DepositRefund(db.Model):
+    """A deposit settled (退押金): what was paid in for the deposit bills of one cause
+    (`source_key`), less the itemised deductions, paid back by `method`. Its number is
+    gap-free per estate (TK…). One per deposit; never edited.
+
+    paid_fen = deducted_fen + refunded_fen; the deductions became bills paid from the
+    deposit (`deduction_payment_id`, method `deposit`), so they are income of `refunded_on`.
+    """
+
+    __tablename__ = "deposit_refunds"
+    __table_args__ = (
+        UniqueConstraint("estate_id", "number"),
+        UniqueConstraint("unit_id", "source_key"),
+        Index("ix_deposit_refunds_estate_day", "estate_id", "refunded_on"),
+        CheckConstraint("deducted_fen >= 0", name="deducted_not_negative"),
+        CheckConstraint("refunded_fen >= 0", name="refunded_not_negative"),
+        CheckConstraint("paid_fen = deducted_fen + refunded_fen", name="refund_adds_up"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    source_key: Mapped[str] = mapped_column(String(80))
+    number: Mapped[str] = mapped_column(String(30))
+    paid_fen: Mapped[int] = mapped_column(BigInteger)
+    deducted_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[Method] = mapped_column(String(20))
+    refunded_on: Mapped[date]
+    deduction_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    cashier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    unit: Mapped[Unit] = relationship()
+    deductions: Mapped[list["DepositDeduction"]] = relationship(
+        back_populates="refund", order_by="DepositDeduction.position"
+    )
+
+    @property
+    def method_enum(self) -> Method:
+        return Method(self.method)
+
+
+class DepositDeduction(db.Model):
+    """One itemised deduction from a deposit: a reason, an amount, optional evidence (an
+    upload), and the bill it became."""
+
+    __tablename__ = "deposit_deductions"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="deduction_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("deposit_refunds.id"), index=True)
+    position: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    evidence_file_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
+
+    refund: Mapped[DepositRefund] = relationship(back_populates="deductions")

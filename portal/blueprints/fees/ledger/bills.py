@@ -2,7 +2,10 @@
 
 A bill's *paid* is the sum of its allocations (optionally those applied by a date); it is
 *withdrawn* when a BillReversal names it; it is *open* when it is live and asks for more
-than is paid on it; its *status* is withdrawn, open or paid. Each rule exists once here, as
+than is paid on it; its *status* is withdrawn, open or paid. A *deposit* bill (a fee item of
+DEPOSIT_CODES) is money to be held, not a fee: it is never open for the fee rules (what a unit
+owes, arrears, reminders, slips, automatic allocation), and is paid only by a payment that
+names it (see deposits.py). Each rule exists once here, as
 SQL expressions for queries and as `bill_state()` for rows already loaded; every page,
 report, reminder, slip and API answer uses these.
 """
@@ -16,7 +19,7 @@ from sqlalchemy import and_, case, func, literal, select
 from portal.core.places import Unit
 from portal.extensions import db
 
-from ..models import Allocation, Bill, BillReversal, Payment
+from ..models import DEPOSIT_CODES, Allocation, Bill, BillReversal, FeeItem, Payment
 
 OPEN, PAID, WITHDRAWN = "open", "paid", "withdrawn"
 STATUSES = (OPEN, PAID, WITHDRAWN)
@@ -31,6 +34,21 @@ def owes(amount, paid):
 def withdrawn(bill=Bill):
     """SQL: the bill has been withdrawn."""
     return select(BillReversal.id).where(BillReversal.bill_id == bill.id).exists()
+
+
+def deposit_item_ids():
+    """SQL: the ids of the fee items whose bills are deposits (any estate)."""
+    return select(FeeItem.id).where(FeeItem.code.in_(DEPOSIT_CODES))
+
+
+def is_deposit(bill=Bill):
+    """SQL: the bill is a deposit (money held for the unit, not a fee)."""
+    return bill.fee_item_id.in_(deposit_item_ids())
+
+
+def not_deposit(bill=Bill):
+    """SQL: the bill is a fee (not a deposit)."""
+    return bill.fee_item_id.not_in(deposit_item_ids())
 
 
 def not_reversed(bill=Bill):
@@ -54,8 +72,8 @@ def owed_fen(bill=Bill, as_of: date | None = None):
 
 
 def open_bill(bill=Bill, as_of: date | None = None):
-    """SQL: the bill is live and not fully paid (by `as_of` if given)."""
-    return and_(not_reversed(bill), owes(bill.amount_fen, paid_fen(bill, as_of)))
+    """SQL: the bill is a live fee (not a deposit) not fully paid (by `as_of` if given)."""
+    return and_(not_reversed(bill), not_deposit(bill), owes(bill.amount_fen, paid_fen(bill, as_of)))
 
 
 def bill_status(bill=Bill, paid=None):
@@ -69,9 +87,9 @@ def bill_status(bill=Bill, paid=None):
 
 
 def paid_by(as_of: date, *where, columns=()):
-    """A subquery of live bills matching `where`, one row per bill with `columns` and
-    `paid` = what was allocated to it by `as_of` — the set-based form (a join grouped by
-    bill) for reports over many bills."""
+    """A subquery of live fee bills (deposits are not fees) matching `where`, one row per
+    bill with `columns` and `paid` = what was allocated to it by `as_of` — the set-based
+    form (a join grouped by bill) for reports over many bills."""
     return (
         select(
             Bill.id.label("bill_id"),
@@ -79,7 +97,7 @@ def paid_by(as_of: date, *where, columns=()):
             func.coalesce(func.sum(Allocation.amount_fen), 0).label("paid"),
         )
         .outerjoin(Allocation, and_(Allocation.bill_id == Bill.id, Allocation.applied_on <= as_of))
-        .where(not_reversed(), *where)
+        .where(not_reversed(), not_deposit(), *where)
         .group_by(Bill.id)
     )
 
@@ -124,12 +142,18 @@ def paid_on_bills(bill_ids) -> dict[int, int]:
 
 
 def open_bills_of(unit_ids) -> dict[int, list[tuple[int, int]]]:
-    """unit id → its open bills as (bill id, fen owed), oldest due first (one query)."""
+    """unit id → its open fee bills as (bill id, fen owed), oldest due first (one query);
+    deposits are left out: automatic allocation never pays one."""
     paid = paid_fen()
     found: dict[int, list] = {}
     for unit_id, bill_id, owed in db.session.execute(
         select(Bill.unit_id, Bill.id, Bill.amount_fen - paid)
-        .where(Bill.unit_id.in_(list(unit_ids)), not_reversed(), owes(Bill.amount_fen, paid))
+        .where(
+            Bill.unit_id.in_(list(unit_ids)),
+            not_reversed(),
+            not_deposit(),
+            owes(Bill.amount_fen, paid),
+        )
         .order_by(Bill.unit_id, Bill.due_on, Bill.id)
     ):
         found.setdefault(unit_id, []).append((bill_id, int(owed)))
@@ -212,7 +236,7 @@ def past_due_column(today, unit=Unit):
     date."""
     return (
         select(func.coalesce(func.sum(owed_fen()), 0))
-        .where(Bill.unit_id == unit.id, not_reversed(), Bill.due_on < today)
+        .where(Bill.unit_id == unit.id, not_reversed(), not_deposit(), Bill.due_on < today)
         .correlate(unit)
         .scalar_subquery()
         .label("past_due_fen")
@@ -220,11 +244,12 @@ def past_due_column(today, unit=Unit):
 
 
 def balance_columns(unit=Unit):
-    """SQL: what the unit of the enclosing query owes and its credit, as two columns (four
-    sums on indexed columns), so a page's unit query brings its balances along."""
+    """SQL: what the unit of the enclosing query owes in fees (deposits are held money, not
+    owed fees) and its credit, as two columns (four sums on indexed columns), so a page's
+    unit query brings its balances along. What is paid on a deposit is spent (not credit)."""
     charged = (
         select(func.coalesce(func.sum(Bill.amount_fen), 0))
-        .where(Bill.unit_id == unit.id, not_reversed())
+        .where(Bill.unit_id == unit.id, not_reversed(), not_deposit())
         .correlate(unit)
         .scalar_subquery()
     )
@@ -232,7 +257,7 @@ def balance_columns(unit=Unit):
     settled = (
         select(func.coalesce(func.sum(Allocation.amount_fen), 0))
         .join(Bill, Bill.id == Allocation.bill_id)
-        .where(Bill.unit_id == unit.id)
+        .where(Bill.unit_id == unit.id, not_deposit())
         .correlate(unit)
         .scalar_subquery()
     )

@@ -21,11 +21,22 @@ from portal.core.sequence import next_in_sequence
 from portal.extensions import db
 from portal.i18n import local_datetime
 
-from ..models import Allocation, Bill, BillReversal, FeeItem, Method, Payment
+from ..models import (
+    DEPOSIT_CODES,
+    Allocation,
+    Bill,
+    BillReversal,
+    DepositRefund,
+    FeeItem,
+    Method,
+    Payment,
+)
 from .bills import (
     balance,
+    is_deposit,
     open_bills_of,
     outstanding_bills,
+    paid_on_bills,
     payment_not_reversed,
     unspent_payments,
     unspent_payments_of,
@@ -182,8 +193,52 @@ def issue_bill(
     return bill
 
 
-def request_hash(unit_id: int, amount_fen: int, method: str) -> str:
-    return hashlib.sha256(f"{unit_id}|{amount_fen}|{method}".encode()).hexdigest()
+def request_hash(unit_id: int, amount_fen: int, method: str, bill_ids=None) -> str:
+    named = f"|{','.join(str(b) for b in bill_ids)}" if bill_ids else ""
+    return hashlib.sha256(f"{unit_id}|{amount_fen}|{method}{named}".encode()).hexdigest()
+
+
+def named_bills(unit: Unit, bill_ids) -> list[Bill]:
+    """The unit's live bills `bill_ids` names, in its order; 400 (`bill_ids`) for an id
+    named twice or a bill that is not the unit's or is withdrawn."""
+    from .bills import withdrawn
+
+    ids = [int(b) for b in bill_ids]
+    if len(set(ids)) != len(ids):
+        raise ServiceError(_l("A bill is named twice."), fields={"bill_ids": "repeated"})
+    found = {
+        b.id: b
+        for b in db.session.scalars(
+            select(Bill).where(Bill.id.in_(ids), Bill.unit_id == unit.id, ~withdrawn())
+        )
+    }
+    if len(found) != len(ids):
+        raise ServiceError(_l("Name only live bills of this unit."), fields={"bill_ids": "unknown"})
+    return [found[i] for i in ids]
+
+
+def _allocate_named(payment: Payment, bills: list[Bill]) -> list[Allocation]:
+    """Apply the payment to the named bills in their order (deposits included), each up to
+    what it still asks for; the rest of the payment is the unit's credit."""
+    paid = paid_on_bills([b.id for b in bills])
+    left = payment.amount_fen
+    made = []
+    for bill in bills:
+        fen = min(max(bill.amount_fen - paid.get(bill.id, 0), 0), left)
+        if fen > 0:
+            made.append(
+                Allocation(
+                    payment_id=payment.id,
+                    bill_id=bill.id,
+                    amount_fen=fen,
+                    applied_on=payment.paid_on,
+                    created_at=clock.now(),
+                )
+            )
+            left -= fen
+    db.session.add_all(made)
+    db.session.flush()
+    return made
 
 
 def record_payment(
@@ -197,16 +252,20 @@ def record_payment(
     reference: str | None = None,
     payer_name: str | None = None,
     paid_on: date | None = None,
+    bill_ids=None,
 ) -> tuple[Payment, bool]:
-    """Take a payment for a unit and allocate it to the oldest open bills; what is left
-    over is credit. With an idempotency key, the same request again returns the first
-    payment (created False) and the same key with other values is a conflict (409)."""
-    if method not in Method.__members__:
+    """Take a payment for a unit and allocate it to the oldest open bills (never a deposit);
+    what is left over is credit. With `bill_ids` it pays those bills only, in that order (a
+    deposit is paid this way), and the rest is credit. With an idempotency key, the same
+    request again returns the first payment (created False) and the same key with other
+    values is a conflict (409)."""
+    if method not in Method.__members__ or method == Method.deposit:
         raise ServiceError(_l("Unknown payment method."), fields={"method": "unknown"})
     if amount_fen <= 0:
         raise ServiceError(_l("The amount must be more than zero."), fields={"amount": "positive"})
-    digest = request_hash(unit.id, amount_fen, method)
+    digest = request_hash(unit.id, amount_fen, method, bill_ids)
     lock_unit(unit.id)
+    named = named_bills(unit, bill_ids) if bill_ids else None
     if idempotency_key:
         earlier = _by_key(unit.estate_id, idempotency_key, digest)
         if earlier is not None:
@@ -237,7 +296,11 @@ def record_payment(
         if earlier is None:
             raise
         return earlier, False
-    made, credit = _allocate(unit.id, paid_on)
+    if named is not None:
+        made = _allocate_named(payment, named)
+        credit = sum(left for _p, left in unspent_payments(unit.id))
+    else:
+        made, credit = _allocate(unit.id, paid_on)
     payment.result = {
         "allocations": [{"bill_id": a.bill_id, "amount_fen": a.amount_fen} for a in made],
         "credit_fen": credit,
@@ -325,7 +388,11 @@ def reverse_payment(payment: Payment, *, reason: str, actor) -> Payment:
         raise ServiceError(_l("Say why the payment is reversed."), fields={"reason": "required"})
     if payment.reverses_id is not None:
         raise Conflict(_l("A reversal cannot be reversed."))
+    if payment.method == Method.deposit:
+        raise Conflict(_l("Deductions kept from a deposit are not reversed as a payment."))
     lock_unit(payment.unit_id)
+    if _pays_a_settled_deposit(Allocation.payment_id == payment.id):
+        raise Conflict(_l("This payment paid a deposit that has been refunded."))
     if db.session.scalar(select(Payment.id).where(Payment.reverses_id == payment.id)):
         raise Conflict(_l("This payment has already been reversed."))
     reversal = Payment(
@@ -364,6 +431,8 @@ def reverse_bill(bill: Bill, *, reason: str, actor) -> BillReversal:
     lock_unit(bill.unit_id)
     if db.session.scalar(select(BillReversal.id).where(BillReversal.bill_id == bill.id)):
         raise Conflict(_l("This bill has already been withdrawn."))
+    if _pays_a_settled_deposit(Allocation.bill_id == bill.id) or _settled(bill):
+        raise Conflict(_l("This deposit has been refunded."))
     reversal = BillReversal(
         bill_id=bill.id, reason=reason[:200], created_by_id=actor.id, created_at=clock.now()
     )
@@ -393,4 +462,38 @@ def _undo_allocations(where, *, group) -> None:
     db.session.add_all(
         Allocation(payment_id=p, bill_id=b, amount_fen=-int(fen), applied_on=today)
         for p, b, fen in rows
+    )
+
+
+def _settled(bill: Bill) -> bool:
+    """Whether a refund settled the deposit of this bill's cause."""
+    if bill.item.code not in DEPOSIT_CODES:
+        return False
+    return (
+        db.session.scalar(
+            select(DepositRefund.id).where(
+                DepositRefund.unit_id == bill.unit_id,
+                DepositRefund.source_key == bill.source_key,
+            )
+        )
+        is not None
+    )
+
+
+def _pays_a_settled_deposit(where) -> bool:
+    """Whether allocations matching `where` paid a deposit that a refund has settled: undoing
+    them would take back money already paid out or kept (held would go below zero)."""
+    return (
+        db.session.scalar(
+            select(Allocation.id)
+            .join(Bill, Bill.id == Allocation.bill_id)
+            .join(
+                DepositRefund,
+                (DepositRefund.unit_id == Bill.unit_id)
+                & (DepositRefund.source_key == Bill.source_key),
+            )
+            .where(where, is_deposit())
+            .limit(1)
+        )
+        is not None
     )
