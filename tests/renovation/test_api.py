@@ -290,3 +290,28 @@ def test_the_list_reads_a_bounded_number_of_statements(client, world, api_token,
     many = statements()
     assert many[1] == few[1] + 4
     assert many[0] == few[0]
+
+
+def test_the_deposit_paid_at_the_counter_is_held(client, world, api_token):
+    """The deposit bill paid by a payment that names it: paid and held in the detail."""
+    from portal.blueprints.fees import ledger
+
+    body = approved(client, api_token, world.unit.id)
+    deposit_bill = body["approval"]["bills"]["deposit"]
+    ledger.record_payment(
+        db.session.get(Unit, world.unit.id),
+        200000,
+        "cash",
+        actor=world.frontdesk,
+        source="counter",
+        bill_ids=[deposit_bill],
+    )
+    db.session.commit()
+    detail = client.get(f"/api/v1/renovations/{body['id']}", headers=api_token("resident"))
+    assert detail.get_json()["deposit"] == {
+        "billed": "2000.00",
+        "paid": "2000.00",
+        "deducted": "0.00",
+        "refunded": "0.00",
+        "held": "2000.00",
+    }

@@ -8,7 +8,7 @@ from datetime import date
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.core import clock, idempotency, uploads, workflow
 from portal.core.access import visible
@@ -266,30 +266,11 @@ def passes_of(renovation: Renovation) -> list[dict]:
 
 
 def deposit_of(renovation: Renovation) -> dict:
-    """The deposit in fen: {billed, paid, deducted, refunded, held}. The ledger's
-    `deposit_figures` answers when it is there; until then billed and paid come from the
-    deposit's bill, and nothing is deducted or refunded yet (the refund comes with the
-    acceptance)."""
+    """The deposit in fen: {billed, paid, deducted, refunded, held} (the ledger's figures
+    for the bill keyed `renovation:{id}:deposit`)."""
     from portal.blueprints.fees import ledger
 
-    key = f"renovation:{renovation.id}:deposit"
-    figures = getattr(ledger, "deposit_figures", None)
-    if figures is not None:
-        return dict(figures(renovation.unit_id, key))
-    from portal.blueprints.fees.models import Allocation, Bill
-
-    billed = db.session.scalar(
-        select(func.coalesce(func.sum(Bill.amount_fen), 0)).where(
-            Bill.unit_id == renovation.unit_id, Bill.source_key == key, ledger.not_reversed()
-        )
-    )
-    paid = db.session.scalar(
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .join(Bill, Bill.id == Allocation.bill_id)
-        .where(Bill.unit_id == renovation.unit_id, Bill.source_key == key)
-    )
-    billed, paid = int(billed or 0), int(paid or 0)
-    return {"billed": billed, "paid": paid, "deducted": 0, "refunded": 0, "held": paid}
+    return ledger.deposit_figures(renovation.unit_id, f"renovation:{renovation.id}:deposit")
 
 
 def drawings_of(renovation: Renovation):
