@@ -60,6 +60,9 @@ class Config:
     # Failed sign-ins per client address, and per account (username or phone) from anywhere.
     LOGIN_RATE_LIMIT = _env("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes")
     LOGIN_ACCOUNT_RATE_LIMIT = _env("PORTAL_LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
+    # Checks of passes per checker (page and API together): a gate's busiest hour stays far
+    # below it; typing one number after another through the day's passes does not.
+    PASS_CHECK_RATE_LIMIT = _env("PORTAL_PASS_CHECK_RATE_LIMIT", "60 per 5 minutes")
     # Reverse proxies in front of the portal whose X-Forwarded-* headers are believed (0: none).
     PROXY_COUNT = int(_env("PORTAL_PROXY_COUNT", "0"))
 

@@ -163,6 +163,18 @@ def sign_in_limits(field: str | None, *, counts, account=None):
     return lambda view: per_address(per_account(view))
 
 
+def pass_check_limit(view):
+    """Limit the checks of passes a checker makes (the page and the API share one budget),
+    as the setting PASS_CHECK_RATE_LIMIT says: pass numbers are sequential, and a gate that
+    types one after another could walk through the day's passes."""
+    return limiter.shared_limit(
+        lambda: current_app.config["PASS_CHECK_RATE_LIMIT"],
+        scope="pass-check",
+        key_func=lambda: f"checker:{current_user.get_id()}",
+        methods=["POST"],
+    )(view)
+
+
 def retry_after_seconds() -> int:
     """Seconds until every limit this request ran into lets it through again."""
     # reset_at is rounded up to the next whole second, as the Retry-After header has it.

@@ -95,3 +95,30 @@ def test_a_check_of_nothing_is_logged_for_the_estate_acted_for(world):
     logged = db.session.scalar(select(PassCheck).order_by(PassCheck.id.desc()).limit(1))
     assert logged.estate_id == world.estate.id
     assert db.session.scalar(select(Pass.id).limit(1)) is None
+
+
+def test_a_checker_s_checks_are_limited_page_and_api_together(
+    app, client, world, guard, login_as, monkeypatch
+):
+    from portal.extensions import limiter
+
+    monkeypatch.setitem(app.config, "PASS_CHECK_RATE_LIMIT", "3 per minute")
+    limiter.reset()
+    login_as("guard")
+    for n in range(2):
+        page = client.post("/passes/check", data={"code": f"FX20261123{n:04d}"})
+        assert page.status_code == 200
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "guard", "password": "portal-demo"}
+    ).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (
+        client.post(
+            "/api/v1/passes/check", json={"code": "FX202611230009"}, headers=headers
+        ).status_code
+        == 404
+    )
+    refused = client.post("/api/v1/passes/check", json={"code": "FX202611230010"}, headers=headers)
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+    assert client.post("/passes/check", data={"code": "FX202611230011"}).status_code == 429
+    limiter.reset()

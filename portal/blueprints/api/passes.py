@@ -21,6 +21,7 @@ from portal.core.places import Unit
 from portal.core.units import labels_for
 from portal.errors import api_error
 from portal.extensions import db
+from portal.security import pass_check_limit
 
 KindCode = Literal["goods", "visitor", "worker"]
 StatusCode = Literal["pending", "active", "used", "revoked"]
@@ -298,9 +299,10 @@ def revoke_pass(pass_id, body):
     body=CheckIn,
     response=CheckOut,
     roles=GATE,
-    errors=(404, 409),
+    errors=(404, 409, 429),
     tags=("passes",),
 )
+@pass_check_limit
 def check_pass(body):
     """200 `{valid: true, pass}` inside its window; 409 used, outside its window, pending or
     revoked (`error.fields.code` says which; `pass` is there too); 404 unknown."""

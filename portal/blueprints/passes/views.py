@@ -19,6 +19,7 @@ from portal.core.people import User
 from portal.core.places import Unit
 from portal.core.units import labels_for, search_units
 from portal.extensions import db
+from portal.security import pass_check_limit
 
 from . import services
 from .forms import ApproveForm, CheckForm, PassForm, RevokeForm, parse_items, parse_people
@@ -270,6 +271,7 @@ def pdf(pass_id):
 
 @bp.route("/check", methods=["GET", "POST"])
 @roles_required(GATE)
+@pass_check_limit
 def check():
     """The gate on a phone: type a code or pass number (or scan the QR where the browser can)
     and read the answer in large words; every check is logged."""
