@@ -164,3 +164,20 @@ def test_the_list_page_reads_a_bounded_number_of_statements(
         db.session.commit()
         apply(client, desk, unit.id)
     assert statements() == few
+
+
+def test_the_owner_amends_a_sent_back_application_on_the_page(client, world, login_as, api_token):
+    body = apply(client, api_token("resident"), world.unit.id)
+    take(client, api_token("technician"), body["id"], "send-back", {"reason": "工期过长"})
+    login_as("resident")
+    url = f"/renovations/{body['id']}"
+    page = client.get(url)
+    assert 'data-action="resubmit"' in page.text and "工期过长" in page.text
+    refused = client.post(f"{url}/act/resubmit", data={"ends_on": "2026-11-01"})
+    assert refused.status_code == 400 and 'value="2026-11-01"' in refused.text
+    done = client.post(f"{url}/act/resubmit", data={"ends_on": "2026-12-05", "note": "缩短工期"})
+    assert done.status_code == 303
+    renovation = db.session.get(Renovation, body["id"])
+    assert renovation.status == "submitted" and str(renovation.ends_on) == "2026-12-05"
+    detail = client.get(f"/api/v1/renovations/{body['id']}", headers=api_token("resident"))
+    assert WORKERS[1]["id_number"] not in detail.text

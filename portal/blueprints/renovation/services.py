@@ -210,6 +210,8 @@ def amend(renovation: Renovation, data: dict, *, actor) -> None:
     for key, value in clean.items():
         setattr(renovation, key, value)
     renovation.returned_reason = None
+    if "workers" in data:  # the history keeps how many, not the ID numbers
+        data["workers"] = len(clean["workers"])
 
 
 def act(renovation: Renovation, action: str, *, actor, data=None) -> Renovation:
