@@ -300,28 +300,6 @@ def test_the_setting_names_meters_only(world):
 # ---- the move-out page -------------------------------------------------------------------
 
 
-@pytest.fixture
-def page_shows_utilities(monkeypatch):
-    """The page's context carries `utilities` (utilities.preview from the readings typed).
-    Until the move pages' view passes it (the change asked of views._out_forms), the test
-    adds it the same way; once it does, this changes nothing."""
-    from portal.blueprints.moves import views
-
-    original = views._out_forms
-
-    def with_utilities(move):
-        forms = original(move)
-        if "utilities" not in forms:
-            typed = [
-                {"meter": r.form.meter.data, "value": r.form.value.data}
-                for r in forms["complete_form"].readings
-            ]
-            forms["utilities"] = utilities.preview(move, typed)
-        return forms
-
-    monkeypatch.setattr(views, "_out_forms", with_utilities)
-
-
 def _section(page: str) -> str:
     found = re.search(r'<section[^>]*data-testid="utilities".*?</section>', page, re.S)
     return found.group(0) if found else ""
@@ -336,7 +314,7 @@ def _register_out(client, unit_id) -> int:
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
 
-def test_the_page_shows_the_bill_before_and_after(client, world, login_as, page_shows_utilities):
+def test_the_page_shows_the_bill_before_and_after(client, world, login_as):
     """Before: each billed meter's last reading, its price and what keeps it from a bill;
     the readings typed (the completion refused for arrears) give the amounts; after: what
     was billed, collected at the counter."""
@@ -384,7 +362,7 @@ def test_the_page_shows_the_bill_before_and_after(client, world, login_as, page_
     assert db.session.scalar(select(func.count(Bill.id)).where(Bill.source == "move_out")) == 1
 
 
-def test_without_the_setting_the_page_has_no_bill(client, world, login_as, page_shows_utilities):
+def test_without_the_setting_the_page_has_no_bill(client, world, login_as):
     login_as("frontdesk")
     move_id = _register_out(client, world.unit.id)
     page = client.get(f"/moves/out/{move_id}").get_data(as_text=True)
@@ -392,7 +370,7 @@ def test_without_the_setting_the_page_has_no_bill(client, world, login_as, page_
 
 
 def test_the_page_with_the_bill_reads_a_flat_number_of_statements(
-    client, world, login_as, count_queries, page_shows_utilities
+    client, world, login_as, count_queries
 ):
     """Three billed meters, one reading each, then many readings: the same statements."""
     for code, rate in (("water", 410), ("electricity", 58), ("gas", 300)):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from portal.blueprints.custody import services as custody
 from portal.blueprints.custody.models import CARD_KIND_LABELS, METER_LABELS
-from portal.blueprints.moves import services
+from portal.blueprints.moves import services, utilities
 from portal.blueprints.moves.forms import (
     CompleteForm,
     DocumentsForm,
@@ -266,11 +266,13 @@ def _out_forms(move):
     complete = _bound(CompleteForm, "complete")
     complete.cards_returned.choices = [(c.number, c.number) for c in clearance["cards"]]
     meter_rows(complete.readings)
+    typed = [{"meter": r.form.meter.data, "value": r.form.value.data} for r in complete.readings]
     return {
         "clearance": clearance,
         "complete_form": complete,
         "pass_form": g.get("goods_pass_form") or GoodsPassForm(formdata=None, day=move.move_on),
         "last_readings": custody.last_readings(move.unit_id),
+        "utilities": utilities.preview(move, typed),
     }
 
 
