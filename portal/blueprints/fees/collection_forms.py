@@ -3,7 +3,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -16,6 +23,8 @@ class CounterPaymentForm(PaymentForm):
     is taken only once the clerk ticks `confirm` (the view shows it only then)."""
 
     confirm = BooleanField(_l("I have checked: take this payment"))
+    # A deposit bill the payment pays (and nothing else): a deposit is paid only when named.
+    bill_id = HiddenField(validators=[Optional(), Length(max=12)])
     # Declared again so the button comes after the confirm box.
     submit = SubmitField(_l("Take the payment"))
 

@@ -10,9 +10,11 @@ from sqlalchemy.orm import joinedload
 
 from portal.core.access import (
     COUNTER,
+    DESK,
     MANAGERS,
     READERS,
     SUPERVISORS,
+    as_id,
     get_or_404,
     roles_required,
 )
@@ -27,8 +29,10 @@ from ..accounts import account
 from ..collection_forms import CounterPaymentForm
 from ..forms import PaymentForm, PrepayForm, ReasonForm
 from ..ledger import entries
-from ..models import Bill, Payment
+from ..ledger.deposits import deposits_of
+from ..models import Bill, DepositRefund, Payment
 from ..receipts import receipt_or_404, receipt_pdf
+from ..refunds import refund_slip_pdf
 from .blueprint import bp
 
 PLACE = (joinedload(Unit.building).joinedload(Building.zone),)
@@ -43,11 +47,24 @@ def account_page(unit: Unit, form: PaymentForm, status: int = 200):
     if not form.confirm.errors:
         del form.confirm  # the confirm box shows only with the reasons to confirm
     data = account(unit)
+    deposits = deposits_of([unit.id])[unit.id]
     response = make_response(
         render_template(
             "fees/account.html",
             unit=unit,
             form=form,
+            deposits=deposits,
+            held=sum(d.held for d in deposits),
+            deposit_forms={
+                d.bill_id: CounterPaymentForm(
+                    formdata=None,
+                    idempotency_key=new_key(),
+                    amount=yuan(d.to_pay),
+                    bill_id=str(d.bill_id),
+                )
+                for d in deposits
+                if d.to_pay
+            },
             prepay_form=PrepayForm(idempotency_key=new_key()),
             reason_form=ReasonForm(),
             offer=prepay.offer(unit),
@@ -88,12 +105,21 @@ def take_payment(unit_id):
     if not form.validate_on_submit():
         return account_page(unit, form, 400)
     key = f"counter:{form.idempotency_key.data}"
+    bill_ids = None
+    if form.bill_id.data:
+        bill_id = as_id(form.bill_id.data)
+        if bill_id is None:
+            form.amount.errors = [*form.amount.errors, _("Name only live bills of this unit.")]
+            return account_page(unit, form, 400)
+        bill_ids = [bill_id]
     try:
         amount_fen = parse_yuan(form.amount.data)
         earlier = entries.payment_by_key(unit.estate_id, key)
         if earlier is not None:
-            return already_taken(unit, form, earlier, amount_fen)
-        reasons = [] if form.confirm.data else entries.reasons_to_confirm(unit, amount_fen)
+            return already_taken(unit, form, earlier, amount_fen, bill_ids)
+        # A deposit named by the form is not a fee owed: the reasons about fees do not apply.
+        confirmed = form.confirm.data or bill_ids is not None
+        reasons = [] if confirmed else entries.reasons_to_confirm(unit, amount_fen)
         if reasons:
             form.confirm.errors = reasons  # nothing is recorded until the clerk confirms
             return account_page(unit, form)
@@ -106,6 +132,7 @@ def take_payment(unit_id):
             idempotency_key=key,
             payer_name=form.payer_name.data,
             reference=form.reference.data,
+            bill_ids=bill_ids,
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -116,10 +143,10 @@ def take_payment(unit_id):
     return back_to(unit.id, receipt=payment.receipt_number)
 
 
-def already_taken(unit: Unit, form: PaymentForm, earlier: Payment, amount_fen: int):
+def already_taken(unit: Unit, form: PaymentForm, earlier: Payment, amount_fen: int, bill_ids=None):
     """The form's key already took a payment: the same form again leads to its receipt;
     other values keep the input under a new key, so taking another payment is a choice."""
-    digest = entries.request_hash(unit.id, amount_fen, form.method.data)
+    digest = entries.request_hash(unit.id, amount_fen, form.method.data, bill_ids)
     if earlier.request_hash == digest:
         flash(taken_message(earlier, False), "success")
         return back_to(unit.id, receipt=earlier.receipt_number)
@@ -223,3 +250,11 @@ def receipt(number):
     """Print or download a receipt."""
     payment = receipt_or_404(number, current_user)
     return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")
+
+
+@bp.route("/refunds/<int:refund_id>.pdf")
+@roles_required(DESK)
+def refund_slip(refund_id):
+    """Print a deposit's refund slip (押金退款单): the desk of the refund's estate."""
+    refund = get_or_404(DepositRefund, refund_id)
+    return pdf_response(refund_slip_pdf(refund), f"{refund.number}.pdf")
