@@ -315,3 +315,58 @@ def test_the_deposit_paid_at_the_counter_is_held(client, world, api_token):
         "refunded": "0.00",
         "held": "2000.00",
     }
+
+
+def test_the_openapi_document_names_the_renovation_calls(client, world):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/api/v1/renovations", "/api/v1/renovations/{renovation_id}"} <= set(paths)
+    assert {"post", "get"} <= set(paths["/api/v1/renovations"])
+
+
+def test_drawings_are_checked_by_their_content(app):
+    """A PDF by its header and end marker, an image by decoding it; anything else, or a
+    PDF header on something else, is refused."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from portal.blueprints.renovation.rules import check_drawings
+    from portal.core.errors import ServiceError
+    from tests.factories import png_upload
+
+    def upload(data, name):
+        return FileStorage(io.BytesIO(data), filename=name)
+
+    with app.app_context():
+        pdf = b"%PDF-1.7\n%%EOF\n"
+        kinds = [c for _, c, _ in check_drawings([upload(pdf, "a.pdf"), png_upload("b.png")])]
+        assert kinds == ["application/pdf", "image/png"]
+        for data, name in ((b"%PDF-1.7 and then nothing", "c.pdf"), (b"hello", "d.jpg")):
+            with pytest.raises(ServiceError) as refused:
+                check_drawings([upload(data, name)])
+            assert refused.value.fields == {"drawings": "not_a_drawing"}
+
+
+def test_drawings_sent_through_the_api(client, world, api_token):
+    """Drawings are optional in the API: base64 files, checked by content like the page's;
+    one that is neither a PDF nor an image refuses the application, nothing stored."""
+    import base64
+
+    from portal.core.uploads import StoredFile
+
+    def encoded(data):
+        return base64.b64encode(data).decode()
+
+    owner = api_token("resident")
+    bad = [{"name": "plan.pdf", "content_base64": encoded(b"MZ not a drawing")}]
+    body = apply(client, owner, world.unit.id, status=400, drawings=bad)
+    assert body["error"]["fields"] == {"drawings": "not_a_drawing"}
+    body = apply(
+        client, owner, world.unit.id, status=400, drawings=[{"name": "x", "content_base64": "%%%"}]
+    )
+    assert "drawings.0.content_base64" in body["error"]["fields"]
+    assert count(Renovation) == 0 and count(StoredFile) == 0
+    good = [{"name": "plan.pdf", "content_base64": encoded(b"%PDF-1.4\n%%EOF\n")}]
+    body = apply(client, owner, world.unit.id, drawings=good)
+    assert [d["name"] for d in body["drawings"]] == ["plan.pdf"]
+    assert body["drawings"][0]["content_type"] == "application/pdf"

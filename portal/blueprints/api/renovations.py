@@ -1,10 +1,15 @@
 """API: renovation applications on the shared workflow (contracts §9)."""
 
+import base64
+import binascii
+import io
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.datastructures import FileStorage
 
 from portal.blueprints.api import schemas as s
 from portal.blueprints.api.blueprint import bp
@@ -15,11 +20,14 @@ from portal.blueprints.renovation import services
 from portal.blueprints.renovation.models import STATE_LABELS, Renovation, Scope
 from portal.blueprints.renovation.workflow import APPLICANTS, RENOVATION
 from portal.core.access import EVERYONE, get_or_404
+from portal.core.errors import ServiceError
 from portal.core.inputs import Id
 from portal.core.money import yuan
 from portal.extensions import db
 
 TAGS = ("renovations",)
+# A 10 MB file in base64 (4 characters for 3 bytes), and a little room.
+MAX_BASE64 = 14_000_000
 
 
 class WorkerIn(BaseModel):
@@ -27,6 +35,16 @@ class WorkerIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     id_number: str = Field("", max_length=30, description="18-character resident ID number")
     phone: str = Field(min_length=1, max_length=32)
+
+
+class DrawingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, description="The file's name")
+    content_base64: str = Field(
+        min_length=1,
+        max_length=MAX_BASE64,
+        description="The file, base64-encoded: a PDF or an image (checked by content, 10 MB)",
+    )
 
 
 class RenovationIn(BaseModel):
@@ -40,6 +58,7 @@ class RenovationIn(BaseModel):
     ends_on: date
     scope: list[s.one_of(Scope)] = Field(min_length=1, max_length=len(Scope))
     workers: list[WorkerIn] = Field(min_length=1, max_length=20)
+    drawings: list[DrawingIn] = Field(default_factory=list, max_length=10)
     hours_accepted: bool = Field(
         False, description="The owner commits to the working hours (required of a resident)"
     )
@@ -171,6 +190,17 @@ def renovation_detail(renovation: Renovation):
     )
 
 
+def _file(n: int, drawing: dict) -> FileStorage:
+    """A drawing sent in JSON as the file the services check (by its content)."""
+    try:
+        data = base64.b64decode(drawing["content_base64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError(
+            _l("This is not base64."), fields={f"drawings.{n}.content_base64": "base64"}
+        ) from None
+    return FileStorage(io.BytesIO(data), filename=drawing["name"])
+
+
 @route(
     bp,
     "/renovations",
@@ -189,6 +219,7 @@ def renovation_detail(renovation: Renovation):
 def create_renovation(body):
     """Submit a renovation application (ZX…)."""
     data = body.model_dump()
+    data["drawings"] = [_file(n, d) for n, d in enumerate(data["drawings"])]
     renovation = services.submit_renovation(current_user, **data)
     db.session.commit()
     return renovation_detail(renovation)
