@@ -270,3 +270,33 @@ def test_the_refund_slip_is_a_real_pdf(world):
     assert "1,700.00" in text or "1700.00" in text
     assert "2,000.00" in text or "2000.00" in text
     assert db.session.scalar(select(Bill).where(Bill.id == deposit.id)) is not None
+
+
+def test_a_named_payment_pays_no_more_than_the_named_bills_ask(world):
+    deposit = bill_deposit(world)
+    with pytest.raises(ServiceError) as exc:
+        pay_deposit(world, deposit, fen=2000_01)
+    assert exc.value.fields == {"amount": "more_than_named"}
+    pay_deposit(world, deposit, fen=500_00)
+    with pytest.raises(ServiceError):
+        pay_deposit(world, deposit, fen=1500_01)
+    pay_deposit(world, deposit, fen=1500_00)
+    assert deposit_figures(world.unit.id, KEY)["held"] == 2000_00
+    assert ledger.balance(world.unit.id).credit_fen == 0
+
+
+def test_a_refunded_deposit_takes_no_more_payments(world):
+    deposit = bill_deposit(world)
+    pay_deposit(world, deposit, fen=500_00)
+    refund_deposit(world.unit, KEY, deductions=[], method="cash", actor=world.frontdesk)
+    with pytest.raises(Conflict):
+        pay_deposit(world, deposit, fen=100_00)
+    assert deposit_figures(world.unit.id, KEY) == {
+        "billed": 2000_00,
+        "paid": 500_00,
+        "deducted": 0,
+        "refunded": 500_00,
+        "held": 0,
+    }
+    (entry,) = ledger.deposits_of([world.unit.id])[world.unit.id]
+    assert entry.to_pay == 0  # settled: what was never paid is no longer asked for

@@ -217,14 +217,20 @@ def named_bills(unit: Unit, bill_ids) -> list[Bill]:
     return [found[i] for i in ids]
 
 
+def _named_owed(bills: list[Bill]) -> dict[int, int]:
+    """bill id → what each named bill still asks for."""
+    paid = paid_on_bills([b.id for b in bills])
+    return {b.id: max(b.amount_fen - paid.get(b.id, 0), 0) for b in bills}
+
+
 def _allocate_named(payment: Payment, bills: list[Bill]) -> list[Allocation]:
     """Apply the payment to the named bills in their order (deposits included), each up to
-    what it still asks for; the rest of the payment is the unit's credit."""
-    paid = paid_on_bills([b.id for b in bills])
+    what it still asks for (the caller made sure the payment is no more than that)."""
+    owed = _named_owed(bills)
     left = payment.amount_fen
     made = []
     for bill in bills:
-        fen = min(max(bill.amount_fen - paid.get(bill.id, 0), 0), left)
+        fen = min(owed[bill.id], left)
         if fen > 0:
             made.append(
                 Allocation(
@@ -256,9 +262,9 @@ def record_payment(
 ) -> tuple[Payment, bool]:
     """Take a payment for a unit and allocate it to the oldest open bills (never a deposit);
     what is left over is credit. With `bill_ids` it pays those bills only, in that order (a
-    deposit is paid this way), and the rest is credit. With an idempotency key, the same
-    request again returns the first payment (created False) and the same key with other
-    values is a conflict (409)."""
+    deposit is paid this way), and may be no more than they ask for (400 `amount`). With an
+    idempotency key, the same request again returns the first payment (created False) and
+    the same key with other values is a conflict (409)."""
     if method not in Method.__members__ or method == Method.deposit:
         raise ServiceError(_l("Unknown payment method."), fields={"method": "unknown"})
     if amount_fen <= 0:
@@ -270,6 +276,14 @@ def record_payment(
         earlier = _by_key(unit.estate_id, idempotency_key, digest)
         if earlier is not None:
             return earlier, False
+    if named is not None and any(_settled(bill) for bill in named):
+        raise Conflict(_l("This deposit has been refunded."), fields={"bill_ids": "refunded"})
+    asked = sum(_named_owed(named).values()) if named is not None else None
+    if asked is not None and amount_fen > asked:
+        raise ServiceError(
+            _l("This is more than the named bills ask for (%(owed)s yuan).", owed=yuan(asked)),
+            fields={"amount": "more_than_named"},
+        )
     paid_on = paid_on or clock.local_today()
     payment = Payment(
         estate_id=unit.estate_id,
@@ -298,7 +312,7 @@ def record_payment(
         return earlier, False
     if named is not None:
         made = _allocate_named(payment, named)
-        credit = sum(left for _p, left in unspent_payments(unit.id))
+        credit = sum(left for _p, left in unspent_payments(unit.id))  # the unit's, as before
     else:
         made, credit = _allocate(unit.id, paid_on)
     payment.result = {
