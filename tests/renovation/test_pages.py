@@ -181,3 +181,20 @@ def test_the_owner_amends_a_sent_back_application_on_the_page(client, world, log
     assert renovation.status == "submitted" and str(renovation.ends_on) == "2026-12-05"
     detail = client.get(f"/api/v1/renovations/{body['id']}", headers=api_token("resident"))
     assert WORKERS[1]["id_number"] not in detail.text
+
+
+def test_odd_input_on_the_form_is_refused_in_words(client, world, login_as):
+    """Malformed dates, another estate's unit, ids past the database's range and rows past
+    the form's end answer 400 (nothing stored), never a server error."""
+    login_as("frontdesk")
+    for change in (
+        {"starts_on": "2026-13-40"},
+        {"unit": str(world.other_unit.id)},
+        {"unit": str(2**31)},
+        {"unit": "", "place": "99-99-9999"},
+        {"scope": ["roof"]},
+        {"workers-25-name": "多余", "workers-25-id_number": WORKERS[0]["id_number"]},
+    ):
+        response = client.post("/renovations/new", data=form(world.unit.id, **change))
+        assert response.status_code == 400, change
+    assert count(Renovation) == 0
