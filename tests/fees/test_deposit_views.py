@@ -129,3 +129,20 @@ def test_the_account_page_reads_deposits_in_a_fixed_number_of_statements(
     bill_deposit(world, unit=world.unit2, key="renovation:9:deposit")
     db.session.commit()
     assert statements() == one
+
+
+def test_the_deductions_receipt_and_the_fee_items_page(client, world, login_as):
+    refund = refunded(world)
+    db.session.commit()
+    kept = db.session.get(Payment, refund.deduction_payment_id)
+    login_as("supervisor")
+    receipt = client.get(f"/fees/receipts/{kept.receipt_number}.pdf")
+    assert receipt.status_code == 200
+    text = pdf_text(receipt.data)
+    assert "押金扣款" in text and "押金抵扣" in text and "300.00" in text
+    page = client.get(f"/fees/units/{world.unit2.id}")
+    # The deductions' receipt is listed, but it is no payment to reverse.
+    assert kept.receipt_number in page.text
+    assert f"/fees/payments/{kept.id}/reverse" not in page.text
+    login_as("manager")
+    assert client.get("/fees/items").status_code == 200
