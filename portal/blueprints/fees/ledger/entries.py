@@ -271,11 +271,11 @@ def record_payment(
         raise ServiceError(_l("The amount must be more than zero."), fields={"amount": "positive"})
     digest = request_hash(unit.id, amount_fen, method, bill_ids)
     lock_unit(unit.id)
-    named = named_bills(unit, bill_ids) if bill_ids else None
     if idempotency_key:
         earlier = _by_key(unit.estate_id, idempotency_key, digest)
         if earlier is not None:
             return earlier, False
+    named = named_bills(unit, bill_ids) if bill_ids else None
     if named is not None and any(_settled(bill) for bill in named):
         raise Conflict(_l("This deposit has been refunded."), fields={"bill_ids": "refunded"})
     asked = sum(_named_owed(named).values()) if named is not None else None
