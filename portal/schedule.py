@@ -38,6 +38,8 @@ PERIODIC = [
     Periodic("portal.blueprints.fees.reminders.sweep_reminders", interval=900),
     Periodic("portal.blueprints.fees.online.expire_orders", interval=300),
     # Start jobs whose row was committed while the queue was unreachable.
+    # Renovations: an approved one's unit is under renovation from its start day.
+    Periodic("portal.blueprints.renovation.effects.start_due_renovations", interval=3600),
     Periodic("portal.jobs.sweep_jobs", interval=60),
 ]
 

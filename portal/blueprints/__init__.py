@@ -28,9 +28,10 @@ def register_blueprints(app):
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-    from portal.blueprints import custody, moves, passes
+    from portal.blueprints import custody, moves, passes, renovation
 
     custody.init_app(app)
     passes.init_app(app)
     moves.init_app(app)
+    renovation.init_app(app)
     app.add_template_filter(yuan, "yuan")  # money in every template: core/money's format

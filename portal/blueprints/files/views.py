@@ -21,9 +21,15 @@ def owners():
     """Which model owns files of each entity type (one explicit list)."""
     from portal.blueprints.complaints.models import Complaint
     from portal.blueprints.custody.models import MeterReading
+    from portal.blueprints.renovation.models import Renovation
     from portal.blueprints.repairs.models import Repair
 
-    return {"repairs": Repair, "complaints": Complaint, "meter_readings": MeterReading}
+    return {
+        "repairs": Repair,
+        "complaints": Complaint,
+        "meter_readings": MeterReading,
+        "renovations": Renovation,
+    }
 
 
 def get_file_or_404(file_id) -> StoredFile:

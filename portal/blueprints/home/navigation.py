@@ -76,6 +76,15 @@ STAFF_NAV = [
         group="desk",
     ),
     NavEntry(
+        "renovation.index",
+        _l("Renovations"),
+        _l(
+            "Renovation applications: the engineering review, the approval, the workers'"
+            " passes and the permit."
+        ),
+        group="desk",
+    ),
+    NavEntry(
         "custody.keys",
         _l("Key custody"),
         _l("Keys the centre holds for units: held, lent out, overdue, handed over."),
@@ -165,6 +174,7 @@ RESIDENT_NAV = [
     NavEntry("complaints.index", _l("Complaints & suggestions")),
     NavEntry("fees.mine", _l("My bills")),
     NavEntry("passes.index", _l("My passes")),
+    NavEntry("renovation.index", _l("My renovations")),
     NavEntry("notices.index", _l("My notices")),
 ]
 

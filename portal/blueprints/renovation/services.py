@@ -19,7 +19,6 @@ from portal.extensions import db
 
 from . import rules
 from .models import OPEN_STATES, Renovation
-from .workflow import RENOVATION
 
 DRAWING = "drawing"  # the upload purpose of a renovation's drawings
 
@@ -177,7 +176,9 @@ def submit_renovation(
             "scope": clean["scope"],
             "workers": len(clean["workers"]),
         }
-        made = workflow.open_ticket(RENOVATION, renovation, actor=actor, data=data)
+        # The kind registers when its workflow module is imported (init_app does).
+        kind = workflow.WORKFLOWS[Renovation.__workflow__]
+        made = workflow.open_ticket(kind, renovation, actor=actor, data=data)
         if checked:
             uploads.store(checked, entity=made, purpose=DRAWING, actor=actor)
         return made

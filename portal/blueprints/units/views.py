@@ -139,6 +139,8 @@ def _detail_page(unit: Unit, status: int = 200, *, failed=None):
             current_user, current_app.view_functions["units.household_letters"]
         ),
         can_move=may_open(current_user, current_app.view_functions["moves.new_in"]),
+        can_renovate=current_user.is_staff
+        and may_open(current_user, current_app.view_functions["renovation.new"]),
         custody=custody.unit_panel(unit.id),
         unit=unit,
         residencies=current,
