@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "keys.lend": _l("Lent out keys in custody"),
     "keys.return": _l("Took lent keys back"),
     "keys.hand_over": _l("Handed kept keys to the owner"),
+    "deposit.refund": _l("Refunded a deposit"),
 }
 
 

@@ -175,6 +175,7 @@ EXPECT = {
     ("fees.reverse_payment", "POST"): (302, 403, 403, 403, 403, 303, 303, 303, 403, 403),
     ("fees.withdraw_bill", "POST"): (302, 403, 403, 403, 403, 403, 303, 303, 403, 403),
     ("fees.receipt", "GET"): RESIDENT2_OBJECT,
+    ("fees.refund_slip", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 404, 200),
     ("reports.cash", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
     ("reports.cash_pdf", "GET"): (302, 403, 403, 200, 403, 200, 200, 200, 200, 403),
     ("fees.runs", "GET"): MANAGERS_ONLY,
@@ -272,6 +273,20 @@ EXPECT = {
     ("api.unit_cards", "GET"): API_RESIDENT2_OBJECT,
     # `number` is a receipt number here: no such card, 404 once past the role check.
     ("api.report_card_lost", "POST"): (401, 404, 404, 404, 403, 404, 404, 404, 404, 404),
+    # Renovation (contracts §9): residents see their units' renovations and the owner
+    # applies; staff of the estate see them (the engineers review), the gate guard none.
+    ("renovation.index", "GET"): (302, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("renovation.new", "GET"): (302, 200, 200, 200, 403, 200, 200, 200, 200, 200),
+    ("renovation.new", "POST"): (302, 400, 400, 400, 403, 400, 400, 400, 400, 400),
+    ("renovation.detail", "GET"): RESIDENT2_OBJECT,
+    # An unknown action ("start") is refused with a message: back to the renovation (303).
+    ("renovation.act", "POST"): (302, 404, 303, 303, 303, 303, 303, 303, 404, 303),
+    # resident2's renovation is approved: its permit prints.
+    ("renovation.permit", "GET"): RESIDENT2_OBJECT,
+    ("api.create_renovation", "POST"): (401, 400, 400, 400, 403, 400, 400, 400, 400, 400),
+    ("api.list_renovations", "GET"): API_SIGNED_IN,
+    ("api.get_renovation", "GET"): API_RESIDENT2_OBJECT,
+    ("api.renovation_action", "POST"): (401, 404, 409, 409, 409, 409, 409, 409, 404, 409),
 }
 
 # An administrator of another company (tests.factories.make_other_company) acts for their
@@ -284,7 +299,7 @@ OBJECT_ARGUMENTS = frozenset(
     | {"file_id", "payment_id", "bill_id", "number", "receipt_number", "run_id", "fee_item_id"}
     | {"order_no", "user_id", "residency_id", "person_id"}
     | {"move_id", "move_in_id", "move_out_id", "pass_id", "card_id", "key_set_id"}
-    | {"movement_id"}
+    | {"movement_id", "renovation_id", "refund_id"}
 )
 OTHER_COMPANY_EXCEPTIONS = {
     # The body is checked before the pass is loaded: the same 400 for any pass id.
@@ -331,6 +346,14 @@ GUARD_EXPECT = {
     ("passes.check", "POST"): 400,
     ("passes.checks", "GET"): 200,
     ("api.check_pass", "POST"): 400,
+    # Renovations are for residents and the staff who serve them: no route names the gate.
+    ("renovation.index", "GET"): 403,
+    ("renovation.detail", "GET"): 403,
+    ("renovation.act", "POST"): 403,
+    ("renovation.permit", "GET"): 403,
+    ("api.list_renovations", "GET"): 403,
+    ("api.get_renovation", "GET"): 403,
+    ("api.renovation_action", "POST"): 403,
 }
 
 
@@ -484,7 +507,9 @@ def resident2_objects(world, tmp_path):
     )
     move_out = register_move_out(world.frontdesk, unit_id=world.unit2.id, on=clock.local_today())
     db.session.commit()
+    renovation = renovation_of(world.unit2, world.resident2, world, approve=True)
     return {
+        "renovation_id": renovation.id,
         **custody_objects(world, world.unit2),
         "pass_id": pass_.id,
         "kind": "in",
@@ -495,6 +520,7 @@ def resident2_objects(world, tmp_path):
         "payment_id": payment.id,
         "number": payment.receipt_number,
         "receipt_number": payment.receipt_number,
+        "refund_id": deposit_refund(world, world.unit2).id,
         "run_id": run.id,
         "fee_item_id": items["debris"].id,
         "order_no": order.order_no,
@@ -508,6 +534,35 @@ def resident2_objects(world, tmp_path):
         "file_id": photo.id,
         "complaint_id": complaint.id,
     }
+
+
+def renovation_of(unit, applicant, world, *, approve=False):
+    """A renovation of `unit` (reviewed and approved by the supervisor with `approve`)."""
+    from datetime import timedelta
+
+    from portal.blueprints.renovation import services as renovations
+    from portal.core import clock, workflow
+    from portal.extensions import db
+
+    start = clock.local_today() + timedelta(days=2)
+    renovation = renovations.submit_renovation(
+        applicant,
+        unit_id=unit.id,
+        contractor="好家装饰",
+        foreman="王工长",
+        foreman_phone="13700000010",
+        starts_on=start,
+        ends_on=start + timedelta(days=30),
+        scope=["walls"],
+        workers=[{"name": "张师傅", "id_number": "11010519491231002X", "phone": "13700000011"}],
+        hours_accepted=True,
+        statement_signed=True,
+    )
+    if approve:
+        workflow.apply(renovation, "review", actor=world.technician, data={"notes": "可以"})
+        workflow.apply(renovation, "approve", actor=world.supervisor)
+    db.session.commit()
+    return renovation
 
 
 def custody_objects(world, unit):
@@ -587,7 +642,9 @@ def other_zone_objects(world, tmp_path):
     )
     move_out = register_move_out(world.frontdesk, unit_id=unit.id, on=clock.local_today())
     db.session.commit()
+    renovation = renovation_of(unit, world.frontdesk, world)
     return {
+        "renovation_id": renovation.id,
         **custody_objects(world, unit),
         "kind": "in",
         "move_id": move_in.id,
@@ -601,7 +658,37 @@ def other_zone_objects(world, tmp_path):
         "payment_id": payment.id,
         "number": payment.receipt_number,
         "receipt_number": payment.receipt_number,
+        "refund_id": deposit_refund(world, unit).id,
     }
+
+
+def deposit_refund(world, unit):
+    """A renovation deposit of `unit`, paid and refunded less one deduction."""
+    from portal.blueprints.fees import ledger
+    from portal.blueprints.fees.rules import item_by_code
+    from portal.extensions import db
+
+    key = f"renovation:access-{unit.id}:deposit"
+    deposit = ledger.issue_bill(
+        unit,
+        item_by_code(world.estate.id, "renovation_deposit"),
+        amount_fen=200000,
+        due_on=unit.occupancy_since,
+        source="renovation",
+        source_key=key,
+    )
+    ledger.record_payment(
+        unit, 200000, "cash", actor=world.frontdesk, source="counter", bill_ids=[deposit.id]
+    )
+    refund = ledger.refund_deposit(
+        unit,
+        key,
+        deductions=[{"reason": "公共区域损坏", "amount_fen": 10000}],
+        method="cash",
+        actor=world.frontdesk,
+    )
+    db.session.commit()
+    return refund
 
 
 # A zone butler opening another zone's unit, ticket, photo, bill or payment gets 404 wherever
@@ -609,7 +696,7 @@ def other_zone_objects(world, tmp_path):
 ZONE_OBJECT_ARGUMENTS = frozenset(
     {"unit_id", "repair_id", "complaint_id", "file_id", "bill_id", "payment_id", "number"}
     | {"receipt_number", "move_id", "move_in_id", "move_out_id", "card_id", "key_set_id"}
-    | {"movement_id"}
+    | {"movement_id", "renovation_id", "refund_id"}
 )
 OTHER_ZONE_EXCEPTIONS = {
     # The repair is loaded before the workflow checks the role: 404, not the butler's 403.

@@ -82,6 +82,13 @@ class PaymentIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=80)
     reference: str | None = Field(None, max_length=100)
     payer_name: str | None = Field(None, max_length=100)
+    bill_ids: list[s.Id] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="Pay these bills only, in this order, and no more than they ask for "
+        "(a deposit is paid only this way)",
+    )
 
     _amount = field_validator("amount", mode="before")(money_field)
 
@@ -238,7 +245,8 @@ def create_billing_run(body):
     bp,
     "/payments",
     method="POST",
-    summary="Record a payment for a unit; it pays the oldest open bills first",
+    summary="Record a payment for a unit; it pays the oldest open bills first, or the bills "
+    "named by bill_ids",
     body=PaymentIn,
     response=PaymentOut,
     status=201,
@@ -261,6 +269,7 @@ def create_payment(body):
         idempotency_key=f"api:{body.idempotency_key}",
         reference=body.reference,
         payer_name=body.payer_name,
+        bill_ids=body.bill_ids,
     )
     db.session.commit()
     out = payment_out(payment).model_dump(mode="json")

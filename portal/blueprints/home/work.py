@@ -16,7 +16,8 @@ from portal.blueprints.complaints.models import CATEGORY_LABELS, Complaint
 from portal.blueprints.complaints.models import OPEN_STATES as COMPLAINT_OPEN
 from portal.blueprints.complaints.models import State as ComplaintState
 from portal.blueprints.custody import services as custody
-from portal.blueprints.fees.models import Payment
+from portal.blueprints.fees import ledger
+from portal.blueprints.fees.models import Allocation, Bill, Payment
 from portal.blueprints.repairs.models import OPEN_STATES as REPAIR_OPEN
 from portal.blueprints.repairs.models import Repair
 from portal.blueprints.repairs.models import State as RepairState
@@ -174,7 +175,17 @@ def month_figures(actor) -> dict:
             .label("rating"),
             _count(Complaint, actor, Complaint.created_at >= since).label("complaints_received"),
             select(func.coalesce(func.sum(Payment.amount_fen), 0))
-            .where(visible(Payment, actor), Payment.paid_on >= first, Payment.paid_on <= today)
+            .where(
+                visible(Payment, actor),
+                Payment.paid_on >= first,
+                Payment.paid_on <= today,
+                # Fees, not money held: a deposit paid in is not received (what its
+                # deductions keep is, on the day of its refund).
+                ~select(Allocation.id)
+                .join(Bill, Bill.id == Allocation.bill_id)
+                .where(Allocation.payment_id == Payment.id, ledger.is_deposit(Bill))
+                .exists(),
+            )
             .scalar_subquery()
             .label("received_fen"),
             _count(Repair, actor, *_overdue(Repair, REPAIR_OPEN, now)).label("repairs_overdue"),

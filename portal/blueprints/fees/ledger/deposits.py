@@ -235,6 +235,8 @@ def refund_deposit(unit: Unit, source_key: str, *, deductions, method: str, acto
     found = deposit(unit.id, source_key)
     if found is None:
         raise ServiceError(_l("There is no such deposit."), status=404)
+    if found.paid <= 0:
+        raise Conflict(_l("Nothing has been paid in for this deposit."))
     deducted = sum(d["amount_fen"] for d in clean)
     if deducted > found.paid:
         raise ServiceError(

@@ -447,6 +447,12 @@ def reverse_bill(bill: Bill, *, reason: str, actor) -> BillReversal:
         raise Conflict(_l("This bill has already been withdrawn."))
     if _pays_a_settled_deposit(Allocation.bill_id == bill.id) or _settled(bill):
         raise Conflict(_l("This deposit has been refunded."))
+    if bill.source == "deposit":
+        # A deduction kept from a deposit at its refund: the refund slip says it was kept.
+        raise Conflict(_l("A deduction kept from a deposit cannot be withdrawn."))
+    if bill.item.code in DEPOSIT_CODES and paid_on_bills([bill.id]).get(bill.id, 0) > 0:
+        # Held money: it goes back through the deposit's refund, never into the credit.
+        raise Conflict(_l("Refund the deposit, or reverse its payment, first."))
     reversal = BillReversal(
         bill_id=bill.id, reason=reason[:200], created_by_id=actor.id, created_at=clock.now()
     )
