@@ -6,6 +6,7 @@ import io
 from datetime import date, datetime
 from typing import Any
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
@@ -128,6 +129,8 @@ class RenovationDetailOut(RenovationOut):
     deposit: DepositOut
     drawings: list[dict[str, Any]]
     events: list[s.EventOut]
+    works: dict[str, Any]
+    refund: dict[str, Any] | None
 
 
 class RenovationPage(s.Page[RenovationOut]):
@@ -187,7 +190,39 @@ def renovation_detail(renovation: Renovation):
         deposit=deposit,
         drawings=drawings,
         events=events_out(renovation),
+        works=_works(renovation),
+        refund=_refund(renovation),
     )
+
+
+def _works(renovation: Renovation) -> dict:
+    record = services.works_of(renovation)
+
+    def row(r):
+        return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+
+    return {
+        "inspections": [row(r) for r in record["inspections"]],
+        "open_violations": [row(r) for r in record["open_violations"]],
+        "hidden_works": [row(r) for r in record["hidden_works"]],
+        "hidden_works_passed": record["hidden_works_passed"],
+        "acceptances": [row(r) for r in record["acceptances"]],
+    }
+
+
+def _refund(renovation: Renovation) -> dict | None:
+    refund = services.refund_of(renovation)
+    if refund is None:
+        return None
+    return {
+        "id": refund.id,
+        "number": refund.number,
+        "paid": yuan(refund.paid_fen),
+        "deducted": yuan(refund.deducted_fen),
+        "refunded": yuan(refund.refunded_fen),
+        "method": refund.method,
+        "slip_url": url_for("fees.refund_slip", refund_id=refund.id),
+    }
 
 
 def _file(n: int, drawing: dict) -> FileStorage:
@@ -263,7 +298,12 @@ def get_renovation(renovation_id):
     " owner or the desk, after a send-back); approve (supervisor or manager: bills the"
     " deposit and the debris fee, issues a worker pass per worker for the window, sets the"
     " occupancy renovating from the start day, tells the neighbours); reject {reason};"
-    " cancel {reason?} before the approval",
+    " cancel {reason?} before the approval; inspect {result: ok|violation, note,"
+    " violation_type?, rectify_by?}; rectify {note}; postpone {ends_on, reason} (passes"
+    " extended); suspend {reason} (passes revoked); resume (passes issued again);"
+    " hidden-works {passed, note}; accept {passed, note, deductions: [{reason, amount}],"
+    " refund_method?, occupancy?} (409 until the hidden works passed; passed: the passes"
+    " end, the occupancy changes, the deposit is refunded less the deductions)",
     response=RenovationDetailOut,
     roles=EVERYONE,
     errors=(403, 404, 409),

@@ -112,11 +112,16 @@ def bill_fees(renovation: Renovation, unit: Unit, actor) -> dict:
     return billed
 
 
-def issue_worker_passes(renovation: Renovation, unit: Unit, estate: Estate, actor) -> list[int]:
-    """A worker pass (出入证) per worker, valid only in the approved window."""
+def issue_worker_passes(
+    renovation: Renovation, unit: Unit, estate: Estate, actor, *, from_now=False
+) -> list[int]:
+    """A worker pass (出入证) per worker, valid only in the approved window (with
+    `from_now`, the rest of it: works resumed)."""
     from portal.blueprints.passes.services import issue_pass
 
     start, end = window(renovation, estate.timezone)
+    if from_now:
+        start = max(start, clock.now())
     issued = []
     for n, worker in enumerate(renovation.workers or []):
         try:

@@ -44,6 +44,8 @@ class RenovationState(StrEnum):
     approved = "approved"
     rejected = "rejected"
     cancelled = "cancelled"
+    suspended = "suspended"
+    accepted = "accepted"
 
 
 STATE_LABELS = {
@@ -53,6 +55,8 @@ STATE_LABELS = {
     RenovationState.approved: _l("Approved"),
     RenovationState.rejected: _l("Rejected"),
     RenovationState.cancelled: _l("Cancelled"),
+    RenovationState.suspended: _l("Works suspended"),
+    RenovationState.accepted: _l("Works accepted, deposit settled"),
 }
 # A unit has one open renovation at a time; the works' states join these as the line grows.
 OPEN_STATES = frozenset(
@@ -61,8 +65,11 @@ OPEN_STATES = frozenset(
         RenovationState.reviewed,
         RenovationState.returned,
         RenovationState.approved,
+        RenovationState.suspended,
     }
 )
+# The works: between the approval and the completion acceptance.
+WORKS = (RenovationState.approved, RenovationState.suspended)
 BEFORE_APPROVAL = (RenovationState.submitted, RenovationState.reviewed, RenovationState.returned)
 
 

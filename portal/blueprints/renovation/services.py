@@ -289,3 +289,22 @@ def people_named(ids) -> dict[int, User]:
 
 def today_in(renovation: Renovation) -> date:
     return clock.local_today(db.session.get(Estate, renovation.estate_id).timezone)
+
+
+def refund_of(renovation: Renovation):
+    """The refund that settled the deposit at the acceptance, or None."""
+    from portal.blueprints.fees.models import DepositRefund
+
+    return db.session.scalar(
+        select(DepositRefund).where(
+            DepositRefund.unit_id == renovation.unit_id,
+            DepositRefund.source_key == f"renovation:{renovation.id}:deposit",
+        )
+    )
+
+
+def works_of(renovation: Renovation) -> dict:
+    """Inspections, open violations, hidden works and acceptances (from the history)."""
+    from .works import works_record
+
+    return works_record(renovation)

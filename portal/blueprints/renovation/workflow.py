@@ -8,7 +8,7 @@ and its inputs; what each step does is in effects.py. The works after the approv
 """
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,8 +17,8 @@ from portal.core.access import DESK, RESIDENTS, WORKERS
 from portal.core.people import Role
 from portal.core.workflow import Transition, Workflow, register
 
-from . import effects
-from .models import BEFORE_APPROVAL, OPEN_STATES, Renovation, RenovationState
+from . import effects, works
+from .models import BEFORE_APPROVAL, OPEN_STATES, WORKS, Renovation, RenovationState
 
 # The engineering review: the engineers (technicians), their supervisor and the manager.
 REVIEWERS = WORKERS
@@ -65,6 +65,40 @@ class Resubmit(Strict):
     scope: list[Annotated[str, Field(max_length=30)]] | None = Field(None, max_length=10)
     workers: list[dict] | None = Field(None, max_length=30)
     note: str | None = Field(None, max_length=500)
+
+
+class Inspect(Strict):
+    result: Literal["ok", "violation"]
+    note: str = Field(min_length=1, max_length=2000)
+    violation_type: str | None = Field(None, max_length=100)
+    rectify_by: date | None = None
+
+
+class Note(Strict):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class Postpone(Strict):
+    ends_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class HiddenWorks(Strict):
+    passed: bool
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class Deduction(Strict):
+    reason: str = Field(min_length=1, max_length=200)
+    amount: str = Field(min_length=1, max_length=20)
+
+
+class Accept(Strict):
+    passed: bool
+    note: str = Field(min_length=1, max_length=2000)
+    deductions: list[Deduction] = Field(default_factory=list, max_length=20)
+    refund_method: str | None = Field(None, max_length=20)
+    occupancy: str | None = Field(None, max_length=30)
 
 
 def _amend(renovation, data, actor):
@@ -127,6 +161,50 @@ for _t in (
         notify=effects.tell_applicant,
     ),
     Transition("cancel", BEFORE_APPROVAL, RenovationState.cancelled, APPLICANTS, Cancel),
+    # The works (point 3): patrols, violations and their rectification, the window moved,
+    # the works stopped and resumed.
+    Transition("inspect", WORKS, None, REVIEWERS, Inspect, works.inspect),
+    Transition("rectify", WORKS, None, REVIEWERS, Note, guard=works.no_open_violation),
+    Transition("postpone", WORKS, None, REVIEWERS | APPROVERS, Postpone, works.postpone),
+    Transition(
+        "suspend",
+        (RenovationState.approved,),
+        RenovationState.suspended,
+        REVIEWERS | APPROVERS,
+        Reason,
+        works.suspend,
+        notify=effects.tell_applicant,
+    ),
+    Transition(
+        "resume",
+        (RenovationState.suspended,),
+        RenovationState.approved,
+        REVIEWERS | APPROVERS,
+        None,
+        works.resume,
+        guard=works.window_over,
+    ),
+    # Hidden works (point 4), any number of times until they pass.
+    Transition(
+        "hidden-works",
+        (RenovationState.approved,),
+        None,
+        REVIEWERS,
+        HiddenWorks,
+        None,
+        guard=works.hidden_passed,
+    ),
+    # Completion acceptance (point 5).
+    Transition(
+        "accept",
+        (RenovationState.approved,),
+        works.accepted_target,
+        REVIEWERS,
+        Accept,
+        works.accept,
+        notify=effects.tell_applicant,
+        guard=works.hidden_not_passed,
+    ),
 ):
     RENOVATION.add(_t)
 
@@ -138,4 +216,11 @@ STEP_LABELS = {
     "approve": _l("Approved"),
     "reject": _l("Rejected"),
     "cancel": _l("Cancelled"),
+    "inspect": _l("Patrol inspection"),
+    "rectify": _l("Violation rectified"),
+    "postpone": _l("Works postponed"),
+    "suspend": _l("Works suspended"),
+    "resume": _l("Works resumed"),
+    "hidden-works": _l("Hidden-works acceptance"),
+    "accept": _l("Completion acceptance"),
 }
