@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.blueprints.fees.models import COUNTER_METHODS, METHOD_LABELS
 from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
 from portal.core import idempotency, workflow
 from portal.core.access import (
@@ -19,7 +20,7 @@ from portal.core.access import (
 )
 from portal.core.errors import ServiceError
 from portal.core.paging import paginate
-from portal.core.places import Unit
+from portal.core.places import Occupancy, Unit
 from portal.core.units import labels_for, search_rows
 from portal.core.workflow import InvalidInput
 from portal.extensions import db
@@ -39,7 +40,15 @@ DONE = {
     "approve": _l("Approved: the fees are billed and the workers' passes issued."),
     "reject": _l("Rejected."),
     "cancel": _l("Cancelled."),
+    "inspect": _l("Inspection recorded."),
+    "rectify": _l("The violation is closed."),
+    "postpone": _l("Postponed: the workers' passes are extended."),
+    "suspend": _l("Works suspended: the workers' passes are revoked."),
+    "resume": _l("Works resumed: new passes issued for the rest of the window."),
+    "hidden-works": _l("Hidden-works acceptance recorded."),
+    "accept": _l("Completion acceptance recorded."),
 }
+ROWS = 3  # deduction rows on the acceptance form
 OCCUPANCY_DONE = {
     "set": _l("The unit is under renovation from the start day."),
     "already": _l("The unit was already under renovation."),
@@ -199,7 +208,32 @@ def detail(renovation_id):
         state_label=lambda value: STATE_LABELS.get(value, value),
         action_labels=STEP_LABELS,
         occupancy_done=OCCUPANCY_DONE,
+        works=services.works_of(renovation),
+        refund=services.refund_of(renovation),
+        deduction_rows=_deduction_rows(),
+        method_choices={m.value: METHOD_LABELS[m] for m in COUNTER_METHODS},
+        occupancy_choices={o.value: o.label for o in AFTER_WORKS},
+        violation_labels=VIOLATION_TYPES,
     )
+
+
+# What the occupancy may become at the completion acceptance (the first is the default).
+AFTER_WORKS = (Occupancy.renovated_vacant, Occupancy.occupied_renovated)
+VIOLATION_TYPES = {
+    "hours": _l("Working outside the permitted hours"),
+    "structure": _l("Load-bearing structure or facade altered"),
+    "debris": _l("Debris left in common areas"),
+    "fire": _l("Fire safety"),
+    "other": _l("Other violation"),
+}
+
+
+def _deduction_rows() -> list[tuple[str, str]]:
+    """The acceptance form's deduction rows: what was typed after a refusal, else empty."""
+    reasons = request.form.getlist("deduction_reason") if request.method == "POST" else []
+    amounts = request.form.getlist("deduction_amount") if request.method == "POST" else []
+    rows = list(zip(reasons, amounts, strict=False))
+    return rows + [("", "")] * max(ROWS - len(rows), 0)
 
 
 def _action_input(action: str) -> dict:
@@ -207,6 +241,19 @@ def _action_input(action: str) -> dict:
     if action == "review":
         lines = (request.form.get("required_changes") or "").splitlines()
         data["required_changes"] = [line.strip() for line in lines if line.strip()]
+    if action in ("hidden-works", "accept"):
+        data["passed"] = request.form.get("passed") in ("1", "y", "true", "on")
+    if action == "accept":
+        data.pop("deduction_reason", None)
+        data.pop("deduction_amount", None)
+        rows = zip(
+            request.form.getlist("deduction_reason"),
+            request.form.getlist("deduction_amount"),
+            strict=False,
+        )
+        data["deductions"] = [
+            {"reason": r.strip(), "amount": a.strip()} for r, a in rows if r.strip() or a.strip()
+        ]
     return data
 
 
