@@ -78,7 +78,16 @@ def configure_engine(engine):
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A request that writes takes the write lock when it begins: a deferred transaction
+        # that read first and then writes fails at once ("database is locked") when the
+        # embedded runner committed in between; waiting for the lock (busy_timeout) does not.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")
+
+
+def _writing_request() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def _ping_idle_connections(engine):
