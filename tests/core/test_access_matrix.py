@@ -283,6 +283,8 @@ EXPECT = {
     ("renovation.act", "POST"): (302, 404, 303, 303, 303, 303, 303, 303, 404, 303),
     # resident2's renovation is approved: its permit prints.
     ("renovation.permit", "GET"): RESIDENT2_OBJECT,
+    # resident2's renovation is approved: its acceptance form (工程验收单) prints.
+    ("renovation.acceptance", "GET"): RESIDENT2_OBJECT,
     ("api.create_renovation", "POST"): (401, 400, 400, 400, 403, 400, 400, 400, 400, 400),
     ("api.list_renovations", "GET"): API_SIGNED_IN,
     ("api.get_renovation", "GET"): API_RESIDENT2_OBJECT,
@@ -351,6 +353,7 @@ GUARD_EXPECT = {
     ("renovation.detail", "GET"): 403,
     ("renovation.act", "POST"): 403,
     ("renovation.permit", "GET"): 403,
+    ("renovation.acceptance", "GET"): 403,
     ("api.list_renovations", "GET"): 403,
     ("api.get_renovation", "GET"): 403,
     ("api.renovation_action", "POST"): 403,

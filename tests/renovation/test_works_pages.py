@@ -81,3 +81,25 @@ def test_the_resident_sees_no_works_forms(client, world, login_as, api_token):
     )
     assert refused.status_code in (303, 403)
     assert db.session.get(Renovation, body["id"]).status == "approved"
+
+
+def test_the_acceptance_form_prints(client, world, login_as, api_token):
+    from tests.renovation.helpers import apply, take
+
+    body = approved(client, api_token, world.unit.id)
+    take(
+        client,
+        api_token("technician"),
+        body["id"],
+        "hidden-works",
+        {"passed": True, "note": "闭水合格"},
+    )
+    login_as("technician")
+    pdf = client.get(f"/renovations/{body['id']}/acceptance.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    other = (
+        apply(client, api_token("frontdesk"), world.unit2.id) if hasattr(world, "unit2") else None
+    )
+    if other:
+        assert client.get(f"/renovations/{other['id']}/acceptance.pdf").status_code == 404
+    assert client.get("/renovations/99999999999/acceptance.pdf").status_code == 404

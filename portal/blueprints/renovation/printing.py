@@ -38,3 +38,34 @@ def permit_pdf(renovation: Renovation) -> bytes:
         qr=qr_png_data_uri(renovation),
         printed_at=clock.now(),
     )
+
+
+def acceptance_pdf(renovation: Renovation) -> bytes:
+    """The acceptance form (工程验收单): the works, the inspections and their violations,
+    the hidden-works checks, the completion acceptance with its deductions, and the
+    deposit as settled (the refund's number), with room for the signatures."""
+    from portal.blueprints.fees.models import METHOD_LABELS, Method
+    from portal.core.money import yuan
+
+    from .works import works_record
+
+    estate = db.session.get(Estate, renovation.estate_id)
+    record = works_record(renovation)
+    ids = {
+        r.get("by") for key in ("inspections", "hidden_works", "acceptances") for r in record[key]
+    }
+    refund = services.refund_of(renovation)
+    return render_pdf(
+        "renovation/acceptance.html",
+        renovation=renovation,
+        estate=estate,
+        applicant=services.people_named([renovation.applicant_id]).get(renovation.applicant_id),
+        unit_label=labels_for([renovation.unit_id]).get(renovation.unit_id, ""),
+        scope=[SCOPE_LABELS.get(s, s) for s in renovation.scope or []],
+        works=record,
+        people=services.people_named(ids - {None}),
+        refund=refund,
+        method_label=METHOD_LABELS.get(Method(refund.method)) if refund else None,
+        deposit={k: yuan(v) for k, v in services.deposit_of(renovation).items()},
+        printed_at=clock.now(),
+    )

@@ -293,3 +293,23 @@ def permit(renovation_id):
             "Content-Disposition": f'inline; filename="{renovation.number}.pdf"',
         },
     )
+
+
+@bp.route("/<int:renovation_id>/acceptance.pdf")
+@roles_required(EVERYONE)
+def acceptance(renovation_id):
+    """The acceptance form (工程验收单): the inspections, hidden works and the completion
+    acceptance so far, once the works were approved."""
+    from .printing import acceptance_pdf
+
+    renovation = get_or_404(Renovation, renovation_id)
+    if renovation.approved_at is None:
+        abort(404)
+    return (
+        acceptance_pdf(renovation),
+        200,
+        {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'inline; filename="{renovation.number}-acceptance.pdf"',
+        },
+    )
