@@ -382,3 +382,12 @@ def test_renovation_from_application_to_refund(open_tab, home):
     fetch_pdf(desk, slip.get_attribute("href"))
     desk.shot("refund")
     desk.assert_clean()
+
+    # The owner, on the phone, sees the works accepted and the refund (no slip link).
+    owner.goto(path)
+    state_is(owner, "Works accepted, deposit settled")
+    expect(owner.page.get_by_test_id("refund")).to_contain_text(yuan(refunded))
+    expect(owner.page.get_by_test_id("refund").get_by_role("link")).to_have_count(0)
+    phone_fits(owner)
+    owner.shot("accepted")
+    owner.assert_clean()
