@@ -289,6 +289,8 @@ EXPECT = {
     ("api.list_renovations", "GET"): API_SIGNED_IN,
     ("api.get_renovation", "GET"): API_RESIDENT2_OBJECT,
     ("api.renovation_action", "POST"): (401, 404, 409, 409, 409, 409, 409, 409, 404, 409),
+    # Readers without from/to: 400.
+    ("api.renovation_report", "GET"): (401, 403, 403, 400, 403, 400, 400, 400, 400, 400),
 }
 
 # An administrator of another company (tests.factories.make_other_company) acts for their
