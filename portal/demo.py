@@ -20,6 +20,7 @@ from portal.core.places import Building, Estate, Occupancy, Unit, UnitOccupancy,
 from portal.demo_fees import first_days, schedule_fees
 from portal.demo_moves import schedule_moves
 from portal.demo_notices import demo_login_ids, read_inbox, schedule_notices
+from portal.demo_renovation import schedule_renovations
 from portal.demo_tickets import schedule_tickets
 from portal.demo_timeline import Timeline, fewer_collections
 from portal.extensions import db
@@ -202,6 +203,9 @@ def _load(say) -> None:
     schedule_tickets(timeline, rng, estate, staff, demo_units)
     schedule_notices(timeline, estate, staff["desk"])
     schedule_moves(timeline, estate, staff, skip_units={u for u, _user in demo_units.values()})
+    schedule_renovations(
+        timeline, estate, staff, skip_units={u for u, _user in demo_units.values()}
+    )
     say(f"Playing them through the portal's services: {len(timeline.events)} events …")
     timeline.play(say)
     with clock.at(timeline.now):
@@ -299,6 +303,7 @@ def demo_summary() -> str:
     from portal.blueprints.fees.models import Bill, Payment
     from portal.blueprints.moves.models import MoveIn, MoveOut
     from portal.blueprints.passes.models import Pass
+    from portal.blueprints.renovation.models import Renovation
     from portal.blueprints.repairs.models import Repair
     from portal.notify.models import Notice
 
@@ -317,6 +322,7 @@ def demo_summary() -> str:
             ("move-ins", MoveIn),
             ("move-outs", MoveOut),
             ("passes", Pass),
+            ("renovations", Renovation),
         )
     }
     counts["key sets in custody"] = db.session.scalar(

@@ -301,7 +301,8 @@ def test_keys_in_custody_one_set_lent_and_overdue(demo):
 def test_passes_for_today_one_used_and_its_check_logged(demo):
     from portal.blueprints.passes.models import Pass, PassCheck
 
-    passes = db.session.scalars(select(Pass).order_by(Pass.id)).all()
+    # The gate's passes of today (the renovations' worker passes are theirs).
+    passes = db.session.scalars(select(Pass).where(Pass.kind != "worker").order_by(Pass.id)).all()
     assert {(p.kind, p.status) for p in passes} == {
         ("goods", "active"),
         ("visitor", "active"),
@@ -333,5 +334,94 @@ def test_the_guard_signs_in_and_sees_the_gate(demo):
 
 def test_the_summary_counts_the_moves(demo):
     summary = demo_summary()
-    for words in ("5 move-ins", "1 move-outs", "4 passes", "4 key sets in custody"):
+    # 12 passes: the gate's 4 of today and the 8 worker passes of the renovations.
+    for words in ("5 move-ins", "1 move-outs", "12 passes", "4 key sets in custody"):
         assert words in summary, summary
+
+
+# ---- renovations (issue 16) -------------------------------------------------------------------
+
+
+def _renovations():
+    from portal.blueprints.renovation.models import Renovation
+
+    return db.session.scalars(select(Renovation).order_by(Renovation.id)).all()
+
+
+def test_renovations_in_every_state_of_their_line(demo):
+    states = Counter(r.status for r in _renovations())
+    assert set(states) == {
+        "submitted",
+        "reviewed",
+        "returned",
+        "approved",
+        "suspended",
+        "accepted",
+    }, states
+    assert "ZX" in _renovations()[0].number
+
+
+def test_a_violation_being_rectified_and_works_awaiting_hidden_works(demo):
+    from portal.blueprints.renovation.works import works_record
+
+    today = clock.local_today().isoformat()
+    records = {r.id: works_record(r) for r in _renovations() if r.status == "approved"}
+    rectifying = [w for w in records.values() if w["open_violations"]]
+    assert len(rectifying) == 1
+    (open_one,) = rectifying[0]["open_violations"]
+    assert open_one["rectify_by"] >= today  # its deadline still ahead
+    assert any(i.get("rectified") for i in rectifying[0]["inspections"])  # an earlier one done
+    waiting = [
+        w
+        for w in records.values()
+        if not w["open_violations"] and not w["hidden_works"] and w["inspections"]
+    ]
+    assert len(waiting) == 1
+
+
+def test_one_accepted_and_its_deposit_refunded_with_a_deduction(demo):
+    from portal.blueprints.fees.models import DepositRefund
+
+    (accepted,) = [r for r in _renovations() if r.status == "accepted"]
+    refund = db.session.scalar(
+        select(DepositRefund).where(DepositRefund.source_key == f"renovation:{accepted.id}:deposit")
+    )
+    assert (refund.paid_fen, refund.deducted_fen, refund.refunded_fen) == (2000_00, 200_00, 1800_00)
+    assert [d.reason for d in refund.deductions] == ["楼道建筑垃圾未清运"]
+
+
+def test_renovations_leave_the_logins_and_the_moves_units_alone(demo):
+    from portal.blueprints.moves.models import MoveIn, MoveOut
+
+    units = {r.unit_id for r in _renovations()}
+    assert len(units) == len(_renovations()) == 7
+    logins = set(
+        db.session.scalars(
+            select(Residency.unit_id).join(User).where(User.username.in_(["resident", "resident2"]))
+        )
+    )
+    moved = set(db.session.scalars(select(MoveIn.unit_id))) | set(
+        db.session.scalars(select(MoveOut.unit_id))
+    )
+    assert not units & (logins | moved)
+
+
+def test_the_summary_counts_the_renovations(demo):
+    assert "7 renovations" in demo_summary()
+
+
+def test_the_renovations_worker_passes(demo):
+    """Two workers per approved renovation: live for the works under way and awaiting hidden
+    works, revoked for the suspended and the accepted."""
+    from portal.blueprints.passes.models import Pass
+
+    rows = db.session.execute(
+        select(Pass.source_id, Pass.status).where(Pass.kind == "worker").order_by(Pass.id)
+    ).all()
+    by_state = {r.id: r.status for r in _renovations()}
+    seen = Counter((by_state[source], status) for source, status in rows)
+    assert seen == {
+        ("approved", "active"): 4,
+        ("suspended", "revoked"): 2,
+        ("accepted", "revoked"): 2,
+    }
