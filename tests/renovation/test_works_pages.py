@@ -66,7 +66,13 @@ def test_the_works_on_the_page(client, world, login_as, api_token):
         "1,700.00" in page.text or "1700.00" in page.text
     )
     refund = db.session.scalars(select(DepositRefund)).one()
+    # The slip prints at the desk: the technician who accepted gets no link they cannot open.
+    assert f"/fees/refunds/{refund.id}.pdf" not in page.text
+    assert "· revoked" not in page.text  # the passes' state in words, not its code
+    login_as("frontdesk")
+    page = client.get(url)
     assert f"/fees/refunds/{refund.id}.pdf" in page.text
+    assert client.get(f"/fees/refunds/{refund.id}.pdf").status_code == 200
     assert db.session.get(Renovation, body["id"]).status == "accepted"
 
 

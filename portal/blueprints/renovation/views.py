@@ -1,13 +1,23 @@
 """Renovation pages: the owner applies and follows on a phone, the desk registers for an
 owner, the engineers review and the supervisor or manager decides; the permit prints."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.blueprints.fees.models import COUNTER_METHODS, METHOD_LABELS
+from portal.blueprints.passes.models import STATUS_LABELS as PASS_STATUS_LABELS
 from portal.blueprints.tickets import ActionForm, action_data, flash_refusal
 from portal.core import idempotency, workflow
 from portal.core.access import (
@@ -15,6 +25,7 @@ from portal.core.access import (
     acting_estate_id,
     as_id,
     get_or_404,
+    may_open,
     roles_required,
     visible,
 )
@@ -210,6 +221,9 @@ def detail(renovation_id):
         occupancy_done=OCCUPANCY_DONE,
         works=services.works_of(renovation),
         refund=services.refund_of(renovation),
+        # The refund slip prints for the desk (fees.refund_slip's gate), not every staff role.
+        may_print_refund=may_open(current_user, current_app.view_functions["fees.refund_slip"]),
+        pass_status=PASS_STATUS_LABELS,
         deduction_rows=_deduction_rows(),
         method_choices={m.value: METHOD_LABELS[m] for m in COUNTER_METHODS},
         occupancy_choices={o.value: o.label for o in AFTER_WORKS},
