@@ -10,7 +10,7 @@ rate in force on the move's day is the price of one unit (m³, kWh) in fen. At c
              when the previous household left: where this household's use began to count)
     amount = use × price, rounded half up to the fen
 
-in integers throughout (readings are hundredths: amount = (hundredths × price + 50) // 100),
+in integers throughout (readings are hundredths; core/money.share rounds price × hundredths / 100),
 billed once per move and meter (source key `move_out:{id}:{meter}`), due on the day it is
 billed. The checklist asked for nothing owed before; this bill is the one thing the household
 still owes when it leaves, collected at the counter.
@@ -31,7 +31,7 @@ from portal.blueprints.fees.rules import Rates
 from portal.blueprints.moves.models import MoveOut
 from portal.blueprints.moves.rules import utilities_billed
 from portal.core.errors import ServiceError
-from portal.core.money import MAX_FEN
+from portal.core.money import MAX_FEN, share
 from portal.core.places import Unit
 from portal.core.workflow import InvalidInput
 from portal.extensions import db
@@ -53,8 +53,7 @@ NO_ITEM, NO_RATE, NO_EARLIER, NO_FINAL = (
 def charge_fen(use: Decimal, price_fen: int) -> int:
     """use × price in fen, rounded half up (四舍五入) — exact, since a reading has two
     decimals: 12.35 m³ at 410 fen is 1235 × 410 / 100 = 5063.5 → 5064 fen."""
-    hundredths = int(use * 100)
-    return (hundredths * price_fen + 50) // 100
+    return share(price_fen, int(use * 100), 100)  # the hundredths a reading is kept in
 
 
 @dataclass
